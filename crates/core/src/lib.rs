@@ -1,0 +1,11 @@
+//! Domain types shared by every Tongdang crate. Nothing here performs I/O.
+
+pub mod category;
+pub mod id;
+pub mod institution;
+pub mod timestamp;
+
+pub use category::Category;
+pub use id::{EntryId, PersonId};
+pub use institution::{City, ConnectionMode, Institution, InstitutionCode, InstitutionKind, Level, Ownership, Scope};
+pub use timestamp::Timestamp;
