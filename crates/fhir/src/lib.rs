@@ -1,0 +1,17 @@
+//! FHIR R4 as Tongdang uses it. A submitted resource is parsed once into a JSON tree, validated
+//! structurally against R4 (every problem reported with its element path), classified into a
+//! record category, and its few indexed fields extracted. The stored form is the same tree with
+//! the platform's ids and references written in. `fhirkit` stays behind this crate.
+
+pub mod bundle;
+pub mod capability;
+pub mod digest;
+pub mod kind;
+pub mod outcome;
+pub mod parse;
+pub mod reference;
+
+pub use kind::{classify, ResourceKind};
+pub use outcome::{Issue, IssueCode, Severity};
+pub use parse::{parse_resource, ParsedResource};
+pub use reference::{Reference, ReferenceSite};

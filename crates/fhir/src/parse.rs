@@ -1,0 +1,263 @@
+//! Parsing and structural validation of one resource, and read/write access to its tree.
+
+use crate::digest::canonical_digest;
+use crate::outcome::{Issue, IssueCode};
+use fhirkit::json::Json;
+use fhirkit::r4::Resource;
+use tongdang_core::Timestamp;
+
+/// A resource that parsed and validated as R4. Owns its JSON tree; the stored form is this tree
+/// after [`ParsedResource::set_platform_meta`] and reference rewriting.
+#[derive(Debug, Clone)]
+pub struct ParsedResource {
+    json: Json,
+    resource_type: String,
+    /// Warnings found while validating (unknown-to-us but legal content, for example).
+    pub warnings: Vec<Issue>,
+}
+
+/// Parse JSON text as one R4 resource and validate it. Every problem comes back with its path.
+pub fn parse_resource(text: &str) -> Result<ParsedResource, Vec<Issue>> {
+    let json = Json::parse(text).map_err(|e| vec![Issue::error(IssueCode::Structure, "", format!("not JSON: {e}"))])?;
+    ParsedResource::from_json(json)
+}
+
+impl ParsedResource {
+    /// Validate an already parsed tree (a line, or an entry taken out of a validated Bundle).
+    pub(crate) fn from_json(json: Json) -> Result<ParsedResource, Vec<Issue>> {
+        let resource_type = match json.get("resourceType").and_then(Json::as_str) {
+            Some(rt) => rt.to_string(),
+            None => {
+                let msg = if json.as_object().is_some() {
+                    "a FHIR resource needs a resourceType"
+                } else {
+                    "a FHIR resource is a JSON object"
+                };
+                return Err(vec![Issue::error(IssueCode::Structure, "", msg)]);
+            }
+        };
+        let (decoded, found) = fhirkit::decode_json::<Resource>(&json);
+        let mut errors = Vec::new();
+        let mut warnings = Vec::new();
+        for i in found {
+            let issue = convert(&i);
+            if issue.is_error() { errors.push(issue) } else { warnings.push(issue) }
+        }
+        if decoded.is_none() && errors.is_empty() {
+            errors.push(Issue::error(IssueCode::NotSupported, "resourceType", format!("{resource_type} is not an R4 resource type")));
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(ParsedResource { json, resource_type, warnings })
+    }
+
+    /// Wrap a tree that was validated as part of a larger document.
+    pub(crate) fn prevalidated(json: Json) -> Option<ParsedResource> {
+        let resource_type = json.get("resourceType")?.as_str()?.to_string();
+        Some(ParsedResource { json, resource_type, warnings: Vec::new() })
+    }
+
+    /// The resource type, e.g. `Observation`.
+    pub fn resource_type(&self) -> &str {
+        &self.resource_type
+    }
+
+    /// The submitter's id of the resource, if it has one.
+    pub fn id(&self) -> Option<&str> {
+        self.json.get("id").and_then(Json::as_str)
+    }
+
+    /// The value at a path of object keys; arrays on the way contribute their first element.
+    pub(crate) fn at(&self, path: &[&str]) -> Option<&Json> {
+        let mut cur = &self.json;
+        for key in path {
+            cur = first(cur)?.get(key)?;
+        }
+        Some(cur)
+    }
+
+    /// A string at a path.
+    pub fn str_at(&self, path: &[&str]) -> Option<&str> {
+        self.at(path).and_then(first).and_then(Json::as_str)
+    }
+
+    /// The first parsable time among alternative paths, with its text as written.
+    pub fn time_at(&self, alternatives: &[&[&str]]) -> Option<(String, Timestamp)> {
+        alternatives.iter().find_map(|p| {
+            let s = self.str_at(p)?;
+            Timestamp::parse_fhir(s).map(|t| (s.to_string(), t))
+        })
+    }
+
+    /// Every `(system, code)` of the CodeableConcept(s) at `key` (a single one or a list).
+    pub fn codings(&self, key: &str) -> Vec<(&str, &str)> {
+        let mut out = Vec::new();
+        if let Some(v) = self.json.get(key) {
+            for cc in each(v) {
+                if let Some(codings) = cc.get("coding") {
+                    for c in each(codings) {
+                        if let Some(code) = c.get("code").and_then(Json::as_str) {
+                            out.push((c.get("system").and_then(Json::as_str).unwrap_or(""), code));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// `Patient.identifier` (or any resource's top-level identifiers) as `(system, value)`.
+    pub fn identifiers(&self) -> Vec<(Option<&str>, &str)> {
+        let mut out = Vec::new();
+        if let Some(v) = self.json.get("identifier") {
+            for id in each(v) {
+                if let Some(value) = id.get("value").and_then(Json::as_str) {
+                    out.push((id.get("system").and_then(Json::as_str), value));
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether the resource withdraws itself: `status` or `verificationStatus` is entered-in-error.
+    pub fn is_entered_in_error(&self) -> bool {
+        self.str_at(&["status"]) == Some("entered-in-error")
+            || self.codings("verificationStatus").iter().any(|(_, c)| *c == "entered-in-error")
+    }
+
+    /// Write the platform's identity into the resource: its id, version, time and source.
+    pub fn set_platform_meta(&mut self, id: &str, version: i64, last_updated: &str, source: &str) {
+        let Json::Object(members) = &mut self.json else { return };
+        set_member(members, "id", Json::String(id.to_string()), 1);
+        let meta_pos = members.iter().position(|(k, _)| k == "meta");
+        let meta = match meta_pos {
+            Some(i) => &mut members[i].1,
+            None => {
+                let at = members.iter().position(|(k, _)| k == "id").map_or(members.len(), |i| i + 1);
+                members.insert(at, ("meta".to_string(), Json::Object(Vec::new())));
+                &mut members[at].1
+            }
+        };
+        if let Json::Object(m) = meta {
+            set_member(m, "versionId", Json::String(version.to_string()), 0);
+            set_member(m, "lastUpdated", Json::String(last_updated.to_string()), 1);
+            set_member(m, "source", Json::String(source.to_string()), 2);
+        }
+    }
+
+    /// Replace the resource's `identifier` list (used for the platform's view of a person).
+    pub fn set_identifiers(&mut self, ids: &[(String, String)]) {
+        let Json::Object(members) = &mut self.json else { return };
+        let list = ids
+            .iter()
+            .map(|(s, v)| Json::Object(vec![("system".into(), Json::String(s.clone())), ("value".into(), Json::String(v.clone()))]))
+            .collect();
+        let at = members.iter().position(|(k, _)| k == "meta").map_or(2.min(members.len()), |i| i + 1);
+        set_member(members, "identifier", Json::Array(list), at);
+    }
+
+    /// Compact JSON text of the tree as it stands.
+    pub fn to_compact(&self) -> String {
+        self.json.to_compact()
+    }
+
+    /// SHA-256 of the canonical form of the content (see [`crate::digest`]).
+    pub fn digest(&self) -> [u8; 32] {
+        canonical_digest(&self.json)
+    }
+
+    pub(crate) fn json_mut(&mut self) -> &mut Json {
+        &mut self.json
+    }
+
+    pub(crate) fn json(&self) -> &Json {
+        &self.json
+    }
+}
+
+fn set_member(members: &mut Vec<(String, Json)>, key: &str, value: Json, preferred_index: usize) {
+    match members.iter_mut().find(|(k, _)| k == key) {
+        Some((_, v)) => *v = value,
+        None => members.insert(preferred_index.min(members.len()), (key.to_string(), value)),
+    }
+}
+
+/// The value itself, or each element of an array.
+pub(crate) fn each(v: &Json) -> impl Iterator<Item = &Json> {
+    let slice: &[Json] = match v {
+        Json::Array(a) => a,
+        other => std::slice::from_ref(other),
+    };
+    slice.iter()
+}
+
+fn first(v: &Json) -> Option<&Json> {
+    match v {
+        Json::Array(a) => a.first(),
+        other => Some(other),
+    }
+}
+
+fn convert(i: &fhirkit::Issue) -> Issue {
+    let code = if i.message.contains("required element missing") || i.message.starts_with("at least") {
+        IssueCode::Required
+    } else if i.message.contains("unknown element") || i.message.starts_with("expected") || i.message.contains("more than once") {
+        IssueCode::Structure
+    } else if i.message.contains("not an R4") || i.message.contains("unknown resource") {
+        IssueCode::NotSupported
+    } else {
+        IssueCode::Value
+    };
+    match i.severity {
+        fhirkit::Severity::Error => Issue::error(code, i.path.clone(), i.message.clone()),
+        fhirkit::Severity::Warning => Issue::warning(code, i.path.clone(), i.message.clone()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_is_named_with_its_path() {
+        let errs = parse_resource(r#"{"resourceType":"Observation","valueString":"x","valueBoolean":true,"foo":1}"#).unwrap_err();
+        let paths: Vec<&str> = errs.iter().map(|i| i.path.as_str()).collect();
+        assert!(paths.contains(&"Observation.status"), "{paths:?}");
+        assert!(paths.contains(&"Observation.code"), "{paths:?}");
+        assert!(paths.contains(&"Observation.foo"), "{paths:?}");
+        assert!(errs.iter().any(|i| i.code == IssueCode::Required));
+    }
+
+    #[test]
+    fn non_resources_are_refused_plainly() {
+        assert_eq!(parse_resource("{").unwrap_err()[0].code, IssueCode::Structure);
+        assert!(parse_resource("[1]").unwrap_err()[0].message.contains("JSON object"));
+        assert!(parse_resource(r#"{"exportId":"x"}"#).unwrap_err()[0].message.contains("resourceType"));
+        let unknown = parse_resource(r#"{"resourceType":"Pateint","id":"1"}"#).unwrap_err();
+        assert!(!unknown.is_empty());
+        let wrong_type = parse_resource(r#"{"resourceType":"Patient","birthDate":19900101}"#).unwrap_err();
+        assert_eq!(wrong_type[0].path, "Patient.birthDate");
+    }
+
+    #[test]
+    fn platform_meta_is_written_and_source_content_kept() {
+        let mut r = parse_resource(r#"{"resourceType":"Patient","id":"mrn-1","meta":{"profile":["x"]},"gender":"male"}"#).unwrap();
+        let before = r.digest();
+        r.set_platform_meta("42", 3, "2024-10-03T14:22:00+08:00", "urn:tongdang:institution:X");
+        let text = r.to_compact();
+        assert!(text.starts_with(r#"{"resourceType":"Patient","id":"42","meta":{"versionId":"3","lastUpdated":"2024-10-03T14:22:00+08:00","source":"urn:tongdang:institution:X","profile":["x"]}"#), "{text}");
+        assert_ne!(before, r.digest());
+    }
+
+    #[test]
+    fn times_and_codings_are_found() {
+        let r = parse_resource(
+            r#"{"resourceType":"Condition","subject":{"reference":"Patient/1"},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"I10"}]},"onsetPeriod":{"start":"2020-05-01"}}"#,
+        )
+        .unwrap();
+        let (text, _) = r.time_at(&[&["onsetDateTime"], &["onsetPeriod", "start"]]).unwrap();
+        assert_eq!(text, "2020-05-01");
+        assert_eq!(r.codings("code"), vec![("http://hl7.org/fhir/sid/icd-10", "I10")]);
+    }
+}
