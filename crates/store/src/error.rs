@@ -1,0 +1,30 @@
+//! Store errors. Messages never carry row content (it may be personal data).
+
+/// What went wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database failed or refused.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// Migrations failed.
+    #[error("schema migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// A stored value could not be read back (a vocabulary code unknown to this version).
+    #[error("stored value not understood: {0}")]
+    Corrupt(String),
+    /// The data directory could not be prepared.
+    #[error("data directory: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl StoreError {
+    /// Whether retrying the whole transaction may succeed (a concurrent writer got there first).
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => {
+                matches!(e.code().as_deref(), Some("23505") | Some("40001") | Some("40P01") | Some("2067") | Some("1555") | Some("5") | Some("517"))
+            }
+            _ => false,
+        }
+    }
+}

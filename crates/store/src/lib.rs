@@ -1,0 +1,151 @@
+//! The record store. One [`Store`] trait; SQLite (embedded, WAL) and PostgreSQL behind it, each
+//! with its own versioned migrations. Only this crate speaks SQL. Everything about one person
+//! (entries, their history, patient records) carries the person id, so the scale-out path can
+//! distribute those tables by person (see `docs/scale-out.md`).
+
+pub mod error;
+pub mod model;
+mod postgres;
+mod shared;
+mod sqlite;
+
+use async_trait::async_trait;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+use tongdang_core::{EntryId, Institution, InstitutionCode, PersonId};
+
+pub use error::StoreError;
+pub use model::*;
+
+/// Result of store operations.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Platform id sequences.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    /// Persons.
+    Person,
+    /// Entries.
+    Entry,
+    /// Patient records and directory resources.
+    Resource,
+    /// Submissions.
+    Submission,
+}
+
+impl IdKind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            IdKind::Person => "person",
+            IdKind::Entry => "entry",
+            IdKind::Resource => "resource",
+            IdKind::Submission => "submission",
+        }
+    }
+}
+
+/// The key of a resource in a submitting institution's namespace: `(type, source id)`.
+pub type TypeAndId = (String, String);
+
+/// A lookup of a resource by identifier within an institution: `(type, system, value)`.
+pub type IdentifierLookup = (String, String, String);
+
+/// The persistent state of the platform.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn dialect(&self) -> &'static str;
+
+    /// Register or update an institution.
+    async fn upsert_institution(&self, institution: &Institution) -> Result<()>;
+    /// One institution.
+    async fn institution(&self, code: &InstitutionCode) -> Result<Option<Institution>>;
+    /// All institutions, by code.
+    async fn institutions(&self) -> Result<Vec<Institution>>;
+    /// Store a new API key; with `revoke_others`, revoke the institution's other keys.
+    async fn insert_api_key(&self, key: &ApiKeyRecord, revoke_others: bool) -> Result<()>;
+    /// The key with this hash, revoked or not.
+    async fn api_key(&self, hash: &[u8]) -> Result<Option<ApiKeyRecord>>;
+
+    /// Start the write transaction of one ingest step. Writers of one institution are
+    /// serialized; the transaction sees its own writes.
+    async fn begin_ingest(&self, institution: &InstitutionCode) -> Result<Box<dyn IngestTx>>;
+    /// Record a finished submission.
+    async fn record_submission(&self, submission: &SubmissionRecord) -> Result<()>;
+    /// Allocate ids outside an ingest transaction.
+    async fn allocate_ids(&self, kind: IdKind, n: usize) -> Result<Vec<i64>>;
+
+    /// Entries of a person, newest first.
+    async fn entries(&self, query: &EntryQuery) -> Result<Vec<EntryRecord>>;
+    /// One entry by id (any status).
+    async fn entry(&self, id: EntryId) -> Result<Option<EntryRecord>>;
+    /// Whether a person exists.
+    async fn person_exists(&self, person: PersonId) -> Result<bool>;
+    /// Persons in id order after `after`.
+    async fn persons(&self, after: Option<PersonId>, limit: u32) -> Result<Vec<PersonId>>;
+    /// The institutions' Patient records of a person, newest first.
+    async fn patient_records(&self, person: PersonId) -> Result<Vec<PatientRecord>>;
+    /// Every identifier submitted for a person.
+    async fn person_identifiers(&self, person: PersonId) -> Result<Vec<PersonIdentifier>>;
+    /// Persons holding an identifier (any system when `system` is `None`).
+    async fn persons_by_identifier(&self, system: Option<&str>, value: &str) -> Result<Vec<PersonId>>;
+    /// One directory resource.
+    async fn directory_resource(&self, resource_type: &str, id: i64) -> Result<Option<DirectoryRecord>>;
+    /// Directory resources by their platform ids.
+    async fn directory_resources(&self, ids: &[i64]) -> Result<Vec<DirectoryRecord>>;
+    /// Headline figures.
+    async fn counts(&self) -> Result<Counts>;
+}
+
+/// One ingest step's transaction: look up what is stored, then write, then commit. Dropping it
+/// without commit rolls everything back.
+#[async_trait]
+pub trait IngestTx: Send {
+    /// Source keys of the institution for these `(type, id)` pairs.
+    async fn source_keys(&mut self, institution: &str, keys: &[TypeAndId]) -> Result<HashMap<TypeAndId, SourceKey>>;
+    /// Source ids of the institution's Patient and directory resources by identifier.
+    async fn source_ids_by_identifier(&mut self, institution: &str, lookups: &[IdentifierLookup]) -> Result<HashMap<IdentifierLookup, String>>;
+    /// Holders of `(system, value)` identifiers.
+    async fn persons_holding(&mut self, identifiers: &[(String, String)]) -> Result<HashMap<(String, String), PersonId>>;
+    /// Allocate `n` ids of a kind.
+    async fn allocate_ids(&mut self, kind: IdKind, n: usize) -> Result<Vec<i64>>;
+    /// Write everything in `set`.
+    async fn write(&mut self, set: &WriteSet) -> Result<()>;
+    /// Make it durable.
+    async fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// An embedded SQLite database in this directory.
+    DataDir(std::path::PathBuf),
+    /// A PostgreSQL URL.
+    Postgres(String),
+}
+
+/// Open (creating if needed) and migrate the store.
+pub async fn open(location: &Location) -> Result<Arc<dyn Store>> {
+    match location {
+        Location::DataDir(dir) => Ok(Arc::new(sqlite::SqliteStore::open(dir).await?)),
+        Location::Postgres(url) => Ok(Arc::new(postgres::PgStore::open(url).await?)),
+    }
+}
+
+/// The SQLite file inside a data directory.
+pub fn sqlite_path(dir: &Path) -> std::path::PathBuf {
+    dir.join("tongdang.sqlite3")
+}
+
+/// A `LIKE` pattern (escape `\`) matching code tokens: `system|code`, `code` in any system, or
+/// any code of `system|`.
+pub fn code_pattern(system: Option<&str>, code: Option<&str>) -> String {
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    match (system, code) {
+        (Some(s), Some(c)) => format!("%\n{}|{}\n%", esc(s), esc(c)),
+        (None, Some(c)) => format!("%|{}\n%", esc(c)),
+        (Some(s), None) => format!("%\n{}|%", esc(s)),
+        (None, None) => "%".to_string(),
+    }
+}

@@ -1,0 +1,275 @@
+//! What the store holds, as plain values crossing the `Store` trait.
+
+use tongdang_core::{Category, EntryId, Institution, PersonId, Scope, Timestamp};
+
+/// Whether an entry is part of ordinary reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryStatus {
+    /// Shown.
+    Current = 0,
+    /// Withdrawn by its source: kept with its history, hidden from ordinary reads.
+    EnteredInError = 1,
+}
+
+impl EntryStatus {
+    /// From the stored number.
+    pub fn from_i16(n: i16) -> EntryStatus {
+        if n == 1 { EntryStatus::EnteredInError } else { EntryStatus::Current }
+    }
+}
+
+/// The current version of one entry of a person's record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryRecord {
+    /// Platform id.
+    pub id: EntryId,
+    /// Whose record.
+    pub person: PersonId,
+    /// Record category.
+    pub category: Category,
+    /// FHIR resource type.
+    pub resource_type: String,
+    /// Ordering key: the clinical time, or the collection time when the resource has none.
+    pub sort_time: Timestamp,
+    /// The clinical time as the source wrote it (with its offset), if any.
+    pub clinical_time: Option<String>,
+    /// When the platform received this version.
+    pub collected_at: Timestamp,
+    /// Source institution code.
+    pub institution: String,
+    /// The source's own id of the resource.
+    pub source_id: String,
+    /// Platform version, from 1.
+    pub version: i64,
+    /// Shown or withdrawn.
+    pub status: EntryStatus,
+    /// `\nsystem|code\n…` search tokens.
+    pub codes: String,
+    /// SHA-256 of the canonical form of what the source sent.
+    pub digest: Vec<u8>,
+    /// The submission this version came in.
+    pub submission: i64,
+    /// The stored resource (platform form, compact JSON).
+    pub resource: Vec<u8>,
+}
+
+/// What was last stored for one source resource `(institution, type, id)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceKey {
+    /// Institution code.
+    pub institution: String,
+    /// FHIR type.
+    pub resource_type: String,
+    /// The source's id.
+    pub source_id: String,
+    /// Patient, directory or entry.
+    pub kind: SourceKind,
+    /// The person (patients and entries).
+    pub person: Option<PersonId>,
+    /// Platform id of the stored row (patient record, directory resource or entry).
+    pub target_id: i64,
+    /// Current platform version.
+    pub version: i64,
+    /// Digest of the current version.
+    pub digest: Vec<u8>,
+}
+
+/// What a source resource became.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A Patient: one institution's view of a person.
+    Patient = 0,
+    /// Directory data.
+    Directory = 1,
+    /// A record entry.
+    Entry = 2,
+}
+
+impl SourceKind {
+    /// From the stored number.
+    pub fn from_i16(n: i16) -> SourceKind {
+        match n {
+            0 => SourceKind::Patient,
+            1 => SourceKind::Directory,
+            _ => SourceKind::Entry,
+        }
+    }
+}
+
+/// One institution's Patient resource for a person (its demographics as that source knows them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatientRecord {
+    /// Platform id of this record.
+    pub id: i64,
+    /// The person.
+    pub person: PersonId,
+    /// Source institution.
+    pub institution: String,
+    /// Source id.
+    pub source_id: String,
+    /// Platform version.
+    pub version: i64,
+    /// When received.
+    pub collected_at: Timestamp,
+    /// Stored resource.
+    pub resource: Vec<u8>,
+}
+
+/// A directory resource (Organization, Location, Practitioner, …).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectoryRecord {
+    /// Platform id.
+    pub id: i64,
+    /// FHIR type.
+    pub resource_type: String,
+    /// Source institution.
+    pub institution: String,
+    /// Source id.
+    pub source_id: String,
+    /// Platform version.
+    pub version: i64,
+    /// When received.
+    pub collected_at: Timestamp,
+    /// Stored resource.
+    pub resource: Vec<u8>,
+}
+
+/// An identifier of a person, as some institution submitted it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PersonIdentifier {
+    /// Identifier system.
+    pub system: String,
+    /// Value (normalized for strong identifiers).
+    pub value: String,
+    /// The person.
+    pub person: PersonId,
+    /// Who submitted it first.
+    pub institution: String,
+}
+
+/// An identifier of a Patient or directory resource within its institution, for conditional
+/// references (`Location?identifier=system|value`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SourceIdentifier {
+    /// Institution.
+    pub institution: String,
+    /// FHIR type.
+    pub resource_type: String,
+    /// System ("" when none).
+    pub system: String,
+    /// Value.
+    pub value: String,
+    /// The source id of the resource holding it.
+    pub source_id: String,
+}
+
+/// A submission: one request or one import run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubmissionRecord {
+    /// Platform id.
+    pub id: i64,
+    /// Submitting institution.
+    pub institution: String,
+    /// How it arrived: `bundle`, `rest`, `ndjson`, `import`.
+    pub channel: String,
+    /// When it started.
+    pub received_at: Timestamp,
+    /// Items read.
+    pub read: i64,
+    /// Items stored (new or new version).
+    pub stored: i64,
+    /// Identical resubmissions.
+    pub unchanged: i64,
+    /// Items refused.
+    pub refused: i64,
+}
+
+/// Everything one ingest transaction writes.
+#[derive(Debug, Default)]
+pub struct WriteSet {
+    /// Persons created.
+    pub new_persons: Vec<PersonId>,
+    /// Identifiers to add (existing ones are kept).
+    pub person_identifiers: Vec<PersonIdentifier>,
+    /// Source keys to insert or update.
+    pub source_keys: Vec<SourceKey>,
+    /// Identifiers of Patient and directory resources.
+    pub source_identifiers: Vec<SourceIdentifier>,
+    /// Patient records to insert or replace.
+    pub patients: Vec<PatientRecord>,
+    /// Directory resources to insert or replace.
+    pub directory: Vec<DirectoryRecord>,
+    /// Entries: new ones, and new versions of existing ones (`version > 1`), whose previous
+    /// version the store moves to the history first.
+    pub entries: Vec<EntryRecord>,
+}
+
+impl WriteSet {
+    /// Nothing to write.
+    pub fn is_empty(&self) -> bool {
+        self.new_persons.is_empty()
+            && self.person_identifiers.is_empty()
+            && self.source_keys.is_empty()
+            && self.patients.is_empty()
+            && self.directory.is_empty()
+            && self.entries.is_empty()
+    }
+}
+
+/// Which entries of one person to read.
+#[derive(Debug, Clone, Default)]
+pub struct EntryQuery {
+    /// Whose record.
+    pub person: Option<PersonId>,
+    /// Only these categories (empty: all).
+    pub categories: Vec<Category>,
+    /// Only this resource type.
+    pub resource_type: Option<String>,
+    /// `sort_time >= from`.
+    pub from: Option<Timestamp>,
+    /// `sort_time < to`.
+    pub to: Option<Timestamp>,
+    /// `collected_at >= updated_from`.
+    pub updated_from: Option<Timestamp>,
+    /// `collected_at < updated_to`.
+    pub updated_to: Option<Timestamp>,
+    /// Any of these `LIKE` patterns over the code tokens (empty: no filter).
+    pub code_patterns: Vec<String>,
+    /// Continue after this `(sort_time, id)`, newest first.
+    pub after: Option<(Timestamp, EntryId)>,
+    /// At most this many.
+    pub limit: u32,
+    /// Include entered-in-error entries (history views only).
+    pub include_withdrawn: bool,
+}
+
+/// An API key as stored: only the hash of the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    /// SHA-256 of the key.
+    pub hash: Vec<u8>,
+    /// The first characters, to tell keys apart in listings.
+    pub prefix: String,
+    /// Whose key.
+    pub institution: String,
+    /// What it may do.
+    pub scopes: Vec<Scope>,
+    /// When issued.
+    pub created_at: Timestamp,
+    /// When revoked, if it is.
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// Headline figures.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Institutions registered.
+    pub institutions: i64,
+    /// Persons.
+    pub persons: i64,
+    /// Entries (current versions).
+    pub entries: i64,
+}
+
+/// An institution with its registration time.
+pub type InstitutionRow = Institution;

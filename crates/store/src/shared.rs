@@ -1,0 +1,545 @@
+//! SQL that reads and writes the same way on both dialects, written once. SQLite accepts the
+//! `$n` placeholders PostgreSQL uses; where the dialects differ (conflict targets, id
+//! allocation, locking) the dialect modules pass or implement their own part.
+
+use crate::model::*;
+use crate::StoreError;
+use sqlx::Row;
+use tongdang_core::{Category, City, ConnectionMode, EntryId, Institution, InstitutionCode, InstitutionKind, Level, Ownership, PersonId, Scope, Timestamp};
+
+/// Columns of `entries` in the order [`entry_from_row`] reads them.
+pub(crate) const ENTRY_COLUMNS: &str =
+    "id, person_id, category, resource_type, sort_time, clinical_time, collected_at, institution, source_id, version, status, codes, digest, submission_id, resource";
+
+/// Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters with 15 columns.
+pub(crate) const ROWS_PER_INSERT: usize = 1000;
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(what.to_string())
+}
+
+pub(crate) fn entry_from_row<R: Row>(row: &R) -> Result<EntryRecord, StoreError>
+where
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> i16: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    let category: i16 = row.try_get(2)?;
+    Ok(EntryRecord {
+        id: EntryId(row.try_get(0)?),
+        person: PersonId(row.try_get(1)?),
+        category: Category::from_i16(category).ok_or_else(|| corrupt("entry category"))?,
+        resource_type: row.try_get(3)?,
+        sort_time: Timestamp(row.try_get(4)?),
+        clinical_time: row.try_get(5)?,
+        collected_at: Timestamp(row.try_get(6)?),
+        institution: row.try_get(7)?,
+        source_id: row.try_get(8)?,
+        version: row.try_get(9)?,
+        status: EntryStatus::from_i16(row.try_get(10)?),
+        codes: row.try_get(11)?,
+        digest: row.try_get(12)?,
+        submission: row.try_get(13)?,
+        resource: row.try_get(14)?,
+    })
+}
+
+pub(crate) fn institution_from_row<R: Row>(row: &R) -> Result<Institution, StoreError>
+where
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    let text = |i: usize| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(i)?) };
+    Ok(Institution {
+        code: InstitutionCode::new(&text(0)?).map_err(|_| corrupt("institution code"))?,
+        name: text(1)?,
+        city: text(2)?.parse::<City>().map_err(|_| corrupt("institution city"))?,
+        level: text(3)?.parse::<Level>().map_err(|_| corrupt("institution level"))?,
+        ownership: text(4)?.parse::<Ownership>().map_err(|_| corrupt("institution ownership"))?,
+        kind: text(5)?.parse::<InstitutionKind>().map_err(|_| corrupt("institution kind"))?,
+        connection: text(6)?.parse::<ConnectionMode>().map_err(|_| corrupt("institution connection"))?,
+    })
+}
+
+pub(crate) fn scopes_to_text(scopes: &[Scope]) -> String {
+    scopes.iter().map(|s| s.code()).collect::<Vec<_>>().join(" ")
+}
+
+pub(crate) fn scopes_from_text(text: &str) -> Result<Vec<Scope>, StoreError> {
+    text.split_whitespace().map(|s| s.parse::<Scope>().map_err(|_| corrupt("key scope"))).collect()
+}
+
+/// Generates the parts of a store that are the same SQL on both dialects. `$conflict_entries`
+/// and `$conflict_patients` are the conflict targets of the person-owned tables' primary keys.
+macro_rules! shared_sql {
+    ($db:ty, $conn:ty, $conflict_entries:literal, $conflict_patients:literal) => {
+        use crate::shared::*;
+        use sqlx::QueryBuilder;
+
+        pub(crate) async fn upsert_institution(pool: &sqlx::Pool<$db>, i: &tongdang_core::Institution) -> crate::Result<()> {
+            sqlx::query(
+                "INSERT INTO institutions (code, name, city, level, ownership, kind, connection, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (code) DO UPDATE SET name = excluded.name, city = excluded.city, level = excluded.level,
+                 ownership = excluded.ownership, kind = excluded.kind, connection = excluded.connection",
+            )
+            .bind(i.code.as_str())
+            .bind(&i.name)
+            .bind(i.city.code())
+            .bind(i.level.code())
+            .bind(i.ownership.code())
+            .bind(i.kind.code())
+            .bind(i.connection.code())
+            .bind(tongdang_core::Timestamp::now().0)
+            .execute(pool)
+            .await?;
+            Ok(())
+        }
+
+        const INSTITUTION_COLUMNS: &str = "SELECT code, name, city, level, ownership, kind, connection FROM institutions";
+
+        pub(crate) async fn institution(pool: &sqlx::Pool<$db>, code: &tongdang_core::InstitutionCode) -> crate::Result<Option<tongdang_core::Institution>> {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!("{INSTITUTION_COLUMNS} WHERE code = $1"))).bind(code.as_str()).fetch_optional(pool).await?;
+            row.as_ref().map(institution_from_row).transpose()
+        }
+
+        pub(crate) async fn institutions(pool: &sqlx::Pool<$db>) -> crate::Result<Vec<tongdang_core::Institution>> {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{INSTITUTION_COLUMNS} ORDER BY code"))).fetch_all(pool).await?;
+            rows.iter().map(institution_from_row).collect()
+        }
+
+        pub(crate) async fn insert_api_key(pool: &sqlx::Pool<$db>, key: &crate::ApiKeyRecord, revoke_others: bool) -> crate::Result<()> {
+            let mut tx = pool.begin().await?;
+            if revoke_others {
+                sqlx::query("UPDATE api_keys SET revoked_at = $1 WHERE institution = $2 AND revoked_at IS NULL")
+                    .bind(key.created_at.0)
+                    .bind(&key.institution)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("INSERT INTO api_keys (key_hash, prefix, institution, scopes, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5, NULL)")
+                .bind(&key.hash)
+                .bind(&key.prefix)
+                .bind(&key.institution)
+                .bind(scopes_to_text(&key.scopes))
+                .bind(key.created_at.0)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+
+        pub(crate) async fn api_key(pool: &sqlx::Pool<$db>, hash: &[u8]) -> crate::Result<Option<crate::ApiKeyRecord>> {
+            let row = sqlx::query("SELECT key_hash, prefix, institution, scopes, created_at, revoked_at FROM api_keys WHERE key_hash = $1")
+                .bind(hash)
+                .fetch_optional(pool)
+                .await?;
+            let Some(row) = row else { return Ok(None) };
+            use sqlx::Row;
+            Ok(Some(crate::ApiKeyRecord {
+                hash: row.try_get(0)?,
+                prefix: row.try_get(1)?,
+                institution: row.try_get(2)?,
+                scopes: scopes_from_text(&row.try_get::<String, _>(3)?)?,
+                created_at: tongdang_core::Timestamp(row.try_get(4)?),
+                revoked_at: row.try_get::<Option<i64>, _>(5)?.map(tongdang_core::Timestamp),
+            }))
+        }
+
+        pub(crate) async fn record_submission(pool: &sqlx::Pool<$db>, s: &crate::SubmissionRecord) -> crate::Result<()> {
+            sqlx::query(
+                "INSERT INTO submissions (id, institution, channel, received_at, read_count, stored, unchanged, refused) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (id) DO UPDATE SET read_count = excluded.read_count, stored = excluded.stored, unchanged = excluded.unchanged, refused = excluded.refused",
+            )
+            .bind(s.id)
+            .bind(&s.institution)
+            .bind(&s.channel)
+            .bind(s.received_at.0)
+            .bind(s.read)
+            .bind(s.stored)
+            .bind(s.unchanged)
+            .bind(s.refused)
+            .execute(pool)
+            .await?;
+            Ok(())
+        }
+
+        pub(crate) async fn entries(pool: &sqlx::Pool<$db>, q: &crate::EntryQuery) -> crate::Result<Vec<crate::EntryRecord>> {
+            let mut b: QueryBuilder<$db> = QueryBuilder::new(format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE 1 = 1"));
+            if let Some(p) = q.person {
+                b.push(" AND person_id = ").push_bind(p.0);
+            }
+            if !q.include_withdrawn {
+                b.push(" AND status = 0");
+            }
+            if !q.categories.is_empty() {
+                b.push(" AND category IN (");
+                let mut sep = b.separated(", ");
+                for c in &q.categories {
+                    sep.push_bind(c.as_i16());
+                }
+                b.push(")");
+            }
+            if let Some(rt) = &q.resource_type {
+                b.push(" AND resource_type = ").push_bind(rt.clone());
+            }
+            if let Some(t) = q.from {
+                b.push(" AND sort_time >= ").push_bind(t.0);
+            }
+            if let Some(t) = q.to {
+                b.push(" AND sort_time < ").push_bind(t.0);
+            }
+            if let Some(t) = q.updated_from {
+                b.push(" AND collected_at >= ").push_bind(t.0);
+            }
+            if let Some(t) = q.updated_to {
+                b.push(" AND collected_at < ").push_bind(t.0);
+            }
+            if !q.code_patterns.is_empty() {
+                b.push(" AND (");
+                for (i, p) in q.code_patterns.iter().enumerate() {
+                    if i > 0 {
+                        b.push(" OR ");
+                    }
+                    b.push("codes LIKE ").push_bind(p.clone()).push(" ESCAPE '\\'");
+                }
+                b.push(")");
+            }
+            if let Some((t, id)) = q.after {
+                b.push(" AND (sort_time < ").push_bind(t.0).push(" OR (sort_time = ").push_bind(t.0).push(" AND id < ").push_bind(id.0).push("))");
+            }
+            b.push(" ORDER BY sort_time DESC, id DESC LIMIT ").push_bind(i64::from(q.limit));
+            let rows = b.build().fetch_all(pool).await?;
+            rows.iter().map(entry_from_row).collect()
+        }
+
+        pub(crate) async fn entry(pool: &sqlx::Pool<$db>, id: tongdang_core::EntryId) -> crate::Result<Option<crate::EntryRecord>> {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE id = $1"))).bind(id.0).fetch_optional(pool).await?;
+            row.as_ref().map(entry_from_row).transpose()
+        }
+
+        pub(crate) async fn person_exists(pool: &sqlx::Pool<$db>, p: tongdang_core::PersonId) -> crate::Result<bool> {
+            let row = sqlx::query("SELECT 1 FROM persons WHERE id = $1").bind(p.0).fetch_optional(pool).await?;
+            Ok(row.is_some())
+        }
+
+        pub(crate) async fn persons(pool: &sqlx::Pool<$db>, after: Option<tongdang_core::PersonId>, limit: u32) -> crate::Result<Vec<tongdang_core::PersonId>> {
+            let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM persons WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after.map_or(0, |p| p.0))
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+            Ok(ids.into_iter().map(tongdang_core::PersonId).collect())
+        }
+
+        pub(crate) async fn patient_records(pool: &sqlx::Pool<$db>, p: tongdang_core::PersonId) -> crate::Result<Vec<crate::PatientRecord>> {
+            use sqlx::Row;
+            let rows = sqlx::query("SELECT id, person_id, institution, source_id, version, collected_at, resource FROM patient_records WHERE person_id = $1 ORDER BY collected_at DESC, id DESC")
+                .bind(p.0)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(crate::PatientRecord {
+                        id: r.try_get(0)?,
+                        person: tongdang_core::PersonId(r.try_get(1)?),
+                        institution: r.try_get(2)?,
+                        source_id: r.try_get(3)?,
+                        version: r.try_get(4)?,
+                        collected_at: tongdang_core::Timestamp(r.try_get(5)?),
+                        resource: r.try_get(6)?,
+                    })
+                })
+                .collect()
+        }
+
+        pub(crate) async fn person_identifiers(pool: &sqlx::Pool<$db>, p: tongdang_core::PersonId) -> crate::Result<Vec<crate::PersonIdentifier>> {
+            use sqlx::Row;
+            let rows = sqlx::query("SELECT system, value, person_id, institution FROM person_identifiers WHERE person_id = $1 ORDER BY system, value")
+                .bind(p.0)
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(crate::PersonIdentifier {
+                        system: r.try_get(0)?,
+                        value: r.try_get(1)?,
+                        person: tongdang_core::PersonId(r.try_get(2)?),
+                        institution: r.try_get(3)?,
+                    })
+                })
+                .collect()
+        }
+
+        pub(crate) async fn persons_by_identifier(pool: &sqlx::Pool<$db>, system: Option<&str>, value: &str) -> crate::Result<Vec<tongdang_core::PersonId>> {
+            let ids: Vec<i64> = match system {
+                Some(s) => {
+                    sqlx::query_scalar("SELECT DISTINCT person_id FROM person_identifiers WHERE system = $1 AND value = $2 ORDER BY person_id")
+                        .bind(s)
+                        .bind(value)
+                        .fetch_all(pool)
+                        .await?
+                }
+                None => sqlx::query_scalar("SELECT DISTINCT person_id FROM person_identifiers WHERE value = $1 ORDER BY person_id").bind(value).fetch_all(pool).await?,
+            };
+            Ok(ids.into_iter().map(tongdang_core::PersonId).collect())
+        }
+
+        fn directory_from_row(r: &<$db as sqlx::Database>::Row) -> crate::Result<crate::DirectoryRecord> {
+            use sqlx::Row;
+            Ok(crate::DirectoryRecord {
+                id: r.try_get(0)?,
+                resource_type: r.try_get(1)?,
+                institution: r.try_get(2)?,
+                source_id: r.try_get(3)?,
+                version: r.try_get(4)?,
+                collected_at: tongdang_core::Timestamp(r.try_get(5)?),
+                resource: r.try_get(6)?,
+            })
+        }
+
+        const DIRECTORY_COLUMNS: &str = "SELECT id, resource_type, institution, source_id, version, collected_at, resource FROM directory_resources";
+
+        pub(crate) async fn directory_resource(pool: &sqlx::Pool<$db>, resource_type: &str, id: i64) -> crate::Result<Option<crate::DirectoryRecord>> {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!("{DIRECTORY_COLUMNS} WHERE id = $1 AND resource_type = $2")))
+                .bind(id)
+                .bind(resource_type)
+                .fetch_optional(pool)
+                .await?;
+            row.as_ref().map(directory_from_row).transpose()
+        }
+
+        pub(crate) async fn directory_resources(pool: &sqlx::Pool<$db>, ids: &[i64]) -> crate::Result<Vec<crate::DirectoryRecord>> {
+            let mut out = Vec::new();
+            for chunk in ids.chunks(ROWS_PER_INSERT) {
+                let mut b: QueryBuilder<$db> = QueryBuilder::new(format!("{DIRECTORY_COLUMNS} WHERE id IN ("));
+                let mut sep = b.separated(", ");
+                for id in chunk {
+                    sep.push_bind(*id);
+                }
+                b.push(") ORDER BY id");
+                for r in b.build().fetch_all(pool).await? {
+                    out.push(directory_from_row(&r)?);
+                }
+            }
+            Ok(out)
+        }
+
+        pub(crate) async fn counts(pool: &sqlx::Pool<$db>) -> crate::Result<crate::Counts> {
+            let institutions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM institutions").fetch_one(pool).await?;
+            let persons: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM persons").fetch_one(pool).await?;
+            let entries: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM entries").fetch_one(pool).await?;
+            Ok(crate::Counts { institutions, persons, entries })
+        }
+
+        pub(crate) async fn tx_source_keys(
+            conn: &mut $conn,
+            institution: &str,
+            keys: &[crate::TypeAndId],
+        ) -> crate::Result<std::collections::HashMap<crate::TypeAndId, crate::SourceKey>> {
+            use sqlx::Row;
+            let mut out = std::collections::HashMap::new();
+            // Group by type so each query is one index range per id.
+            let mut by_type: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+            for (t, id) in keys {
+                by_type.entry(t.as_str()).or_default().push(id.as_str());
+            }
+            for (rt, ids) in by_type {
+                for chunk in ids.chunks(ROWS_PER_INSERT) {
+                    let mut b: QueryBuilder<$db> = QueryBuilder::new(
+                        "SELECT source_id, kind, person_id, target_id, version, digest FROM source_keys WHERE institution = ",
+                    );
+                    b.push_bind(institution.to_string()).push(" AND resource_type = ").push_bind(rt.to_string()).push(" AND source_id IN (");
+                    let mut sep = b.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(id.to_string());
+                    }
+                    b.push(")");
+                    for r in b.build().fetch_all(&mut *conn).await? {
+                        let source_id: String = r.try_get(0)?;
+                        let key = crate::SourceKey {
+                            institution: institution.to_string(),
+                            resource_type: rt.to_string(),
+                            source_id: source_id.clone(),
+                            kind: crate::SourceKind::from_i16(r.try_get(1)?),
+                            person: r.try_get::<Option<i64>, _>(2)?.map(tongdang_core::PersonId),
+                            target_id: r.try_get(3)?,
+                            version: r.try_get(4)?,
+                            digest: r.try_get(5)?,
+                        };
+                        out.insert((rt.to_string(), source_id), key);
+                    }
+                }
+            }
+            Ok(out)
+        }
+
+        pub(crate) async fn tx_source_ids_by_identifier(
+            conn: &mut $conn,
+            institution: &str,
+            lookups: &[crate::IdentifierLookup],
+        ) -> crate::Result<std::collections::HashMap<crate::IdentifierLookup, String>> {
+            let mut out = std::collections::HashMap::new();
+            for (rt, system, value) in lookups {
+                let ids: Vec<String> = sqlx::query_scalar(
+                    "SELECT source_id FROM source_identifiers WHERE institution = $1 AND resource_type = $2 AND system = $3 AND value = $4 ORDER BY source_id LIMIT 2",
+                )
+                .bind(institution)
+                .bind(rt)
+                .bind(system)
+                .bind(value)
+                .fetch_all(&mut *conn)
+                .await?;
+                // Ambiguous identifiers resolve to nothing rather than to a guess.
+                if ids.len() == 1 {
+                    out.insert((rt.clone(), system.clone(), value.clone()), ids[0].clone());
+                }
+            }
+            Ok(out)
+        }
+
+        pub(crate) async fn tx_persons_holding(
+            conn: &mut $conn,
+            identifiers: &[(String, String)],
+        ) -> crate::Result<std::collections::HashMap<(String, String), tongdang_core::PersonId>> {
+            let mut out = std::collections::HashMap::new();
+            for (system, value) in identifiers {
+                let id: Option<i64> = sqlx::query_scalar("SELECT MIN(person_id) FROM person_identifiers WHERE system = $1 AND value = $2")
+                    .bind(system)
+                    .bind(value)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                if let Some(id) = id {
+                    out.insert((system.clone(), value.clone()), tongdang_core::PersonId(id));
+                }
+            }
+            Ok(out)
+        }
+
+        pub(crate) async fn tx_write(conn: &mut $conn, set: &crate::WriteSet) -> crate::Result<()> {
+            for chunk in set.new_persons.chunks(ROWS_PER_INSERT) {
+                let now = tongdang_core::Timestamp::now().0;
+                let mut b: QueryBuilder<$db> = QueryBuilder::new("INSERT INTO persons (id, created_at) ");
+                b.push_values(chunk, |mut row, p| {
+                    row.push_bind(p.0).push_bind(now);
+                });
+                b.build().execute(&mut *conn).await?;
+            }
+            for chunk in set.person_identifiers.chunks(ROWS_PER_INSERT) {
+                let mut b: QueryBuilder<$db> = QueryBuilder::new("INSERT INTO person_identifiers (system, value, person_id, institution) ");
+                b.push_values(chunk, |mut row, i| {
+                    row.push_bind(i.system.clone()).push_bind(i.value.clone()).push_bind(i.person.0).push_bind(i.institution.clone());
+                });
+                b.push(" ON CONFLICT (system, value, person_id) DO NOTHING");
+                b.build().execute(&mut *conn).await?;
+            }
+            for chunk in set.source_keys.chunks(ROWS_PER_INSERT) {
+                let mut b: QueryBuilder<$db> =
+                    QueryBuilder::new("INSERT INTO source_keys (institution, resource_type, source_id, kind, person_id, target_id, version, digest) ");
+                b.push_values(chunk, |mut row, k| {
+                    row.push_bind(k.institution.clone())
+                        .push_bind(k.resource_type.clone())
+                        .push_bind(k.source_id.clone())
+                        .push_bind(k.kind as i16)
+                        .push_bind(k.person.map(|p| p.0))
+                        .push_bind(k.target_id)
+                        .push_bind(k.version)
+                        .push_bind(k.digest.clone());
+                });
+                b.push(
+                    " ON CONFLICT (institution, resource_type, source_id) DO UPDATE SET kind = excluded.kind, person_id = excluded.person_id,
+                      target_id = excluded.target_id, version = excluded.version, digest = excluded.digest",
+                );
+                b.build().execute(&mut *conn).await?;
+            }
+            for chunk in set.source_identifiers.chunks(ROWS_PER_INSERT) {
+                let mut b: QueryBuilder<$db> = QueryBuilder::new("INSERT INTO source_identifiers (institution, resource_type, system, value, source_id) ");
+                b.push_values(chunk, |mut row, i| {
+                    row.push_bind(i.institution.clone()).push_bind(i.resource_type.clone()).push_bind(i.system.clone()).push_bind(i.value.clone()).push_bind(i.source_id.clone());
+                });
+                b.push(" ON CONFLICT (institution, resource_type, system, value, source_id) DO NOTHING");
+                b.build().execute(&mut *conn).await?;
+            }
+            for chunk in set.patients.chunks(ROWS_PER_INSERT) {
+                let mut b: QueryBuilder<$db> =
+                    QueryBuilder::new("INSERT INTO patient_records (id, person_id, institution, source_id, version, collected_at, resource) ");
+                b.push_values(chunk, |mut row, p| {
+                    row.push_bind(p.id)
+                        .push_bind(p.person.0)
+                        .push_bind(p.institution.clone())
+                        .push_bind(p.source_id.clone())
+                        .push_bind(p.version)
+                        .push_bind(p.collected_at.0)
+                        .push_bind(p.resource.clone());
+                });
+                b.push(concat!(
+                    " ON CONFLICT ",
+                    $conflict_patients,
+                    " DO UPDATE SET version = excluded.version, collected_at = excluded.collected_at, resource = excluded.resource"
+                ));
+                b.build().execute(&mut *conn).await?;
+            }
+            for chunk in set.directory.chunks(ROWS_PER_INSERT) {
+                let mut b: QueryBuilder<$db> =
+                    QueryBuilder::new("INSERT INTO directory_resources (id, resource_type, institution, source_id, version, collected_at, resource) ");
+                b.push_values(chunk, |mut row, d| {
+                    row.push_bind(d.id)
+                        .push_bind(d.resource_type.clone())
+                        .push_bind(d.institution.clone())
+                        .push_bind(d.source_id.clone())
+                        .push_bind(d.version)
+                        .push_bind(d.collected_at.0)
+                        .push_bind(d.resource.clone());
+                });
+                b.push(" ON CONFLICT (id) DO UPDATE SET version = excluded.version, collected_at = excluded.collected_at, resource = excluded.resource");
+                b.build().execute(&mut *conn).await?;
+            }
+            let updated: Vec<i64> = set.entries.iter().filter(|e| e.version > 1).map(|e| e.id.0).collect();
+            for chunk in updated.chunks(ROWS_PER_INSERT) {
+                // The superseded version moves to the history before the new one replaces it.
+                let mut b: QueryBuilder<$db> = QueryBuilder::new(
+                    "INSERT INTO entry_history (entry_id, version, person_id, collected_at, status, digest, submission_id, resource)
+                     SELECT id, version, person_id, collected_at, status, digest, submission_id, resource FROM entries WHERE id IN (",
+                );
+                let mut sep = b.separated(", ");
+                for id in chunk {
+                    sep.push_bind(*id);
+                }
+                b.push(")");
+                b.build().execute(&mut *conn).await?;
+            }
+            for chunk in set.entries.chunks(ROWS_PER_INSERT) {
+                let mut b: QueryBuilder<$db> = QueryBuilder::new(format!("INSERT INTO entries ({ENTRY_COLUMNS}) "));
+                b.push_values(chunk, |mut row, e| {
+                    row.push_bind(e.id.0)
+                        .push_bind(e.person.0)
+                        .push_bind(e.category.as_i16())
+                        .push_bind(e.resource_type.clone())
+                        .push_bind(e.sort_time.0)
+                        .push_bind(e.clinical_time.clone())
+                        .push_bind(e.collected_at.0)
+                        .push_bind(e.institution.clone())
+                        .push_bind(e.source_id.clone())
+                        .push_bind(e.version)
+                        .push_bind(e.status as i16)
+                        .push_bind(e.codes.clone())
+                        .push_bind(e.digest.clone())
+                        .push_bind(e.submission)
+                        .push_bind(e.resource.clone());
+                });
+                b.push(concat!(
+                    " ON CONFLICT ",
+                    $conflict_entries,
+                    " DO UPDATE SET category = excluded.category, resource_type = excluded.resource_type, sort_time = excluded.sort_time,
+                      clinical_time = excluded.clinical_time, collected_at = excluded.collected_at, version = excluded.version, status = excluded.status,
+                      codes = excluded.codes, digest = excluded.digest, submission_id = excluded.submission_id, resource = excluded.resource"
+                ));
+                b.build().execute(&mut *conn).await?;
+            }
+            Ok(())
+        }
+    };
+}
+
+pub(crate) use shared_sql;
