@@ -84,7 +84,9 @@ impl Category {
 
     /// The inverse of [`Category::as_i16`].
     pub fn from_i16(n: i16) -> Option<Category> {
-        usize::try_from(n).ok().and_then(|i| Category::ALL.get(i).copied())
+        usize::try_from(n)
+            .ok()
+            .and_then(|i| Category::ALL.get(i).copied())
     }
 }
 
@@ -96,13 +98,18 @@ impl fmt::Display for Category {
 
 /// A category code that does not exist.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown category (expected one of encounter, physical_exam, lab, blood, vaccination, medication, procedure, allergy, document, other)")]
+#[error(
+    "unknown category (expected one of encounter, physical_exam, lab, blood, vaccination, medication, procedure, allergy, document, other)"
+)]
 pub struct UnknownCategory;
 
 impl FromStr for Category {
     type Err = UnknownCategory;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Category::ALL.into_iter().find(|c| c.code() == s).ok_or(UnknownCategory)
+        Category::ALL
+            .into_iter()
+            .find(|c| c.code() == s)
+            .ok_or(UnknownCategory)
     }
 }
 

@@ -48,7 +48,11 @@ impl Timestamp {
         let b = s.as_bytes();
         let num = |r: std::ops::Range<usize>| -> Option<u32> {
             let part = s.get(r)?;
-            if part.bytes().all(|c| c.is_ascii_digit()) { part.parse().ok() } else { None }
+            if part.bytes().all(|c| c.is_ascii_digit()) {
+                part.parse().ok()
+            } else {
+                None
+            }
         };
         let year = num(0..4)? as i32;
         let (month, day) = match b.len() {
@@ -57,7 +61,8 @@ impl Timestamp {
             n if n >= 10 && b[4] == b'-' && b[7] == b'-' => (num(5..7)?, num(8..10)?),
             _ => return None,
         };
-        let date = Date::from_calendar_date(year, Month::try_from(month as u8).ok()?, day as u8).ok()?;
+        let date =
+            Date::from_calendar_date(year, Month::try_from(month as u8).ok()?, day as u8).ok()?;
         if b.len() <= 10 {
             let t = PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_offset(CST);
             return Some(Timestamp::from_datetime(t));
@@ -74,7 +79,11 @@ impl Timestamp {
         let mut micros = 0u32;
         if b.len() > 19 {
             let frac = s.get(20..)?;
-            if b[19] != b'.' || frac.is_empty() || frac.len() > 9 || !frac.bytes().all(|c| c.is_ascii_digit()) {
+            if b[19] != b'.'
+                || frac.is_empty()
+                || frac.len() > 9
+                || !frac.bytes().all(|c| c.is_ascii_digit())
+            {
                 return None;
             }
             let padded = format!("{frac:0<6}");
@@ -83,7 +92,9 @@ impl Timestamp {
             return None;
         }
         let time = Time::from_hms_micro(hh as u8, mm as u8, ss as u8, micros).ok()?;
-        Some(Timestamp::from_datetime(PrimitiveDateTime::new(date, time).assume_offset(CST)))
+        Some(Timestamp::from_datetime(
+            PrimitiveDateTime::new(date, time).assume_offset(CST),
+        ))
     }
 }
 
@@ -101,8 +112,14 @@ mod tests {
     fn fhir_precisions_parse_to_the_start_of_their_period() {
         let day = Timestamp::parse_fhir("2024-10-03").unwrap();
         assert_eq!(day.to_rfc3339_cst(), "2024-10-03T00:00:00+08:00");
-        assert_eq!(Timestamp::parse_fhir("2024").unwrap().to_rfc3339_cst(), "2024-01-01T00:00:00+08:00");
-        assert_eq!(Timestamp::parse_fhir("2024-10").unwrap().to_rfc3339_cst(), "2024-10-01T00:00:00+08:00");
+        assert_eq!(
+            Timestamp::parse_fhir("2024").unwrap().to_rfc3339_cst(),
+            "2024-01-01T00:00:00+08:00"
+        );
+        assert_eq!(
+            Timestamp::parse_fhir("2024-10").unwrap().to_rfc3339_cst(),
+            "2024-10-01T00:00:00+08:00"
+        );
         let t = Timestamp::parse_fhir("1989-10-04T02:25:16-04:00").unwrap();
         assert_eq!(t.to_rfc3339_cst(), "1989-10-04T14:25:16+08:00");
         let z = Timestamp::parse_fhir("2024-10-03T06:22:00.123Z").unwrap();
@@ -113,7 +130,16 @@ mod tests {
 
     #[test]
     fn nonsense_is_refused() {
-        for bad in ["", "20x4", "2024-13-01", "2024-02-30", "2024-10-03 14:22", "2024-10-03T25:00:00Z", "yesterday", "2024-10-03T14:22:00.Z"] {
+        for bad in [
+            "",
+            "20x4",
+            "2024-13-01",
+            "2024-02-30",
+            "2024-10-03 14:22",
+            "2024-10-03T25:00:00Z",
+            "yesterday",
+            "2024-10-03T14:22:00.Z",
+        ] {
             assert_eq!(Timestamp::parse_fhir(bad), None, "{bad}");
         }
     }

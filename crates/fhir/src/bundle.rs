@@ -39,22 +39,45 @@ pub struct SubmittedBundle {
 /// Read a Bundle. Problems with the Bundle itself refuse it whole; problems inside one entry's
 /// resource refuse that entry.
 pub fn parse_bundle(text: &str) -> Result<SubmittedBundle, Vec<Issue>> {
-    let json = Json::parse(text).map_err(|e| vec![Issue::error(IssueCode::Structure, "", format!("not JSON: {e}"))])?;
+    let json = Json::parse(text).map_err(|e| {
+        vec![Issue::error(
+            IssueCode::Structure,
+            "",
+            format!("not JSON: {e}"),
+        )]
+    })?;
     if json.get("resourceType").and_then(Json::as_str) != Some("Bundle") {
-        return Err(vec![Issue::error(IssueCode::Structure, "resourceType", "POST /fhir takes a Bundle of type batch or transaction")]);
+        return Err(vec![Issue::error(
+            IssueCode::Structure,
+            "resourceType",
+            "POST /fhir takes a Bundle of type batch or transaction",
+        )]);
     }
     let mode = match json.get("type").and_then(Json::as_str) {
         Some("batch") => BundleMode::Batch,
         Some("transaction") => BundleMode::Transaction,
         Some(other) => {
-            return Err(vec![Issue::error(IssueCode::NotSupported, "Bundle.type", format!("Bundle type '{other}' cannot be submitted; use batch or transaction"))]);
+            return Err(vec![Issue::error(
+                IssueCode::NotSupported,
+                "Bundle.type",
+                format!("Bundle type '{other}' cannot be submitted; use batch or transaction"),
+            )]);
         }
-        None => return Err(vec![Issue::error(IssueCode::Required, "Bundle.type", "required element missing")]),
+        None => {
+            return Err(vec![Issue::error(
+                IssueCode::Required,
+                "Bundle.type",
+                "required element missing",
+            )]);
+        }
     };
     let (_, found) = fhirkit::decode_json::<fhirkit::r4::Resource>(&json);
     let mut bundle_errors = Vec::new();
     let mut entry_errors: Vec<(usize, Issue)> = Vec::new();
-    for i in found.iter().filter(|i| i.severity == fhirkit::Severity::Error) {
+    for i in found
+        .iter()
+        .filter(|i| i.severity == fhirkit::Severity::Error)
+    {
         let issue = Issue::error(IssueCode::Invalid, i.path.clone(), i.message.clone());
         match entry_index(&i.path) {
             Some(n) => entry_errors.push((n, issue)),
@@ -66,9 +89,18 @@ pub fn parse_bundle(text: &str) -> Result<SubmittedBundle, Vec<Issue>> {
     }
     let members = match json {
         Json::Object(m) => m,
-        _ => return Err(vec![Issue::error(IssueCode::Structure, "", "a Bundle is a JSON object")]),
+        _ => {
+            return Err(vec![Issue::error(
+                IssueCode::Structure,
+                "",
+                "a Bundle is a JSON object",
+            )]);
+        }
     };
-    let raw_entries = members.into_iter().find(|(k, _)| k == "entry").map(|(_, v)| v);
+    let raw_entries = members
+        .into_iter()
+        .find(|(k, _)| k == "entry")
+        .map(|(_, v)| v);
     let raw_entries = match raw_entries {
         Some(Json::Array(a)) => a,
         _ => Vec::new(),
@@ -77,18 +109,38 @@ pub fn parse_bundle(text: &str) -> Result<SubmittedBundle, Vec<Issue>> {
     for (n, e) in raw_entries.into_iter().enumerate() {
         let prefix = format!("Bundle.entry[{n}]");
         let full_url = e.get("fullUrl").and_then(Json::as_str).map(str::to_string);
-        let method = e.get("request").and_then(|r| r.get("method")).and_then(Json::as_str).unwrap_or("").to_string();
-        let url = e.get("request").and_then(|r| r.get("url")).and_then(Json::as_str).unwrap_or("").to_string();
-        let mine: Vec<Issue> = entry_errors.iter().filter(|(i, _)| *i == n).map(|(_, e)| e.clone()).collect();
+        let method = e
+            .get("request")
+            .and_then(|r| r.get("method"))
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_string();
+        let url = e
+            .get("request")
+            .and_then(|r| r.get("url"))
+            .and_then(Json::as_str)
+            .unwrap_or("")
+            .to_string();
+        let mine: Vec<Issue> = entry_errors
+            .iter()
+            .filter(|(i, _)| *i == n)
+            .map(|(_, e)| e.clone())
+            .collect();
         let resource = if !mine.is_empty() {
             Err(mine)
         } else if method.is_empty() {
-            Err(vec![Issue::error(IssueCode::Required, format!("{prefix}.request"), "each entry of a batch or transaction needs request.method and request.url")])
+            Err(vec![Issue::error(
+                IssueCode::Required,
+                format!("{prefix}.request"),
+                "each entry of a batch or transaction needs request.method and request.url",
+            )])
         } else if method != "PUT" && method != "POST" {
             Err(vec![Issue::error(
                 IssueCode::NotSupported,
                 format!("{prefix}.request.method"),
-                format!("{method} is not accepted: submit with PUT or POST; nothing clinical is deleted (submit status entered-in-error to withdraw an entry)"),
+                format!(
+                    "{method} is not accepted: submit with PUT or POST; nothing clinical is deleted (submit status entered-in-error to withdraw an entry)"
+                ),
             )])
         } else {
             let resource = match e {
@@ -97,10 +149,19 @@ pub fn parse_bundle(text: &str) -> Result<SubmittedBundle, Vec<Issue>> {
             };
             match resource.and_then(ParsedResource::prevalidated) {
                 Some(r) => Ok(r),
-                None => Err(vec![Issue::error(IssueCode::Required, format!("{prefix}.resource"), "a PUT or POST entry needs a resource")]),
+                None => Err(vec![Issue::error(
+                    IssueCode::Required,
+                    format!("{prefix}.resource"),
+                    "a PUT or POST entry needs a resource",
+                )]),
             }
         };
-        entries.push(BundleEntry { full_url, method, url, resource });
+        entries.push(BundleEntry {
+            full_url,
+            method,
+            url,
+            resource,
+        });
     }
     Ok(SubmittedBundle { mode, entries })
 }
@@ -128,14 +189,26 @@ mod tests {
         assert_eq!(b.mode, BundleMode::Batch);
         assert!(b.entries[0].resource.is_ok());
         let errs = b.entries[1].resource.as_ref().unwrap_err();
-        assert!(errs.iter().any(|i| i.path.starts_with("Bundle.entry[1].resource.status")), "{errs:?}");
-        assert!(b.entries[2].resource.as_ref().unwrap_err()[0].message.contains("entered-in-error"));
+        assert!(
+            errs.iter()
+                .any(|i| i.path.starts_with("Bundle.entry[1].resource.status")),
+            "{errs:?}"
+        );
+        assert!(
+            b.entries[2].resource.as_ref().unwrap_err()[0]
+                .message
+                .contains("entered-in-error")
+        );
     }
 
     #[test]
     fn the_bundle_itself_must_be_right() {
         assert!(parse_bundle(r#"{"resourceType":"Bundle","type":"collection"}"#).is_err());
         assert!(parse_bundle(r#"{"resourceType":"Patient"}"#).is_err());
-        assert!(parse_bundle(r#"{"resourceType":"Bundle","type":"batch","foo":1}"#).unwrap_err()[0].path.contains("foo"));
+        assert!(
+            parse_bundle(r#"{"resourceType":"Bundle","type":"batch","foo":1}"#).unwrap_err()[0]
+                .path
+                .contains("foo")
+        );
     }
 }

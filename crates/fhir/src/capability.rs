@@ -1,7 +1,7 @@
 //! The CapabilityStatement served at `/fhir/metadata`: what this server really does.
 
-use crate::kind::{classify, ResourceKind};
-use serde_json::{json, Value};
+use crate::kind::{ResourceKind, classify};
+use serde_json::{Value, json};
 
 /// Every resource type the server accepts, in the order listed.
 pub const ACCEPTED_TYPES: &[&str] = &[

@@ -87,9 +87,18 @@ mod tests {
     #[test]
     fn order_whitespace_and_submitter_meta_do_not_matter() {
         let a = d(r#"{"resourceType":"Patient","id":"1","gender":"male"}"#);
-        assert_eq!(a, d(r#"{ "gender" : "male", "id":"1", "resourceType":"Patient" }"#));
-        let with_meta = d(r#"{"resourceType":"Patient","id":"1","gender":"male","meta":{"versionId":"7"}}"#);
-        assert_eq!(with_meta, d(r#"{"resourceType":"Patient","id":"1","gender":"male","meta":{"versionId":"8","lastUpdated":"2024-01-01T00:00:00Z"}}"#));
+        assert_eq!(
+            a,
+            d(r#"{ "gender" : "male", "id":"1", "resourceType":"Patient" }"#)
+        );
+        let with_meta =
+            d(r#"{"resourceType":"Patient","id":"1","gender":"male","meta":{"versionId":"7"}}"#);
+        assert_eq!(
+            with_meta,
+            d(
+                r#"{"resourceType":"Patient","id":"1","gender":"male","meta":{"versionId":"8","lastUpdated":"2024-01-01T00:00:00Z"}}"#
+            )
+        );
     }
 
     #[test]
@@ -98,6 +107,9 @@ mod tests {
         assert_ne!(d(r#"{"a":"x\"y"}"#), d(r#"{"a":"x'y"}"#));
         assert_ne!(d(r#"{"a":[1,2]}"#), d(r#"{"a":[2,1]}"#));
         // versionId deeper than the top-level meta is content.
-        assert_ne!(d(r#"{"x":{"meta":{"versionId":"1"}}}"#), d(r#"{"x":{"meta":{"versionId":"2"}}}"#));
+        assert_ne!(
+            d(r#"{"x":{"meta":{"versionId":"1"}}}"#),
+            d(r#"{"x":{"meta":{"versionId":"2"}}}"#)
+        );
     }
 }

@@ -11,7 +11,7 @@ pub mod outcome;
 pub mod parse;
 pub mod reference;
 
-pub use kind::{classify, ResourceKind};
+pub use kind::{ResourceKind, classify};
 pub use outcome::{Issue, IssueCode, Severity};
-pub use parse::{parse_resource, ParsedResource};
+pub use parse::{ParsedResource, parse_resource};
 pub use reference::{Reference, ReferenceSite};

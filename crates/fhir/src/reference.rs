@@ -11,7 +11,11 @@ pub enum Reference {
     /// `Type/id` (a version suffix `/_history/n` is ignored).
     Literal { resource_type: String, id: String },
     /// `Type?identifier=system|value`: the resource of that type with that identifier.
-    Conditional { resource_type: String, system: Option<String>, value: String },
+    Conditional {
+        resource_type: String,
+        system: Option<String>,
+        value: String,
+    },
     /// `urn:uuid:…` or `urn:oid:…`: a `fullUrl` in the same Bundle.
     Urn(String),
     /// `#id`: a contained resource.
@@ -42,7 +46,9 @@ impl Reference {
                 return Reference::Unsupported("conditional references are supported by identifier only (Type?identifier=system|value)".into());
             };
             if param.contains('&') {
-                return Reference::Unsupported("a conditional reference may name one identifier only".into());
+                return Reference::Unsupported(
+                    "a conditional reference may name one identifier only".into(),
+                );
             }
             let param = percent_decode(param);
             let (system, value) = match param.split_once('|') {
@@ -52,7 +58,11 @@ impl Reference {
             if value.is_empty() {
                 return Reference::Unsupported("the identifier value is empty".into());
             }
-            return Reference::Conditional { resource_type: rt.to_string(), system, value };
+            return Reference::Conditional {
+                resource_type: rt.to_string(),
+                system,
+                value,
+            };
         }
         let mut parts = s.split('/');
         match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
@@ -74,11 +84,15 @@ pub struct ReferenceSite {
 }
 
 fn is_type_name(s: &str) -> bool {
-    s.len() > 1 && s.as_bytes()[0].is_ascii_uppercase() && s.bytes().all(|b| b.is_ascii_alphabetic())
+    s.len() > 1
+        && s.as_bytes()[0].is_ascii_uppercase()
+        && s.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
 fn is_id(s: &str) -> bool {
-    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
 }
 
 fn percent_decode(s: &str) -> String {
@@ -126,7 +140,10 @@ fn collect(v: &Json, path: &mut String, out: &mut Vec<ReferenceSite>, top: bool)
     match v {
         Json::Object(members) => {
             if let Some((_, Json::String(r))) = members.iter().find(|(k, _)| k == "reference") {
-                out.push(ReferenceSite { path: path.clone(), raw: r.clone() });
+                out.push(ReferenceSite {
+                    path: path.clone(),
+                    raw: r.clone(),
+                });
             }
             for (k, child) in members {
                 if top && k == "contained" {
@@ -158,13 +175,13 @@ fn rewrite(v: &mut Json, f: &mut impl FnMut(&str) -> Option<String>, top: bool) 
                 if top && k == "contained" {
                     continue;
                 }
-                if k == "reference" {
-                    if let Json::String(r) = child {
-                        if let Some(new) = f(r) {
-                            *r = new;
-                        }
-                        continue;
+                if k == "reference"
+                    && let Json::String(r) = child
+                {
+                    if let Some(new) = f(r) {
+                        *r = new;
                     }
+                    continue;
                 }
                 rewrite(child, f, false);
             }
@@ -181,23 +198,61 @@ mod tests {
 
     #[test]
     fn reference_forms_are_understood() {
-        assert_eq!(Reference::parse("Patient/p-1"), Reference::Literal { resource_type: "Patient".into(), id: "p-1".into() });
-        assert_eq!(Reference::parse("Patient/p-1/_history/2"), Reference::Literal { resource_type: "Patient".into(), id: "p-1".into() });
+        assert_eq!(
+            Reference::parse("Patient/p-1"),
+            Reference::Literal {
+                resource_type: "Patient".into(),
+                id: "p-1".into()
+            }
+        );
+        assert_eq!(
+            Reference::parse("Patient/p-1/_history/2"),
+            Reference::Literal {
+                resource_type: "Patient".into(),
+                id: "p-1".into()
+            }
+        );
         assert_eq!(
             Reference::parse("Location?identifier=https://github.com/synthetichealth/synthea|3b23"),
-            Reference::Conditional { resource_type: "Location".into(), system: Some("https://github.com/synthetichealth/synthea".into()), value: "3b23".into() }
+            Reference::Conditional {
+                resource_type: "Location".into(),
+                system: Some("https://github.com/synthetichealth/synthea".into()),
+                value: "3b23".into()
+            }
         );
         assert_eq!(
             Reference::parse("Practitioner?identifier=urn%3Aoid%3A1.2%7C99"),
-            Reference::Conditional { resource_type: "Practitioner".into(), system: Some("urn:oid:1.2".into()), value: "99".into() }
+            Reference::Conditional {
+                resource_type: "Practitioner".into(),
+                system: Some("urn:oid:1.2".into()),
+                value: "99".into()
+            }
         );
-        assert_eq!(Reference::parse("urn:uuid:abc"), Reference::Urn("urn:uuid:abc".into()));
+        assert_eq!(
+            Reference::parse("urn:uuid:abc"),
+            Reference::Urn("urn:uuid:abc".into())
+        );
         assert_eq!(Reference::parse("#c1"), Reference::Contained);
-        assert_eq!(Reference::parse("https://other.example/fhir/Patient/1"), Reference::External);
-        assert!(matches!(Reference::parse("Patient"), Reference::Unsupported(_)));
-        assert!(matches!(Reference::parse("patient/1"), Reference::Unsupported(_)));
-        assert!(matches!(Reference::parse("Patient?name=x"), Reference::Unsupported(_)));
-        assert!(matches!(Reference::parse("Patient/%"), Reference::Unsupported(_)));
+        assert_eq!(
+            Reference::parse("https://other.example/fhir/Patient/1"),
+            Reference::External
+        );
+        assert!(matches!(
+            Reference::parse("Patient"),
+            Reference::Unsupported(_)
+        ));
+        assert!(matches!(
+            Reference::parse("patient/1"),
+            Reference::Unsupported(_)
+        ));
+        assert!(matches!(
+            Reference::parse("Patient?name=x"),
+            Reference::Unsupported(_)
+        ));
+        assert!(matches!(
+            Reference::parse("Patient/%"),
+            Reference::Unsupported(_)
+        ));
     }
 
     #[test]
@@ -208,9 +263,18 @@ mod tests {
         .unwrap();
         let sites = r.references();
         let paths: Vec<&str> = sites.iter().map(|s| s.path.as_str()).collect();
-        assert_eq!(paths, ["Encounter.subject", "Encounter.participant[0].individual"]);
+        assert_eq!(
+            paths,
+            ["Encounter.subject", "Encounter.participant[0].individual"]
+        );
         r.rewrite_references(|s| (s == "Patient/p1").then(|| "Patient/42".to_string()));
-        assert!(r.to_compact().contains(r#""subject":{"reference":"Patient/42"}"#));
-        assert!(r.to_compact().contains("Patient/zz"), "contained resources are kept as given");
+        assert!(
+            r.to_compact()
+                .contains(r#""subject":{"reference":"Patient/42"}"#)
+        );
+        assert!(
+            r.to_compact().contains("Patient/zz"),
+            "contained resources are kept as given"
+        );
     }
 }

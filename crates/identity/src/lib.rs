@@ -6,4 +6,4 @@ pub mod health_code;
 pub mod resolve;
 pub mod systems;
 
-pub use resolve::{resolve_person, IdentifierFacts, Resolution, StrongIdentifier};
+pub use resolve::{IdentifierFacts, Resolution, StrongIdentifier, resolve_person};

@@ -2,14 +2,16 @@
 //! `$n` placeholders PostgreSQL uses; where the dialects differ (conflict targets, id
 //! allocation, locking) the dialect modules pass or implement their own part.
 
-use crate::model::*;
 use crate::StoreError;
+use crate::model::*;
 use sqlx::Row;
-use tongdang_core::{Category, City, ConnectionMode, EntryId, Institution, InstitutionCode, InstitutionKind, Level, Ownership, PersonId, Scope, Timestamp};
+use tongdang_core::{
+    Category, City, ConnectionMode, EntryId, Institution, InstitutionCode, InstitutionKind, Level,
+    Ownership, PersonId, Scope, Timestamp,
+};
 
 /// Columns of `entries` in the order [`entry_from_row`] reads them.
-pub(crate) const ENTRY_COLUMNS: &str =
-    "id, person_id, category, resource_type, sort_time, clinical_time, collected_at, institution, source_id, version, status, codes, digest, submission_id, resource";
+pub(crate) const ENTRY_COLUMNS: &str = "id, person_id, category, resource_type, sort_time, clinical_time, collected_at, institution, source_id, version, status, codes, digest, submission_id, resource";
 
 /// Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters with 15 columns.
 pub(crate) const ROWS_PER_INSERT: usize = 1000;
@@ -55,20 +57,36 @@ where
     Ok(Institution {
         code: InstitutionCode::new(&text(0)?).map_err(|_| corrupt("institution code"))?,
         name: text(1)?,
-        city: text(2)?.parse::<City>().map_err(|_| corrupt("institution city"))?,
-        level: text(3)?.parse::<Level>().map_err(|_| corrupt("institution level"))?,
-        ownership: text(4)?.parse::<Ownership>().map_err(|_| corrupt("institution ownership"))?,
-        kind: text(5)?.parse::<InstitutionKind>().map_err(|_| corrupt("institution kind"))?,
-        connection: text(6)?.parse::<ConnectionMode>().map_err(|_| corrupt("institution connection"))?,
+        city: text(2)?
+            .parse::<City>()
+            .map_err(|_| corrupt("institution city"))?,
+        level: text(3)?
+            .parse::<Level>()
+            .map_err(|_| corrupt("institution level"))?,
+        ownership: text(4)?
+            .parse::<Ownership>()
+            .map_err(|_| corrupt("institution ownership"))?,
+        kind: text(5)?
+            .parse::<InstitutionKind>()
+            .map_err(|_| corrupt("institution kind"))?,
+        connection: text(6)?
+            .parse::<ConnectionMode>()
+            .map_err(|_| corrupt("institution connection"))?,
     })
 }
 
 pub(crate) fn scopes_to_text(scopes: &[Scope]) -> String {
-    scopes.iter().map(|s| s.code()).collect::<Vec<_>>().join(" ")
+    scopes
+        .iter()
+        .map(|s| s.code())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 pub(crate) fn scopes_from_text(text: &str) -> Result<Vec<Scope>, StoreError> {
-    text.split_whitespace().map(|s| s.parse::<Scope>().map_err(|_| corrupt("key scope"))).collect()
+    text.split_whitespace()
+        .map(|s| s.parse::<Scope>().map_err(|_| corrupt("key scope")))
+        .collect()
 }
 
 /// Generates the parts of a store that are the same SQL on both dialects. `$conflict_entries`

@@ -2,7 +2,11 @@
 //! writer at a time anyway; `BEGIN IMMEDIATE` takes the lock up front so a transaction that reads
 //! then writes never fails half-way), and a small pool of read-only connections.
 
-use crate::{ApiKeyRecord, Counts, DirectoryRecord, EntryQuery, EntryRecord, IdKind, IdentifierLookup, IngestTx, PatientRecord, PersonIdentifier, Result, SourceKey, Store, SubmissionRecord, TypeAndId, WriteSet};
+use crate::{
+    ApiKeyRecord, Counts, DirectoryRecord, EntryQuery, EntryRecord, IdKind, IdentifierLookup,
+    IngestTx, PatientRecord, PersonIdentifier, Result, SourceKey, Store, SubmissionRecord,
+    TypeAndId, WriteSet,
+};
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
@@ -42,9 +46,16 @@ impl SqliteStore {
             .pragma("case_sensitive_like", "ON")
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory");
-        let write = SqlitePoolOptions::new().max_connections(1).min_connections(1).connect_with(options.clone()).await?;
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(options.clone())
+            .await?;
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
-        let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(true))
+            .await?;
         Ok(SqliteStore { read, write })
     }
 }
@@ -54,11 +65,13 @@ async fn allocate(conn: &mut SqliteConnection, kind: IdKind, n: usize) -> Result
         return Ok(Vec::new());
     }
     let n = n as i64;
-    let end: i64 = sqlx::query_scalar("UPDATE id_sequences SET next_id = next_id + $1 WHERE name = $2 RETURNING next_id")
-        .bind(n)
-        .bind(kind.name())
-        .fetch_one(&mut *conn)
-        .await?;
+    let end: i64 = sqlx::query_scalar(
+        "UPDATE id_sequences SET next_id = next_id + $1 WHERE name = $2 RETURNING next_id",
+    )
+    .bind(n)
+    .bind(kind.name())
+    .fetch_one(&mut *conn)
+    .await?;
     Ok((end - n..end).collect())
 }
 
@@ -126,11 +139,19 @@ impl Store for SqliteStore {
         sql::person_identifiers(&self.read, person).await
     }
 
-    async fn persons_by_identifier(&self, system: Option<&str>, value: &str) -> Result<Vec<PersonId>> {
+    async fn persons_by_identifier(
+        &self,
+        system: Option<&str>,
+        value: &str,
+    ) -> Result<Vec<PersonId>> {
         sql::persons_by_identifier(&self.read, system, value).await
     }
 
-    async fn directory_resource(&self, resource_type: &str, id: i64) -> Result<Option<DirectoryRecord>> {
+    async fn directory_resource(
+        &self,
+        resource_type: &str,
+        id: i64,
+    ) -> Result<Option<DirectoryRecord>> {
         sql::directory_resource(&self.read, resource_type, id).await
     }
 
@@ -149,15 +170,26 @@ struct SqliteIngest {
 
 #[async_trait]
 impl IngestTx for SqliteIngest {
-    async fn source_keys(&mut self, institution: &str, keys: &[TypeAndId]) -> Result<HashMap<TypeAndId, SourceKey>> {
+    async fn source_keys(
+        &mut self,
+        institution: &str,
+        keys: &[TypeAndId],
+    ) -> Result<HashMap<TypeAndId, SourceKey>> {
         sql::tx_source_keys(&mut self.tx, institution, keys).await
     }
 
-    async fn source_ids_by_identifier(&mut self, institution: &str, lookups: &[IdentifierLookup]) -> Result<HashMap<IdentifierLookup, String>> {
+    async fn source_ids_by_identifier(
+        &mut self,
+        institution: &str,
+        lookups: &[IdentifierLookup],
+    ) -> Result<HashMap<IdentifierLookup, String>> {
         sql::tx_source_ids_by_identifier(&mut self.tx, institution, lookups).await
     }
 
-    async fn persons_holding(&mut self, identifiers: &[(String, String)]) -> Result<HashMap<(String, String), PersonId>> {
+    async fn persons_holding(
+        &mut self,
+        identifiers: &[(String, String)],
+    ) -> Result<HashMap<(String, String), PersonId>> {
         sql::tx_persons_holding(&mut self.tx, identifiers).await
     }
 

@@ -1,0 +1,798 @@
+//! Committing a group of prepared items in one store transaction.
+
+use crate::prepare::{Body, Position, Prepared, Role};
+use crate::{IngestError, Submission};
+use std::collections::HashMap;
+use std::sync::Arc;
+use tongdang_core::{EntryId, PersonId, Timestamp};
+use tongdang_fhir::{Issue, IssueCode, Reference};
+use tongdang_identity::{IdentifierFacts, Resolution, resolve_person, systems};
+use tongdang_store::{
+    DirectoryRecord, EntryRecord, EntryStatus, IdKind, IngestTx, PatientRecord, PersonIdentifier,
+    SourceIdentifier, SourceKey, SourceKind, Store, TypeAndId, WriteSet,
+};
+
+/// How a group's items depend on each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupMode {
+    /// Each item stands alone (a `batch` Bundle, the last pass of a stream).
+    Batch,
+    /// All or nothing (a `transaction` Bundle, a single resource).
+    Transaction,
+    /// Each item stands alone, and items whose references do not resolve yet are handed back
+    /// to be tried again later in the same stream.
+    Stream,
+}
+
+/// What a stored item is on the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A Patient: the person it belongs to.
+    Person(PersonId),
+    /// A directory resource.
+    Directory(i64),
+    /// A record entry.
+    Entry(EntryId),
+}
+
+impl Target {
+    /// The platform reference to it, e.g. `Patient/1000001` or `Encounter/42`.
+    pub fn reference(&self, resource_type: &str) -> String {
+        match self {
+            Target::Person(p) => format!("Patient/{p}"),
+            Target::Directory(id) => format!("{resource_type}/{id}"),
+            Target::Entry(id) => format!("{resource_type}/{id}"),
+        }
+    }
+
+    fn from_key(key: &SourceKey) -> Target {
+        match key.kind {
+            SourceKind::Patient => Target::Person(key.person.unwrap_or(PersonId(0))),
+            SourceKind::Directory => Target::Directory(key.target_id),
+            SourceKind::Entry => Target::Entry(EntryId(key.target_id)),
+        }
+    }
+}
+
+/// What happened to one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Stored for the first time.
+    Created { target: Target, version: i64 },
+    /// Stored as a new version.
+    Updated { target: Target, version: i64 },
+    /// Identical to what is stored: nothing written.
+    Unchanged { target: Target, version: i64 },
+    /// Refused, with every reason.
+    Refused(Vec<Issue>),
+    /// Handed back to be tried again later in the stream (its references do not resolve yet).
+    Deferred(Vec<Issue>),
+}
+
+/// The result for one item, in submission order.
+#[derive(Debug, Clone)]
+pub struct ItemResult {
+    /// Where it came from.
+    pub position: Position,
+    /// Resource type ("" if unknown).
+    pub resource_type: String,
+    /// The institution's id, if known.
+    pub source_id: Option<String>,
+    /// What happened.
+    pub outcome: Outcome,
+    /// Accepted-but-noted problems.
+    pub warnings: Vec<Issue>,
+}
+
+/// A committed group: results in order, and the items handed back in `Stream` mode.
+pub(crate) struct Committed {
+    pub results: Vec<ItemResult>,
+    pub deferred: Vec<Prepared>,
+}
+
+const MAX_ATTEMPTS: usize = 3;
+
+pub(crate) async fn commit_group(
+    store: &Arc<dyn Store>,
+    submission: &Submission,
+    items: Vec<Prepared>,
+    mode: GroupMode,
+) -> Result<Vec<ItemResult>, IngestError> {
+    Ok(commit_group_deferring(store, submission, items, mode)
+        .await?
+        .results)
+}
+
+pub(crate) async fn commit_group_deferring(
+    store: &Arc<dyn Store>,
+    submission: &Submission,
+    items: Vec<Prepared>,
+    mode: GroupMode,
+) -> Result<Committed, IngestError> {
+    // The same resource twice in one group: the first goes now, the rest in following groups,
+    // so each becomes its own version in submission order (a transaction refuses this instead).
+    let (now, later) = split_duplicates(items);
+    if mode == GroupMode::Transaction && !later.is_empty() {
+        let mut all = now;
+        all.extend(later);
+        let results = all
+            .into_iter()
+            .map(|p| {
+                let source_id = p.body.as_ref().ok().map(|b| b.source_id.clone());
+                let issue = Issue::error(
+                    IssueCode::Invalid,
+                    "Bundle.entry",
+                    "the same resource appears more than once in one transaction",
+                );
+                ItemResult {
+                    position: p.position,
+                    resource_type: p.resource_type,
+                    source_id,
+                    outcome: Outcome::Refused(vec![issue]),
+                    warnings: p.warnings,
+                }
+            })
+            .collect();
+        return Ok(Committed {
+            results,
+            deferred: Vec::new(),
+        });
+    }
+    let mut out = commit_unique(store, submission, now, mode).await?;
+    if !later.is_empty() {
+        let rest = Box::pin(commit_group_deferring(store, submission, later, mode)).await?;
+        out.results.extend(rest.results);
+        out.deferred.extend(rest.deferred);
+        out.results.sort_by_key(|r| position_key(r.position));
+    }
+    Ok(out)
+}
+
+fn position_key(p: Position) -> (u64, u64) {
+    match p {
+        Position::Line(n) => (0, n),
+        Position::Entry(n) => (0, n as u64),
+        Position::Single => (0, 0),
+    }
+}
+
+fn split_duplicates(items: Vec<Prepared>) -> (Vec<Prepared>, Vec<Prepared>) {
+    let mut seen: std::collections::HashSet<TypeAndId> = std::collections::HashSet::new();
+    let (mut now, mut later) = (Vec::with_capacity(items.len()), Vec::new());
+    for p in items {
+        let dup = match &p.body {
+            Ok(b) => !seen.insert((p.resource_type.clone(), b.source_id.clone())),
+            Err(_) => false,
+        };
+        if dup { later.push(p) } else { now.push(p) }
+    }
+    (now, later)
+}
+
+async fn commit_unique(
+    store: &Arc<dyn Store>,
+    submission: &Submission,
+    mut items: Vec<Prepared>,
+    mode: GroupMode,
+) -> Result<Committed, IngestError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let mut tx = store.begin_ingest(&submission.institution).await?;
+        match plan_and_write(tx.as_mut(), submission, &mut items, mode).await {
+            Ok((results, deferred_idx)) => match tx.commit().await {
+                Ok(()) => return Ok(finish(items, results, deferred_idx)),
+                Err(e) if e.is_retryable() && attempt < MAX_ATTEMPTS => continue,
+                Err(e) => return Err(e.into()),
+            },
+            Err(e) if e.is_retryable() && attempt < MAX_ATTEMPTS => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+fn finish(items: Vec<Prepared>, results: Vec<ItemResult>, deferred_idx: Vec<usize>) -> Committed {
+    let mut deferred = Vec::with_capacity(deferred_idx.len());
+    if !deferred_idx.is_empty() {
+        let mut keep: Vec<Option<Prepared>> = items.into_iter().map(Some).collect();
+        for i in deferred_idx {
+            if let Some(p) = keep[i].take() {
+                deferred.push(p);
+            }
+        }
+    }
+    Committed { results, deferred }
+}
+
+/// Per-item working state while planning.
+struct Slot {
+    existing: Option<SourceKey>,
+    target: Option<Target>,
+    /// The patient record or directory resource id (Patients' targets are their persons).
+    record_id: Option<i64>,
+    person: Option<PersonId>,
+    rewrites: HashMap<String, String>,
+    state: State,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum State {
+    Pending,
+    Unchanged,
+    Refused(Vec<Issue>),
+    Deferred(Vec<Issue>),
+}
+
+type Plan = (Vec<ItemResult>, Vec<usize>);
+
+async fn plan_and_write(
+    tx: &mut dyn IngestTx,
+    submission: &Submission,
+    items: &mut [Prepared],
+    mode: GroupMode,
+) -> Result<Plan, tongdang_store::StoreError> {
+    let institution = submission.institution.as_str();
+    let mut slots: Vec<Slot> = items
+        .iter()
+        .map(|p| Slot {
+            existing: None,
+            target: None,
+            record_id: None,
+            person: None,
+            rewrites: HashMap::new(),
+            state: match &p.body {
+                Ok(_) => State::Pending,
+                Err(issues) => State::Refused(issues.clone()),
+            },
+        })
+        .collect();
+
+    // 1. What is already stored: the items themselves, and what their references name.
+    let mut in_group: HashMap<TypeAndId, usize> = HashMap::new();
+    let mut by_full_url: HashMap<&str, usize> = HashMap::new();
+    let mut by_identifier: HashMap<(&str, &str, &str), usize> = HashMap::new();
+    let mut wanted: Vec<TypeAndId> = Vec::new();
+    let mut conditional: Vec<(String, String, String)> = Vec::new();
+    for (i, p) in items.iter().enumerate() {
+        let Ok(body) = &p.body else { continue };
+        in_group.insert((p.resource_type.clone(), body.source_id.clone()), i);
+        wanted.push((p.resource_type.clone(), body.source_id.clone()));
+        if let Some(u) = &p.full_url {
+            by_full_url.insert(u.as_str(), i);
+        }
+        if let Role::Patient { identifiers, .. } | Role::Directory { identifiers } = &body.role {
+            for (s, v) in identifiers {
+                by_identifier.insert((p.resource_type.as_str(), s.as_str(), v.as_str()), i);
+            }
+        }
+    }
+    for p in items.iter() {
+        let Ok(body) = &p.body else { continue };
+        for (_, r) in &body.references {
+            match r {
+                Reference::Literal { resource_type, id }
+                    if !in_group.contains_key(&(resource_type.clone(), id.clone())) =>
+                {
+                    wanted.push((resource_type.clone(), id.clone()));
+                }
+                Reference::Conditional {
+                    resource_type,
+                    system,
+                    value,
+                } if !by_identifier.contains_key(&(
+                    resource_type.as_str(),
+                    system.as_deref().unwrap_or(""),
+                    value.as_str(),
+                )) =>
+                {
+                    conditional.push((
+                        resource_type.clone(),
+                        system.clone().unwrap_or_default(),
+                        value.clone(),
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
+    conditional.sort();
+    conditional.dedup();
+    let by_condition = tx
+        .source_ids_by_identifier(institution, &conditional)
+        .await?;
+    wanted.extend(
+        by_condition
+            .iter()
+            .map(|((rt, _, _), id)| (rt.clone(), id.clone())),
+    );
+    wanted.sort();
+    wanted.dedup();
+    let stored = tx.source_keys(institution, &wanted).await?;
+
+    // 2. Unchanged items, and the persons of Patients.
+    let mut strong_wanted: Vec<(String, String)> = Vec::new();
+    for (i, p) in items.iter().enumerate() {
+        let Ok(body) = &p.body else { continue };
+        let slot = &mut slots[i];
+        slot.existing = stored
+            .get(&(p.resource_type.clone(), body.source_id.clone()))
+            .cloned();
+        if let Some(k) = &slot.existing
+            && k.digest == body.digest
+        {
+            slot.state = State::Unchanged;
+            slot.target = Some(Target::from_key(k));
+            slot.person = k.person;
+            continue;
+        }
+        if let (Role::Patient { strong, .. }, None) = (&body.role, &slot.existing) {
+            strong_wanted.extend(
+                strong
+                    .iter()
+                    .map(|s| (s.system().to_string(), s.value().to_string())),
+            );
+        }
+    }
+    strong_wanted.sort();
+    strong_wanted.dedup();
+    let holders = tx.persons_holding(&strong_wanted).await?;
+
+    let mut new_persons: Vec<usize> = Vec::new();
+    let mut group_holders: HashMap<(String, String), usize> = HashMap::new();
+    let mut person_of_new: HashMap<usize, usize> = HashMap::new();
+    for (i, p) in items.iter().enumerate() {
+        let Ok(body) = &p.body else { continue };
+        let Role::Patient { strong, .. } = &body.role else {
+            continue;
+        };
+        if slots[i].state != State::Pending {
+            continue;
+        }
+        if let Some(k) = &slots[i].existing {
+            slots[i].person = k.person;
+            continue;
+        }
+        let facts = IdentifierFacts {
+            strong: strong.clone(),
+            findings: Vec::new(),
+        };
+        let found: Vec<Option<PersonId>> = strong
+            .iter()
+            .map(|s| {
+                holders
+                    .get(&(s.system().to_string(), s.value().to_string()))
+                    .copied()
+            })
+            .collect();
+        match resolve_person(None, &facts, &found) {
+            Resolution::Existing(person) => slots[i].person = Some(person),
+            Resolution::New => {
+                // Two new Patients of one group with the same strong identifier are one person.
+                let earlier = strong.iter().find_map(|s| {
+                    group_holders
+                        .get(&(s.system().to_string(), s.value().to_string()))
+                        .copied()
+                });
+                let owner = earlier.unwrap_or(i);
+                if owner == i {
+                    new_persons.push(i);
+                }
+                person_of_new.insert(i, owner);
+                for s in strong {
+                    group_holders
+                        .entry((s.system().to_string(), s.value().to_string()))
+                        .or_insert(owner);
+                }
+            }
+        }
+    }
+
+    // 3. Platform ids for what is new.
+    let needs_resource: Vec<usize> = (0..items.len())
+        .filter(|&i| slots[i].state == State::Pending && slots[i].existing.is_none())
+        .filter(|&i| {
+            matches!(
+                items[i].body.as_ref().map(|b| &b.role),
+                Ok(Role::Patient { .. } | Role::Directory { .. })
+            )
+        })
+        .collect();
+    let needs_entry: Vec<usize> = (0..items.len())
+        .filter(|&i| slots[i].state == State::Pending && slots[i].existing.is_none())
+        .filter(|&i| {
+            matches!(
+                items[i].body.as_ref().map(|b| &b.role),
+                Ok(Role::Entry { .. })
+            )
+        })
+        .collect();
+    let person_ids = tx.allocate_ids(IdKind::Person, new_persons.len()).await?;
+    let resource_ids = tx
+        .allocate_ids(IdKind::Resource, needs_resource.len())
+        .await?;
+    let entry_ids = tx.allocate_ids(IdKind::Entry, needs_entry.len()).await?;
+    let mut new_person_id: HashMap<usize, PersonId> = HashMap::new();
+    for (i, id) in new_persons.iter().zip(person_ids) {
+        new_person_id.insert(*i, PersonId(id));
+    }
+    for (i, owner) in &person_of_new {
+        slots[*i].person = new_person_id.get(owner).copied();
+    }
+    let resource_id_of: HashMap<usize, i64> =
+        needs_resource.iter().copied().zip(resource_ids).collect();
+    let entry_id_of: HashMap<usize, i64> = needs_entry.iter().copied().zip(entry_ids).collect();
+    for (i, p) in items.iter().enumerate() {
+        if slots[i].state != State::Pending {
+            continue;
+        }
+        let Ok(body) = &p.body else { continue };
+        let existing_target = slots[i].existing.as_ref().map(Target::from_key);
+        slots[i].record_id = slots[i]
+            .existing
+            .as_ref()
+            .map(|k| k.target_id)
+            .or_else(|| resource_id_of.get(&i).copied());
+        slots[i].target = match &body.role {
+            Role::Patient { .. } => slots[i].person.map(Target::Person),
+            Role::Directory { .. } => {
+                existing_target.or_else(|| resource_id_of.get(&i).copied().map(Target::Directory))
+            }
+            Role::Entry { .. } => existing_target.or_else(|| {
+                entry_id_of
+                    .get(&i)
+                    .copied()
+                    .map(|id| Target::Entry(EntryId(id)))
+            }),
+        };
+    }
+
+    // 4. References, in the institution's namespace; refusals can cascade, so repeat until stable.
+    loop {
+        let mut changed = false;
+        for i in 0..items.len() {
+            if slots[i].state != State::Pending {
+                continue;
+            }
+            let Ok(body) = &items[i].body else { continue };
+            let mut problems = Vec::new();
+            let mut rewrites = HashMap::new();
+            let mut subject_person = None;
+            for (site, r) in &body.references {
+                let resolved: Option<(String, Target, Option<PersonId>)> = match r {
+                    Reference::Literal { resource_type, id } => {
+                        resolve_key(resource_type, id, &in_group, &slots, &stored)
+                    }
+                    Reference::Conditional {
+                        resource_type,
+                        system,
+                        value,
+                    } => {
+                        let sys = system.as_deref().unwrap_or("");
+                        match by_identifier.get(&(resource_type.as_str(), sys, value.as_str())) {
+                            Some(&j) => resolve_index(j, &items[j].resource_type, &slots),
+                            None => by_condition
+                                .get(&(resource_type.clone(), sys.to_string(), value.clone()))
+                                .and_then(|id| {
+                                    resolve_key(resource_type, id, &in_group, &slots, &stored)
+                                }),
+                        }
+                    }
+                    Reference::Urn(u) => by_full_url
+                        .get(u.as_str())
+                        .and_then(|&j| resolve_index(j, &items[j].resource_type, &slots)),
+                    Reference::Contained | Reference::External | Reference::Unsupported(_) => {
+                        continue;
+                    }
+                };
+                match resolved {
+                    Some((rt, target, person)) => {
+                        if let Role::Entry { subject_path, .. } = &body.role
+                            && &site.path == subject_path {
+                                subject_person = person;
+                            }
+                        rewrites.insert(site.raw.clone(), target.reference(&rt));
+                    }
+                    None => problems.push(Issue::error(
+                        IssueCode::NotFound,
+                        format!("{}.reference", site.path),
+                        format!("'{}' does not resolve: nothing with that identity has been submitted by this institution", site.raw),
+                    )),
+                }
+            }
+            if problems.is_empty()
+                && let Role::Entry { subject_path, .. } = &body.role
+                && subject_person.is_none()
+            {
+                problems.push(Issue::error(
+                    IssueCode::Value,
+                    format!("{subject_path}.reference"),
+                    "does not name a Patient",
+                ));
+            }
+            if problems.is_empty() {
+                slots[i].rewrites = rewrites;
+                if matches!(body.role, Role::Entry { .. }) {
+                    slots[i].person = subject_person;
+                }
+            } else {
+                let deferrable = mode == GroupMode::Stream
+                    && problems.iter().all(|p| p.code == IssueCode::NotFound);
+                slots[i].state = if deferrable {
+                    State::Deferred(problems)
+                } else {
+                    State::Refused(problems)
+                };
+                changed = true;
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+
+    // 5. All or nothing.
+    if mode == GroupMode::Transaction
+        && let Some(bad) = slots
+            .iter()
+            .position(|s| matches!(s.state, State::Refused(_) | State::Deferred(_)))
+    {
+        for s in slots.iter_mut() {
+            if matches!(s.state, State::Pending | State::Unchanged) {
+                s.state = State::Refused(vec![Issue::error(
+                    IssueCode::Invalid,
+                    "",
+                    format!(
+                        "not stored: the transaction failed because entry {} was refused",
+                        position_label(items[bad].position, bad)
+                    ),
+                )]);
+            }
+        }
+    }
+
+    // 6. Write.
+    let now = Timestamp::now();
+    let now_text = now.to_rfc3339_cst();
+    let source_uri = systems::institution_source_uri(institution);
+    let mut set = WriteSet::default();
+    // A new person is created only when a Patient naming it is stored.
+    let mut stored_persons: Vec<PersonId> = (0..items.len())
+        .filter(|&i| slots[i].state == State::Pending && person_of_new.contains_key(&i))
+        .filter_map(|i| slots[i].person)
+        .collect();
+    stored_persons.sort();
+    stored_persons.dedup();
+    set.new_persons = stored_persons;
+    let mut results = Vec::with_capacity(items.len());
+    let mut deferred_idx = Vec::new();
+    for (i, p) in items.iter_mut().enumerate() {
+        let slot = &mut slots[i];
+        let source_id = p.body.as_ref().ok().map(|b| b.source_id.clone());
+        let outcome = match std::mem::replace(&mut slot.state, State::Pending) {
+            State::Refused(issues) => Outcome::Refused(issues),
+            State::Deferred(issues) => {
+                deferred_idx.push(i);
+                Outcome::Deferred(issues)
+            }
+            State::Unchanged => {
+                let version = slot.existing.as_ref().map_or(1, |k| k.version);
+                Outcome::Unchanged {
+                    target: slot.target.unwrap_or(Target::Directory(0)),
+                    version,
+                }
+            }
+            State::Pending => {
+                let Ok(body) = &mut p.body else { continue };
+                let (Some(target), version) = (
+                    slot.target,
+                    slot.existing.as_ref().map_or(1, |k| k.version + 1),
+                ) else {
+                    results.push(ItemResult {
+                        position: p.position,
+                        resource_type: p.resource_type.clone(),
+                        source_id,
+                        outcome: Outcome::Refused(vec![Issue::error(
+                            IssueCode::Exception,
+                            "",
+                            "no platform id could be assigned",
+                        )]),
+                        warnings: std::mem::take(&mut p.warnings),
+                    });
+                    continue;
+                };
+                write_item(
+                    &mut set,
+                    institution,
+                    submission.id,
+                    &p.resource_type,
+                    body,
+                    slot,
+                    target,
+                    version,
+                    now,
+                    &now_text,
+                    &source_uri,
+                );
+                if slot.existing.is_some() {
+                    Outcome::Updated { target, version }
+                } else {
+                    Outcome::Created { target, version }
+                }
+            }
+        };
+        results.push(ItemResult {
+            position: p.position,
+            resource_type: p.resource_type.clone(),
+            source_id,
+            outcome,
+            warnings: std::mem::take(&mut p.warnings),
+        });
+    }
+    if !set.is_empty() {
+        tx.write(&set).await?;
+    }
+    Ok((results, deferred_idx))
+}
+
+fn position_label(p: Position, index: usize) -> String {
+    match p {
+        Position::Entry(n) => format!("Bundle.entry[{n}]"),
+        Position::Line(n) => format!("on line {n}"),
+        Position::Single => format!("#{index}"),
+    }
+}
+
+fn resolve_index(
+    j: usize,
+    resource_type: &str,
+    slots: &[Slot],
+) -> Option<(String, Target, Option<PersonId>)> {
+    let s = &slots[j];
+    match s.state {
+        State::Pending | State::Unchanged => s.target.map(|t| {
+            (
+                resource_type.to_string(),
+                t,
+                s.person.or(match t {
+                    Target::Person(p) => Some(p),
+                    _ => None,
+                }),
+            )
+        }),
+        _ => None,
+    }
+}
+
+fn resolve_key(
+    resource_type: &str,
+    id: &str,
+    in_group: &HashMap<TypeAndId, usize>,
+    slots: &[Slot],
+    stored: &HashMap<TypeAndId, SourceKey>,
+) -> Option<(String, Target, Option<PersonId>)> {
+    let key = (resource_type.to_string(), id.to_string());
+    if let Some(&j) = in_group.get(&key) {
+        return resolve_index(j, resource_type, slots);
+    }
+    stored
+        .get(&key)
+        .map(|k| (resource_type.to_string(), Target::from_key(k), k.person))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_item(
+    set: &mut WriteSet,
+    institution: &str,
+    submission: i64,
+    resource_type: &str,
+    body: &mut Body,
+    slot: &Slot,
+    target: Target,
+    version: i64,
+    now: Timestamp,
+    now_text: &str,
+    source_uri: &str,
+) {
+    let rewrites = &slot.rewrites;
+    body.resource
+        .rewrite_references(|raw| rewrites.get(raw).cloned());
+    let (kind, target_id, platform_id) = match target {
+        Target::Person(p) => (SourceKind::Patient, 0, p.0),
+        Target::Directory(id) => (SourceKind::Directory, id, id),
+        Target::Entry(id) => (SourceKind::Entry, id.0, id.0),
+    };
+    body.resource
+        .set_platform_meta(&platform_id.to_string(), version, now_text, source_uri);
+    let bytes = body.resource.to_compact().into_bytes();
+    let digest = body.digest.to_vec();
+    let mut key = SourceKey {
+        institution: institution.to_string(),
+        resource_type: resource_type.to_string(),
+        source_id: body.source_id.clone(),
+        kind,
+        person: slot.person,
+        target_id,
+        version,
+        digest: digest.clone(),
+    };
+    match &body.role {
+        Role::Patient { identifiers, .. } => {
+            let person = slot.person.unwrap_or(PersonId(0));
+            for (system, value) in identifiers {
+                set.person_identifiers.push(PersonIdentifier {
+                    system: system.clone(),
+                    value: value.clone(),
+                    person,
+                    institution: institution.to_string(),
+                });
+                set.source_identifiers.push(SourceIdentifier {
+                    institution: institution.to_string(),
+                    resource_type: resource_type.to_string(),
+                    system: system.clone(),
+                    value: value.clone(),
+                    source_id: body.source_id.clone(),
+                });
+            }
+            key.target_id = slot.record_id.unwrap_or(0);
+            set.patients.push(PatientRecord {
+                id: key.target_id,
+                person,
+                institution: institution.to_string(),
+                source_id: body.source_id.clone(),
+                version,
+                collected_at: now,
+                resource: bytes,
+            });
+        }
+        Role::Directory { identifiers } => {
+            for (system, value) in identifiers {
+                set.source_identifiers.push(SourceIdentifier {
+                    institution: institution.to_string(),
+                    resource_type: resource_type.to_string(),
+                    system: system.clone(),
+                    value: value.clone(),
+                    source_id: body.source_id.clone(),
+                });
+            }
+            set.directory.push(DirectoryRecord {
+                id: slot.record_id.unwrap_or(target_id),
+                resource_type: resource_type.to_string(),
+                institution: institution.to_string(),
+                source_id: body.source_id.clone(),
+                version,
+                collected_at: now,
+                resource: bytes,
+            });
+        }
+        Role::Entry {
+            category,
+            clinical,
+            codes,
+            withdrawn,
+            ..
+        } => {
+            set.entries.push(EntryRecord {
+                id: EntryId(target_id),
+                person: slot.person.unwrap_or(PersonId(0)),
+                category: *category,
+                resource_type: resource_type.to_string(),
+                sort_time: clinical.as_ref().map_or(now, |(_, t)| *t),
+                clinical_time: clinical.as_ref().map(|(s, _)| s.clone()),
+                collected_at: now,
+                institution: institution.to_string(),
+                source_id: body.source_id.clone(),
+                version,
+                status: if *withdrawn {
+                    EntryStatus::EnteredInError
+                } else {
+                    EntryStatus::Current
+                },
+                codes: codes.clone(),
+                digest,
+                submission,
+                resource: bytes,
+            });
+        }
+    }
+    set.source_keys.push(key);
+}

@@ -1,0 +1,125 @@
+//! The submission pipeline. Each submitted resource is *prepared* (parsed, validated, classified,
+//! digested: pure work, done in parallel outside any transaction), then a group of prepared
+//! items is *committed* in one store transaction: known resources are looked up, persons
+//! resolved, references resolved in the institution's namespace and rewritten to platform ids,
+//! and new entries and versions written. A [`Session`] streams many groups (NDJSON, import) and
+//! retries items whose references arrive later in the same stream.
+
+mod commit;
+mod error;
+mod prepare;
+mod session;
+mod summary;
+
+pub use commit::{GroupMode, ItemResult, Outcome, Target};
+pub use error::IngestError;
+pub use prepare::{Item, Position, Prepared, prepare};
+pub use session::Session;
+pub use summary::{Summary, TypeSummary};
+
+use std::sync::Arc;
+use tongdang_core::{InstitutionCode, Timestamp};
+use tongdang_store::{IdKind, Store};
+
+/// How a submission arrived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// `POST /fhir` Bundle.
+    Bundle,
+    /// `PUT`/`POST` of one resource.
+    Rest,
+    /// `POST /api/v1/ingest` NDJSON.
+    Ndjson,
+    /// `tongdang import`.
+    Import,
+}
+
+impl Channel {
+    /// The stored name.
+    pub fn code(self) -> &'static str {
+        match self {
+            Channel::Bundle => "bundle",
+            Channel::Rest => "rest",
+            Channel::Ndjson => "ndjson",
+            Channel::Import => "import",
+        }
+    }
+}
+
+/// The context of one submission: who sends it, how, and its id.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    /// Platform id of the submission.
+    pub id: i64,
+    /// The submitting institution (from its API key, never from the payload).
+    pub institution: InstitutionCode,
+    /// How it arrived.
+    pub channel: Channel,
+    /// When it started.
+    pub received_at: Timestamp,
+}
+
+/// The entry point of the pipeline.
+#[derive(Clone)]
+pub struct Ingestor {
+    store: Arc<dyn Store>,
+}
+
+impl Ingestor {
+    /// A pipeline writing to `store`.
+    pub fn new(store: Arc<dyn Store>) -> Ingestor {
+        Ingestor { store }
+    }
+
+    /// The store written to.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Open a submission for `institution`.
+    pub async fn begin(
+        &self,
+        institution: InstitutionCode,
+        channel: Channel,
+    ) -> Result<Submission, IngestError> {
+        let id = self.store.allocate_ids(IdKind::Submission, 1).await?[0];
+        Ok(Submission {
+            id,
+            institution,
+            channel,
+            received_at: Timestamp::now(),
+        })
+    }
+
+    /// Commit one group of prepared items (a Bundle, one resource, or a chunk of a stream).
+    pub async fn commit(
+        &self,
+        submission: &Submission,
+        items: Vec<Prepared>,
+        mode: GroupMode,
+    ) -> Result<Vec<ItemResult>, IngestError> {
+        commit::commit_group(&self.store, submission, items, mode).await
+    }
+
+    /// Record the submission's totals.
+    pub async fn finish(
+        &self,
+        submission: &Submission,
+        summary: &Summary,
+    ) -> Result<(), IngestError> {
+        let totals = summary.totals();
+        self.store
+            .record_submission(&tongdang_store::SubmissionRecord {
+                id: submission.id,
+                institution: submission.institution.as_str().to_string(),
+                channel: submission.channel.code().to_string(),
+                received_at: submission.received_at,
+                read: totals.read as i64,
+                stored: totals.stored as i64,
+                unchanged: totals.unchanged as i64,
+                refused: totals.refused as i64,
+            })
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,347 @@
+//! Preparation: everything about an item that depends on the item alone. Pure and parallel.
+
+use tongdang_core::{Category, InstitutionCode, Timestamp};
+use tongdang_fhir::kind::EntrySpec;
+use tongdang_fhir::{
+    Issue, IssueCode, ParsedResource, Reference, ReferenceSite, ResourceKind, classify,
+    parse_resource,
+};
+use tongdang_identity::{IdentifierFacts, StrongIdentifier, systems};
+
+/// Where an item came from, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    /// Line of an NDJSON stream or file (1-based).
+    Line(u64),
+    /// Entry of a Bundle (0-based, as in `Bundle.entry[n]`).
+    Entry(usize),
+    /// A single resource (PUT or POST).
+    Single,
+}
+
+/// A submitted resource before preparation.
+#[derive(Debug)]
+pub struct Item {
+    /// Where it came from.
+    pub position: Position,
+    /// `Bundle.entry.fullUrl`, if any.
+    pub full_url: Option<String>,
+    /// The source id to use when the resource has none (a POST create).
+    pub id_hint: Option<String>,
+    /// The parsed resource, or why it could not be parsed.
+    pub resource: Result<ParsedResource, Vec<Issue>>,
+}
+
+impl Item {
+    /// Parse one line of NDJSON.
+    pub fn from_line(line: u64, text: &str) -> Item {
+        Item {
+            position: Position::Line(line),
+            full_url: None,
+            id_hint: None,
+            resource: parse_resource(text),
+        }
+    }
+}
+
+/// What a prepared resource is on the platform.
+#[derive(Debug)]
+pub enum Role {
+    /// A Patient: the identifiers to index and the strong ones to link by.
+    Patient {
+        identifiers: Vec<(String, String)>,
+        strong: Vec<StrongIdentifier>,
+    },
+    /// Directory data and its identifiers (for conditional references).
+    Directory { identifiers: Vec<(String, String)> },
+    /// A record entry.
+    Entry {
+        category: Category,
+        clinical: Option<(String, Timestamp)>,
+        codes: String,
+        withdrawn: bool,
+        subject_path: String,
+    },
+}
+
+/// A valid item, ready to commit.
+#[derive(Debug)]
+pub struct Body {
+    /// The resource.
+    pub resource: ParsedResource,
+    /// The institution's id of it.
+    pub source_id: String,
+    /// Canonical digest of what was received.
+    pub digest: [u8; 32],
+    /// Its role.
+    pub role: Role,
+    /// Its references, understood.
+    pub references: Vec<(ReferenceSite, Reference)>,
+}
+
+/// An item after preparation: a body to commit, or the problems that refuse it.
+#[derive(Debug)]
+pub struct Prepared {
+    /// Where it came from.
+    pub position: Position,
+    /// `fullUrl` within a Bundle.
+    pub full_url: Option<String>,
+    /// Resource type ("" when unknown).
+    pub resource_type: String,
+    /// The body, or the refusal.
+    pub body: Result<Body, Vec<Issue>>,
+    /// Accepted-but-noted problems.
+    pub warnings: Vec<Issue>,
+    /// Size of the submitted text, for memory accounting of deferred items.
+    pub size: usize,
+}
+
+/// Prepare one item submitted by `institution`.
+pub fn prepare(item: Item, institution: &InstitutionCode, size: usize) -> Prepared {
+    let Item {
+        position,
+        full_url,
+        id_hint,
+        resource,
+    } = item;
+    let mut resource = match resource {
+        Ok(r) => r,
+        Err(issues) => {
+            return Prepared {
+                position,
+                full_url,
+                resource_type: String::new(),
+                body: Err(issues),
+                warnings: Vec::new(),
+                size,
+            };
+        }
+    };
+    let resource_type = resource.resource_type().to_string();
+    let mut warnings = std::mem::take(&mut resource.warnings);
+    let body = prepare_body(resource, id_hint, institution, &mut warnings);
+    Prepared {
+        position,
+        full_url,
+        resource_type,
+        body,
+        warnings,
+        size,
+    }
+}
+
+fn prepare_body(
+    resource: ParsedResource,
+    id_hint: Option<String>,
+    institution: &InstitutionCode,
+    warnings: &mut Vec<Issue>,
+) -> Result<Body, Vec<Issue>> {
+    let rt = resource.resource_type().to_string();
+    let kind = classify(&rt);
+    if kind == ResourceKind::NotAccepted {
+        return Err(vec![Issue::error(
+            IssueCode::NotSupported,
+            "resourceType",
+            format!(
+                "{rt} is valid FHIR but not part of a health record; see /fhir/metadata for the types Tongdang accepts"
+            ),
+        )]);
+    }
+    let Some(source_id) = resource.id().map(str::to_string).or(id_hint) else {
+        return Err(vec![Issue::error(
+            IssueCode::Required,
+            format!("{rt}.id"),
+            "the institution's own id of the resource is required, so that resubmitting it updates instead of duplicating",
+        )]);
+    };
+    let mut errors = Vec::new();
+    let references: Vec<(ReferenceSite, Reference)> = resource
+        .references()
+        .into_iter()
+        .map(|site| {
+            let r = Reference::parse(&site.raw);
+            if let Reference::Unsupported(why) = &r {
+                errors.push(Issue::error(
+                    IssueCode::Value,
+                    format!("{}.reference", site.path),
+                    why.clone(),
+                ));
+            }
+            (site, r)
+        })
+        .collect();
+    let role = match kind {
+        ResourceKind::Patient => patient_role(&resource, institution, warnings),
+        // NotAccepted was refused above.
+        ResourceKind::Directory | ResourceKind::NotAccepted => Role::Directory {
+            identifiers: identifiers(&resource, None),
+        },
+        ResourceKind::Entry(spec) => match entry_role(&resource, &spec, &references) {
+            Ok(role) => role,
+            Err(issue) => {
+                errors.push(issue);
+                return Err(errors);
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let digest = resource.digest();
+    Ok(Body {
+        resource,
+        source_id,
+        digest,
+        role,
+        references,
+    })
+}
+
+fn identifiers(resource: &ParsedResource, default_system: Option<&str>) -> Vec<(String, String)> {
+    resource
+        .identifiers()
+        .into_iter()
+        .map(|(s, v)| {
+            (
+                s.or(default_system).unwrap_or("").to_string(),
+                v.to_string(),
+            )
+        })
+        .collect()
+}
+
+fn patient_role(
+    resource: &ParsedResource,
+    institution: &InstitutionCode,
+    warnings: &mut Vec<Issue>,
+) -> Role {
+    let local = systems::local_patient_system(institution.as_str());
+    let mut ids = identifiers(resource, Some(&local));
+    let facts =
+        IdentifierFacts::from_identifiers(ids.iter().map(|(s, v)| (s.as_str(), v.as_str())));
+    for f in &facts.findings {
+        warnings.push(Issue::warning(
+            IssueCode::Value,
+            format!("Patient.identifier[{}]", f.index),
+            format!(
+                "{}; this identifier is not used to link the record",
+                f.message
+            ),
+        ));
+    }
+    // Strong identifiers are indexed in their normalized spelling.
+    for s in &facts.strong {
+        if let Some(slot) = ids
+            .iter_mut()
+            .find(|(sys, v)| sys == s.system() && v.trim().eq_ignore_ascii_case(s.value()))
+        {
+            slot.1 = s.value().to_string();
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    Role::Patient {
+        identifiers: ids,
+        strong: facts.strong,
+    }
+}
+
+fn entry_role(
+    resource: &ParsedResource,
+    spec: &EntrySpec,
+    references: &[(ReferenceSite, Reference)],
+) -> Result<Role, Issue> {
+    let rt = resource.resource_type();
+    let subject_path = format!("{rt}.{}", spec.subject);
+    let Some((_, subject)) = references
+        .iter()
+        .find(|(site, _)| site.path == subject_path)
+    else {
+        return Err(Issue::error(
+            IssueCode::Required,
+            subject_path,
+            "every record entry belongs to a person: give a reference to the Patient (Patient/id, a conditional reference or a Bundle fullUrl)",
+        ));
+    };
+    if let Reference::Literal { resource_type, .. } | Reference::Conditional { resource_type, .. } =
+        subject
+        && resource_type != "Patient"
+    {
+        return Err(Issue::error(
+            IssueCode::Value,
+            format!("{subject_path}.reference"),
+            format!("must reference a Patient, not a {resource_type}"),
+        ));
+    }
+    if matches!(subject, Reference::Contained | Reference::External) {
+        return Err(Issue::error(
+            IssueCode::NotSupported,
+            format!("{subject_path}.reference"),
+            "the patient must be a Patient submitted by this institution, not a contained resource or another server's",
+        ));
+    }
+    Ok(Role::Entry {
+        category: resource.category(spec),
+        clinical: resource.time_at(spec.times),
+        codes: resource.code_tokens(spec),
+        withdrawn: resource.is_entered_in_error(),
+        subject_path,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inst() -> InstitutionCode {
+        InstitutionCode::new("12440000455858116F").unwrap()
+    }
+
+    fn prep(text: &str) -> Prepared {
+        prepare(Item::from_line(1, text), &inst(), text.len())
+    }
+
+    #[test]
+    fn entries_need_an_id_and_a_patient() {
+        let no_id = prep(r#"{"resourceType":"Condition","subject":{"reference":"Patient/1"}}"#);
+        assert_eq!(no_id.body.unwrap_err()[0].path, "Condition.id");
+        let no_subject =
+            prep(r#"{"resourceType":"Observation","id":"o","status":"final","code":{"text":"x"}}"#);
+        assert_eq!(no_subject.body.unwrap_err()[0].path, "Observation.subject");
+        let group = prep(
+            r#"{"resourceType":"Observation","id":"o","status":"final","code":{"text":"x"},"subject":{"reference":"Group/1"}}"#,
+        );
+        assert!(group.body.unwrap_err()[0].message.contains("Patient"));
+        let claim = prep(
+            r#"{"resourceType":"Claim","id":"c","status":"active","type":{"text":"x"},"use":"claim","patient":{"reference":"Patient/1"},"created":"2020-01-01","provider":{"reference":"Organization/1"},"priority":{"text":"x"},"insurance":[{"sequence":1,"focal":true,"coverage":{"reference":"Coverage/1"}}]}"#,
+        );
+        assert_eq!(claim.body.unwrap_err()[0].code, IssueCode::NotSupported);
+    }
+
+    #[test]
+    fn patients_carry_normalized_strong_identifiers_and_findings() {
+        let p = prep(&format!(
+            r#"{{"resourceType":"Patient","id":"mrn1","identifier":[{{"system":"{}","value":"11010519491231002x"}},{{"system":"{}","value":"110105194912310021"}},{{"value":"MRN1"}}]}}"#,
+            systems::NATIONAL_ID,
+            systems::NATIONAL_ID
+        ));
+        assert_eq!(p.warnings.len(), 1);
+        assert_eq!(p.warnings[0].path, "Patient.identifier[1]");
+        let Role::Patient {
+            identifiers,
+            strong,
+        } = p.body.unwrap().role
+        else {
+            panic!("not a patient")
+        };
+        assert_eq!(strong.len(), 1);
+        assert!(identifiers.contains(&(
+            systems::NATIONAL_ID.to_string(),
+            "11010519491231002X".to_string()
+        )));
+        assert!(identifiers.contains(&(
+            systems::local_patient_system("12440000455858116F"),
+            "MRN1".to_string()
+        )));
+    }
+}
