@@ -84,9 +84,7 @@ impl Category {
 
     /// The inverse of [`Category::as_i16`].
     pub fn from_i16(n: i16) -> Option<Category> {
-        usize::try_from(n)
-            .ok()
-            .and_then(|i| Category::ALL.get(i).copied())
+        usize::try_from(n).ok().and_then(|i| Category::ALL.get(i).copied())
     }
 }
 
@@ -106,10 +104,7 @@ pub struct UnknownCategory;
 impl FromStr for Category {
     type Err = UnknownCategory;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Category::ALL
-            .into_iter()
-            .find(|c| c.code() == s)
-            .ok_or(UnknownCategory)
+        Category::ALL.into_iter().find(|c| c.code() == s).ok_or(UnknownCategory)
     }
 }
 

@@ -171,13 +171,8 @@ impl InstitutionCode {
     /// Validate and upper-case a code.
     pub fn new(code: &str) -> Result<InstitutionCode, InvalidInstitutionCode> {
         let code = code.trim().to_ascii_uppercase();
-        let ok = (6..=40).contains(&code.len())
-            && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        if ok {
-            Ok(InstitutionCode(code))
-        } else {
-            Err(InvalidInstitutionCode)
-        }
+        let ok = (6..=40).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        if ok { Ok(InstitutionCode(code)) } else { Err(InvalidInstitutionCode) }
     }
 
     /// The code as text.
@@ -187,8 +182,7 @@ impl InstitutionCode {
 
     /// Whether this is a unified social credit code whose check character (GB 32100) is right.
     pub fn is_valid_uscc(&self) -> bool {
-        uscc_check_char(&self.0[..self.0.len().min(17)])
-            .is_some_and(|c| self.0.len() == 18 && self.0.ends_with(c))
+        uscc_check_char(&self.0[..self.0.len().min(17)]).is_some_and(|c| self.0.len() == 18 && self.0.ends_with(c))
     }
 }
 
@@ -199,9 +193,7 @@ impl fmt::Display for InstitutionCode {
 }
 
 const USCC_CHARS: &[u8] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
+const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
 /// The GB 32100 check character for the first 17 characters of a unified social credit code.
 pub fn uscc_check_char(first17: &str) -> Option<char> {
@@ -255,17 +247,8 @@ mod tests {
         // A published example of a valid code.
         let code = InstitutionCode::new("91350100M000100Y43").unwrap();
         assert!(code.is_valid_uscc());
-        assert!(
-            !InstitutionCode::new("91350100M000100Y44")
-                .unwrap()
-                .is_valid_uscc()
-        );
+        assert!(!InstitutionCode::new("91350100M000100Y44").unwrap().is_valid_uscc());
         assert!(InstitutionCode::new("bad code!").is_err());
-        assert_eq!(
-            InstitutionCode::new(" 12440000455858116f ")
-                .unwrap()
-                .as_str(),
-            "12440000455858116F"
-        );
+        assert_eq!(InstitutionCode::new(" 12440000455858116f ").unwrap().as_str(), "12440000455858116F");
     }
 }

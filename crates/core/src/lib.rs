@@ -7,7 +7,5 @@ pub mod timestamp;
 
 pub use category::Category;
 pub use id::{EntryId, PersonId};
-pub use institution::{
-    City, ConnectionMode, Institution, InstitutionCode, InstitutionKind, Level, Ownership, Scope,
-};
+pub use institution::{City, ConnectionMode, Institution, InstitutionCode, InstitutionKind, Level, Ownership, Scope};
 pub use timestamp::Timestamp;

@@ -29,16 +29,12 @@ impl Timestamp {
 
     /// As a `time` value in the given offset; `None` when out of range.
     pub fn to_datetime(self, offset: UtcOffset) -> Option<OffsetDateTime> {
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1000)
-            .ok()
-            .map(|t| t.to_offset(offset))
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1000).ok().map(|t| t.to_offset(offset))
     }
 
     /// RFC 3339 in China Standard Time, e.g. `2024-10-03T14:22:00+08:00`.
     pub fn to_rfc3339_cst(self) -> String {
-        self.to_datetime(CST)
-            .and_then(|t| t.format(&Rfc3339).ok())
-            .unwrap_or_else(|| format!("@{}", self.0))
+        self.to_datetime(CST).and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_else(|| format!("@{}", self.0))
     }
 
     /// Parse a FHIR `date`, `dateTime` or `instant` (any precision from a year to fractions of a
@@ -48,11 +44,7 @@ impl Timestamp {
         let b = s.as_bytes();
         let num = |r: std::ops::Range<usize>| -> Option<u32> {
             let part = s.get(r)?;
-            if part.bytes().all(|c| c.is_ascii_digit()) {
-                part.parse().ok()
-            } else {
-                None
-            }
+            if part.bytes().all(|c| c.is_ascii_digit()) { part.parse().ok() } else { None }
         };
         let year = num(0..4)? as i32;
         let (month, day) = match b.len() {
@@ -61,8 +53,7 @@ impl Timestamp {
             n if n >= 10 && b[4] == b'-' && b[7] == b'-' => (num(5..7)?, num(8..10)?),
             _ => return None,
         };
-        let date =
-            Date::from_calendar_date(year, Month::try_from(month as u8).ok()?, day as u8).ok()?;
+        let date = Date::from_calendar_date(year, Month::try_from(month as u8).ok()?, day as u8).ok()?;
         if b.len() <= 10 {
             let t = PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_offset(CST);
             return Some(Timestamp::from_datetime(t));
@@ -79,11 +70,7 @@ impl Timestamp {
         let mut micros = 0u32;
         if b.len() > 19 {
             let frac = s.get(20..)?;
-            if b[19] != b'.'
-                || frac.is_empty()
-                || frac.len() > 9
-                || !frac.bytes().all(|c| c.is_ascii_digit())
-            {
+            if b[19] != b'.' || frac.is_empty() || frac.len() > 9 || !frac.bytes().all(|c| c.is_ascii_digit()) {
                 return None;
             }
             let padded = format!("{frac:0<6}");
@@ -92,9 +79,7 @@ impl Timestamp {
             return None;
         }
         let time = Time::from_hms_micro(hh as u8, mm as u8, ss as u8, micros).ok()?;
-        Some(Timestamp::from_datetime(
-            PrimitiveDateTime::new(date, time).assume_offset(CST),
-        ))
+        Some(Timestamp::from_datetime(PrimitiveDateTime::new(date, time).assume_offset(CST)))
     }
 }
 
@@ -112,14 +97,8 @@ mod tests {
     fn fhir_precisions_parse_to_the_start_of_their_period() {
         let day = Timestamp::parse_fhir("2024-10-03").unwrap();
         assert_eq!(day.to_rfc3339_cst(), "2024-10-03T00:00:00+08:00");
-        assert_eq!(
-            Timestamp::parse_fhir("2024").unwrap().to_rfc3339_cst(),
-            "2024-01-01T00:00:00+08:00"
-        );
-        assert_eq!(
-            Timestamp::parse_fhir("2024-10").unwrap().to_rfc3339_cst(),
-            "2024-10-01T00:00:00+08:00"
-        );
+        assert_eq!(Timestamp::parse_fhir("2024").unwrap().to_rfc3339_cst(), "2024-01-01T00:00:00+08:00");
+        assert_eq!(Timestamp::parse_fhir("2024-10").unwrap().to_rfc3339_cst(), "2024-10-01T00:00:00+08:00");
         let t = Timestamp::parse_fhir("1989-10-04T02:25:16-04:00").unwrap();
         assert_eq!(t.to_rfc3339_cst(), "1989-10-04T14:25:16+08:00");
         let z = Timestamp::parse_fhir("2024-10-03T06:22:00.123Z").unwrap();

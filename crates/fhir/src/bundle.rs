@@ -39,13 +39,17 @@ pub struct SubmittedBundle {
 /// Read a Bundle. Problems with the Bundle itself refuse it whole; problems inside one entry's
 /// resource refuse that entry.
 pub fn parse_bundle(text: &str) -> Result<SubmittedBundle, Vec<Issue>> {
-    let json = Json::parse(text).map_err(|e| {
-        vec![Issue::error(
-            IssueCode::Structure,
-            "",
-            format!("not JSON: {e}"),
-        )]
-    })?;
+    parse_bundle_as(text, false)
+}
+
+/// Read a Bundle file given to `tongdang import`: any Bundle type is taken; entries without a
+/// request are stored as a PUT would store them, and only a `transaction` is all or nothing.
+pub fn parse_bundle_file(text: &str) -> Result<SubmittedBundle, Vec<Issue>> {
+    parse_bundle_as(text, true)
+}
+
+fn parse_bundle_as(text: &str, any_type: bool) -> Result<SubmittedBundle, Vec<Issue>> {
+    let json = Json::parse(text).map_err(|e| vec![Issue::error(IssueCode::Structure, "", format!("not JSON: {e}"))])?;
     if json.get("resourceType").and_then(Json::as_str) != Some("Bundle") {
         return Err(vec![Issue::error(
             IssueCode::Structure,
@@ -56,6 +60,7 @@ pub fn parse_bundle(text: &str) -> Result<SubmittedBundle, Vec<Issue>> {
     let mode = match json.get("type").and_then(Json::as_str) {
         Some("batch") => BundleMode::Batch,
         Some("transaction") => BundleMode::Transaction,
+        Some(_) if any_type => BundleMode::Batch,
         Some(other) => {
             return Err(vec![Issue::error(
                 IssueCode::NotSupported,
@@ -64,20 +69,13 @@ pub fn parse_bundle(text: &str) -> Result<SubmittedBundle, Vec<Issue>> {
             )]);
         }
         None => {
-            return Err(vec![Issue::error(
-                IssueCode::Required,
-                "Bundle.type",
-                "required element missing",
-            )]);
+            return Err(vec![Issue::error(IssueCode::Required, "Bundle.type", "required element missing")]);
         }
     };
     let (_, found) = fhirkit::decode_json::<fhirkit::r4::Resource>(&json);
     let mut bundle_errors = Vec::new();
     let mut entry_errors: Vec<(usize, Issue)> = Vec::new();
-    for i in found
-        .iter()
-        .filter(|i| i.severity == fhirkit::Severity::Error)
-    {
+    for i in found.iter().filter(|i| i.severity == fhirkit::Severity::Error) {
         let issue = Issue::error(IssueCode::Invalid, i.path.clone(), i.message.clone());
         match entry_index(&i.path) {
             Some(n) => entry_errors.push((n, issue)),
@@ -90,17 +88,10 @@ pub fn parse_bundle(text: &str) -> Result<SubmittedBundle, Vec<Issue>> {
     let members = match json {
         Json::Object(m) => m,
         _ => {
-            return Err(vec![Issue::error(
-                IssueCode::Structure,
-                "",
-                "a Bundle is a JSON object",
-            )]);
+            return Err(vec![Issue::error(IssueCode::Structure, "", "a Bundle is a JSON object")]);
         }
     };
-    let raw_entries = members
-        .into_iter()
-        .find(|(k, _)| k == "entry")
-        .map(|(_, v)| v);
+    let raw_entries = members.into_iter().find(|(k, _)| k == "entry").map(|(_, v)| v);
     let raw_entries = match raw_entries {
         Some(Json::Array(a)) => a,
         _ => Vec::new(),
@@ -113,19 +104,10 @@ pub fn parse_bundle(text: &str) -> Result<SubmittedBundle, Vec<Issue>> {
             .get("request")
             .and_then(|r| r.get("method"))
             .and_then(Json::as_str)
-            .unwrap_or("")
+            .unwrap_or(if any_type { "PUT" } else { "" })
             .to_string();
-        let url = e
-            .get("request")
-            .and_then(|r| r.get("url"))
-            .and_then(Json::as_str)
-            .unwrap_or("")
-            .to_string();
-        let mine: Vec<Issue> = entry_errors
-            .iter()
-            .filter(|(i, _)| *i == n)
-            .map(|(_, e)| e.clone())
-            .collect();
+        let url = e.get("request").and_then(|r| r.get("url")).and_then(Json::as_str).unwrap_or("").to_string();
+        let mine: Vec<Issue> = entry_errors.iter().filter(|(i, _)| *i == n).map(|(_, e)| e.clone()).collect();
         let resource = if !mine.is_empty() {
             Err(mine)
         } else if method.is_empty() {
@@ -156,12 +138,7 @@ pub fn parse_bundle(text: &str) -> Result<SubmittedBundle, Vec<Issue>> {
                 )]),
             }
         };
-        entries.push(BundleEntry {
-            full_url,
-            method,
-            url,
-            resource,
-        });
+        entries.push(BundleEntry { full_url, method, url, resource });
     }
     Ok(SubmittedBundle { mode, entries })
 }
@@ -189,26 +166,14 @@ mod tests {
         assert_eq!(b.mode, BundleMode::Batch);
         assert!(b.entries[0].resource.is_ok());
         let errs = b.entries[1].resource.as_ref().unwrap_err();
-        assert!(
-            errs.iter()
-                .any(|i| i.path.starts_with("Bundle.entry[1].resource.status")),
-            "{errs:?}"
-        );
-        assert!(
-            b.entries[2].resource.as_ref().unwrap_err()[0]
-                .message
-                .contains("entered-in-error")
-        );
+        assert!(errs.iter().any(|i| i.path.starts_with("Bundle.entry[1].resource.status")), "{errs:?}");
+        assert!(b.entries[2].resource.as_ref().unwrap_err()[0].message.contains("entered-in-error"));
     }
 
     #[test]
     fn the_bundle_itself_must_be_right() {
         assert!(parse_bundle(r#"{"resourceType":"Bundle","type":"collection"}"#).is_err());
         assert!(parse_bundle(r#"{"resourceType":"Patient"}"#).is_err());
-        assert!(
-            parse_bundle(r#"{"resourceType":"Bundle","type":"batch","foo":1}"#).unwrap_err()[0]
-                .path
-                .contains("foo")
-        );
+        assert!(parse_bundle(r#"{"resourceType":"Bundle","type":"batch","foo":1}"#).unwrap_err()[0].path.contains("foo"));
     }
 }

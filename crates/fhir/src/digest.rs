@@ -32,10 +32,8 @@ fn write(h: &mut Sha256, v: &Json, depth: usize, in_meta: bool) {
             h.update(b"]");
         }
         Json::Object(members) => {
-            let mut keys: Vec<&(String, Json)> = members
-                .iter()
-                .filter(|(k, _)| !(in_meta && (k == "versionId" || k == "lastUpdated")))
-                .collect();
+            let mut keys: Vec<&(String, Json)> =
+                members.iter().filter(|(k, _)| !(in_meta && (k == "versionId" || k == "lastUpdated"))).collect();
             keys.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
             h.update(b"{");
             for (i, (k, val)) in keys.into_iter().enumerate() {
@@ -87,12 +85,8 @@ mod tests {
     #[test]
     fn order_whitespace_and_submitter_meta_do_not_matter() {
         let a = d(r#"{"resourceType":"Patient","id":"1","gender":"male"}"#);
-        assert_eq!(
-            a,
-            d(r#"{ "gender" : "male", "id":"1", "resourceType":"Patient" }"#)
-        );
-        let with_meta =
-            d(r#"{"resourceType":"Patient","id":"1","gender":"male","meta":{"versionId":"7"}}"#);
+        assert_eq!(a, d(r#"{ "gender" : "male", "id":"1", "resourceType":"Patient" }"#));
+        let with_meta = d(r#"{"resourceType":"Patient","id":"1","gender":"male","meta":{"versionId":"7"}}"#);
         assert_eq!(
             with_meta,
             d(
@@ -107,9 +101,6 @@ mod tests {
         assert_ne!(d(r#"{"a":"x\"y"}"#), d(r#"{"a":"x'y"}"#));
         assert_ne!(d(r#"{"a":[1,2]}"#), d(r#"{"a":[2,1]}"#));
         // versionId deeper than the top-level meta is content.
-        assert_ne!(
-            d(r#"{"x":{"meta":{"versionId":"1"}}}"#),
-            d(r#"{"x":{"meta":{"versionId":"2"}}}"#)
-        );
+        assert_ne!(d(r#"{"x":{"meta":{"versionId":"1"}}}"#), d(r#"{"x":{"meta":{"versionId":"2"}}}"#));
     }
 }

@@ -41,182 +41,76 @@ macro_rules! entry {
 pub fn classify(resource_type: &str) -> ResourceKind {
     match resource_type {
         "Patient" => ResourceKind::Patient,
-        "Organization" | "Location" | "Practitioner" | "PractitionerRole" | "Medication"
-        | "HealthcareService" | "Endpoint" | "Substance" | "Provenance" => ResourceKind::Directory,
-        "Encounter" => entry!(
-            "subject",
-            [&["period", "start"]],
-            ["type", "reasonCode"],
-            Encounter
-        ),
-        "Condition" => entry!(
-            "subject",
-            [
-                &["onsetDateTime"],
-                &["onsetPeriod", "start"],
-                &["recordedDate"]
-            ],
-            ["code", "category"],
-            Encounter
-        ),
+        "Organization" | "Location" | "Practitioner" | "PractitionerRole" | "Medication" | "HealthcareService" | "Endpoint"
+        | "Substance" | "Provenance" => ResourceKind::Directory,
+        "Encounter" => entry!("subject", [&["period", "start"]], ["type", "reasonCode"], Encounter),
+        "Condition" => {
+            entry!("subject", [&["onsetDateTime"], &["onsetPeriod", "start"], &["recordedDate"]], ["code", "category"], Encounter)
+        }
         "EpisodeOfCare" => entry!("patient", [&["period", "start"]], ["type"], Encounter),
-        "ClinicalImpression" => entry!(
-            "subject",
-            [
-                &["effectiveDateTime"],
-                &["effectivePeriod", "start"],
-                &["date"]
-            ],
-            ["code"],
-            Encounter
-        ),
+        "ClinicalImpression" => {
+            entry!("subject", [&["effectiveDateTime"], &["effectivePeriod", "start"], &["date"]], ["code"], Encounter)
+        }
         "Observation" => entry!(
             "subject",
-            [
-                &["effectiveDateTime"],
-                &["effectivePeriod", "start"],
-                &["effectiveInstant"],
-                &["issued"]
-            ],
+            [&["effectiveDateTime"], &["effectivePeriod", "start"], &["effectiveInstant"], &["issued"]],
             ["code", "category"],
             Lab
         ),
-        "DiagnosticReport" => entry!(
-            "subject",
-            [
-                &["effectiveDateTime"],
-                &["effectivePeriod", "start"],
-                &["issued"]
-            ],
-            ["code", "category"],
-            Lab
-        ),
+        "DiagnosticReport" => {
+            entry!("subject", [&["effectiveDateTime"], &["effectivePeriod", "start"], &["issued"]], ["code", "category"], Lab)
+        }
         "ImagingStudy" => entry!("subject", [&["started"]], ["procedureCode"], Lab),
         "Specimen" => entry!(
             "subject",
-            [
-                &["collection", "collectedDateTime"],
-                &["collection", "collectedPeriod", "start"],
-                &["receivedTime"]
-            ],
+            [&["collection", "collectedDateTime"], &["collection", "collectedPeriod", "start"], &["receivedTime"]],
             ["type"],
             Lab
         ),
-        "Immunization" => entry!(
-            "patient",
-            [&["occurrenceDateTime"], &["recorded"]],
-            ["vaccineCode"],
-            Vaccination
-        ),
+        "Immunization" => entry!("patient", [&["occurrenceDateTime"], &["recorded"]], ["vaccineCode"], Vaccination),
         "ImmunizationEvaluation" => entry!("patient", [&["date"]], ["targetDisease"], Vaccination),
         "ImmunizationRecommendation" => entry!("patient", [&["date"]], [], Vaccination),
-        "MedicationRequest" => entry!(
-            "subject",
-            [&["authoredOn"]],
-            ["medicationCodeableConcept"],
-            Medication
-        ),
+        "MedicationRequest" => entry!("subject", [&["authoredOn"]], ["medicationCodeableConcept"], Medication),
         "MedicationStatement" => {
             entry!(
                 "subject",
-                [
-                    &["effectiveDateTime"],
-                    &["effectivePeriod", "start"],
-                    &["dateAsserted"]
-                ],
+                [&["effectiveDateTime"], &["effectivePeriod", "start"], &["dateAsserted"]],
                 ["medicationCodeableConcept"],
                 Medication
             )
         }
-        "MedicationAdministration" => entry!(
-            "subject",
-            [&["effectiveDateTime"], &["effectivePeriod", "start"]],
-            ["medicationCodeableConcept"],
-            Medication
-        ),
-        "MedicationDispense" => entry!(
-            "subject",
-            [&["whenHandedOver"], &["whenPrepared"]],
-            ["medicationCodeableConcept"],
-            Medication
-        ),
-        "Procedure" => entry!(
-            "subject",
-            [&["performedDateTime"], &["performedPeriod", "start"]],
-            ["code", "category"],
-            Procedure
-        ),
+        "MedicationAdministration" => {
+            entry!("subject", [&["effectiveDateTime"], &["effectivePeriod", "start"]], ["medicationCodeableConcept"], Medication)
+        }
+        "MedicationDispense" => {
+            entry!("subject", [&["whenHandedOver"], &["whenPrepared"]], ["medicationCodeableConcept"], Medication)
+        }
+        "Procedure" => {
+            entry!("subject", [&["performedDateTime"], &["performedPeriod", "start"]], ["code", "category"], Procedure)
+        }
         "Device" => entry!("patient", [], ["type"], Procedure),
-        "DeviceUseStatement" => entry!(
-            "subject",
-            [
-                &["timingDateTime"],
-                &["timingPeriod", "start"],
-                &["recordedOn"]
-            ],
-            [],
-            Procedure
-        ),
-        "AllergyIntolerance" => entry!(
-            "patient",
-            [
-                &["onsetDateTime"],
-                &["onsetPeriod", "start"],
-                &["recordedDate"]
-            ],
-            ["code"],
-            Allergy
-        ),
-        "DocumentReference" => entry!(
-            "subject",
-            [&["context", "period", "start"], &["date"]],
-            ["type", "category"],
-            Document
-        ),
+        "DeviceUseStatement" => {
+            entry!("subject", [&["timingDateTime"], &["timingPeriod", "start"], &["recordedOn"]], [], Procedure)
+        }
+        "AllergyIntolerance" => {
+            entry!("patient", [&["onsetDateTime"], &["onsetPeriod", "start"], &["recordedDate"]], ["code"], Allergy)
+        }
+        "DocumentReference" => entry!("subject", [&["context", "period", "start"], &["date"]], ["type", "category"], Document),
         "Composition" => entry!("subject", [&["date"]], ["type", "category"], Document),
-        "CarePlan" => entry!(
-            "subject",
-            [&["period", "start"], &["created"]],
-            ["category"],
-            Other
-        ),
+        "CarePlan" => entry!("subject", [&["period", "start"], &["created"]], ["category"], Other),
         "CareTeam" => entry!("subject", [&["period", "start"]], ["category"], Other),
-        "Goal" => entry!(
-            "subject",
-            [&["startDate"], &["statusDate"]],
-            ["description"],
-            Other
-        ),
+        "Goal" => entry!("subject", [&["startDate"], &["statusDate"]], ["description"], Other),
         "FamilyMemberHistory" => entry!("patient", [&["date"]], ["relationship"], Other),
         "ServiceRequest" => entry!(
             "subject",
-            [
-                &["occurrenceDateTime"],
-                &["occurrencePeriod", "start"],
-                &["authoredOn"]
-            ],
+            [&["occurrenceDateTime"], &["occurrencePeriod", "start"], &["authoredOn"]],
             ["code", "category"],
             Other
         ),
-        "RiskAssessment" => entry!(
-            "subject",
-            [&["occurrenceDateTime"], &["occurrencePeriod", "start"]],
-            ["code"],
-            Other
-        ),
+        "RiskAssessment" => entry!("subject", [&["occurrenceDateTime"], &["occurrencePeriod", "start"]], ["code"], Other),
         "NutritionOrder" => entry!("patient", [&["dateTime"]], [], Other),
-        "Flag" => entry!(
-            "subject",
-            [&["period", "start"]],
-            ["code", "category"],
-            Other
-        ),
-        "DetectedIssue" => entry!(
-            "patient",
-            [&["identifiedDateTime"], &["identifiedPeriod", "start"]],
-            ["code"],
-            Other
-        ),
+        "Flag" => entry!("subject", [&["period", "start"]], ["code", "category"], Other),
+        "DetectedIssue" => entry!("patient", [&["identifiedDateTime"], &["identifiedPeriod", "start"]], ["code"], Other),
         "QuestionnaireResponse" => entry!("subject", [&["authored"]], [], Other),
         _ => ResourceKind::NotAccepted,
     }
@@ -237,17 +131,10 @@ impl ParsedResource {
         match self.resource_type() {
             "Observation" => {
                 let cats = self.codings("category");
-                let has = |code: &str| {
-                    cats.iter()
-                        .any(|(s, c)| (*s == OBSERVATION_CATEGORY || s.is_empty()) && *c == code)
-                };
+                let has = |code: &str| cats.iter().any(|(s, c)| (*s == OBSERVATION_CATEGORY || s.is_empty()) && *c == code);
                 if has("vital-signs") || has("exam") {
                     Category::PhysicalExam
-                } else if has("social-history")
-                    || has("survey")
-                    || has("therapy")
-                    || has("activity")
-                {
+                } else if has("social-history") || has("survey") || has("therapy") || has("activity") {
                     Category::Other
                 } else {
                     Category::Lab
@@ -259,11 +146,7 @@ impl ParsedResource {
                     .into_iter()
                     .chain(self.codings("category"))
                     .any(|(s, c)| s == BLOOD_SYSTEM || (s == SNOMED && BLOOD_SNOMED.contains(&c)));
-                if blood {
-                    Category::Blood
-                } else {
-                    Category::Procedure
-                }
+                if blood { Category::Blood } else { Category::Procedure }
             }
             _ => spec.category,
         }
@@ -303,14 +186,8 @@ mod tests {
     #[test]
     fn the_five_plan_categories_are_reached() {
         let vitals = parse_resource(r#"{"resourceType":"Observation","status":"final","code":{"text":"BP"},"category":[{"coding":[{"system":"http://terminology.hl7.org/CodeSystem/observation-category","code":"vital-signs"}]}]}"#).unwrap();
-        assert_eq!(
-            vitals.category(&spec("Observation")),
-            Category::PhysicalExam
-        );
-        let lab = parse_resource(
-            r#"{"resourceType":"Observation","status":"final","code":{"text":"Hb"}}"#,
-        )
-        .unwrap();
+        assert_eq!(vitals.category(&spec("Observation")), Category::PhysicalExam);
+        let lab = parse_resource(r#"{"resourceType":"Observation","status":"final","code":{"text":"Hb"}}"#).unwrap();
         assert_eq!(lab.category(&spec("Observation")), Category::Lab);
         let donation = parse_resource(r#"{"resourceType":"Procedure","status":"completed","subject":{"reference":"Patient/1"},"code":{"coding":[{"system":"urn:tongdang:cs:blood","code":"donation"}]}}"#).unwrap();
         assert_eq!(donation.category(&spec("Procedure")), Category::Blood);
@@ -325,9 +202,6 @@ mod tests {
     #[test]
     fn code_tokens_are_delimited() {
         let c = parse_resource(r#"{"resourceType":"Condition","subject":{"reference":"Patient/1"},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"I10"},{"code":"x y"}]}}"#).unwrap();
-        assert_eq!(
-            c.code_tokens(&spec("Condition")),
-            "\nhttp://hl7.org/fhir/sid/icd-10|I10\n|x y\n"
-        );
+        assert_eq!(c.code_tokens(&spec("Condition")), "\nhttp://hl7.org/fhir/sid/icd-10|I10\n|x y\n");
     }
 }

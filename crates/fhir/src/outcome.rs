@@ -85,22 +85,12 @@ pub struct Issue {
 impl Issue {
     /// An error at `path`.
     pub fn error(code: IssueCode, path: impl Into<String>, message: impl Into<String>) -> Issue {
-        Issue {
-            severity: Severity::Error,
-            code,
-            path: path.into(),
-            message: message.into(),
-        }
+        Issue { severity: Severity::Error, code, path: path.into(), message: message.into() }
     }
 
     /// A warning at `path`.
     pub fn warning(code: IssueCode, path: impl Into<String>, message: impl Into<String>) -> Issue {
-        Issue {
-            severity: Severity::Warning,
-            code,
-            path: path.into(),
-            message: message.into(),
-        }
+        Issue { severity: Severity::Warning, code, path: path.into(), message: message.into() }
     }
 
     /// `true` for errors.
@@ -137,13 +127,7 @@ impl std::fmt::Display for Issue {
         if self.path.is_empty() {
             write!(f, "{}: {}", self.severity.code(), self.message)
         } else {
-            write!(
-                f,
-                "{} at {}: {}",
-                self.severity.code(),
-                self.path,
-                self.message
-            )
+            write!(f, "{} at {}: {}", self.severity.code(), self.path, self.message)
         }
     }
 }
@@ -152,13 +136,8 @@ impl std::fmt::Display for Issue {
 pub fn operation_outcome(issues: &[Issue]) -> Value {
     let list: Vec<Value> = if issues.is_empty() {
         vec![
-            Issue {
-                severity: Severity::Information,
-                code: IssueCode::Informational,
-                path: String::new(),
-                message: "ok".into(),
-            }
-            .to_json(),
+            Issue { severity: Severity::Information, code: IssueCode::Informational, path: String::new(), message: "ok".into() }
+                .to_json(),
         ]
     } else {
         issues.iter().map(Issue::to_json).collect()
@@ -172,15 +151,8 @@ mod tests {
 
     #[test]
     fn issues_move_under_a_bundle_entry() {
-        let i = Issue::error(
-            IssueCode::Required,
-            "Observation.status",
-            "required element missing",
-        );
-        assert_eq!(
-            i.clone().under("Bundle.entry[2].resource").path,
-            "Bundle.entry[2].resource.status"
-        );
+        let i = Issue::error(IssueCode::Required, "Observation.status", "required element missing");
+        assert_eq!(i.clone().under("Bundle.entry[2].resource").path, "Bundle.entry[2].resource.status");
         let oo = operation_outcome(&[i]);
         assert_eq!(oo["issue"][0]["expression"][0], "Observation.status");
         assert_eq!(oo["issue"][0]["code"], "required");

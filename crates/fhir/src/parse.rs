@@ -18,13 +18,7 @@ pub struct ParsedResource {
 
 /// Parse JSON text as one R4 resource and validate it. Every problem comes back with its path.
 pub fn parse_resource(text: &str) -> Result<ParsedResource, Vec<Issue>> {
-    let json = Json::parse(text).map_err(|e| {
-        vec![Issue::error(
-            IssueCode::Structure,
-            "",
-            format!("not JSON: {e}"),
-        )]
-    })?;
+    let json = Json::parse(text).map_err(|e| vec![Issue::error(IssueCode::Structure, "", format!("not JSON: {e}"))])?;
     ParsedResource::from_json(json)
 }
 
@@ -47,11 +41,7 @@ impl ParsedResource {
         let mut warnings = Vec::new();
         for i in found {
             let issue = convert(&i);
-            if issue.is_error() {
-                errors.push(issue)
-            } else {
-                warnings.push(issue)
-            }
+            if issue.is_error() { errors.push(issue) } else { warnings.push(issue) }
         }
         if decoded.is_none() && errors.is_empty() {
             errors.push(Issue::error(
@@ -63,21 +53,13 @@ impl ParsedResource {
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(ParsedResource {
-            json,
-            resource_type,
-            warnings,
-        })
+        Ok(ParsedResource { json, resource_type, warnings })
     }
 
     /// Wrap a tree that was validated as part of a larger document.
     pub(crate) fn prevalidated(json: Json) -> Option<ParsedResource> {
         let resource_type = json.get("resourceType")?.as_str()?.to_string();
-        Some(ParsedResource {
-            json,
-            resource_type,
-            warnings: Vec::new(),
-        })
+        Some(ParsedResource { json, resource_type, warnings: Vec::new() })
     }
 
     /// The resource type, e.g. `Observation`.
@@ -145,10 +127,7 @@ impl ParsedResource {
     /// Whether the resource withdraws itself: `status` or `verificationStatus` is entered-in-error.
     pub fn is_entered_in_error(&self) -> bool {
         self.str_at(&["status"]) == Some("entered-in-error")
-            || self
-                .codings("verificationStatus")
-                .iter()
-                .any(|(_, c)| *c == "entered-in-error")
+            || self.codings("verificationStatus").iter().any(|(_, c)| *c == "entered-in-error")
     }
 
     /// Write the platform's identity into the resource: its id, version, time and source.
@@ -161,10 +140,7 @@ impl ParsedResource {
         let meta = match meta_pos {
             Some(i) => &mut members[i].1,
             None => {
-                let at = members
-                    .iter()
-                    .position(|(k, _)| k == "id")
-                    .map_or(members.len(), |i| i + 1);
+                let at = members.iter().position(|(k, _)| k == "id").map_or(members.len(), |i| i + 1);
                 members.insert(at, ("meta".to_string(), Json::Object(Vec::new())));
                 &mut members[at].1
             }
@@ -184,16 +160,10 @@ impl ParsedResource {
         let list = ids
             .iter()
             .map(|(s, v)| {
-                Json::Object(vec![
-                    ("system".into(), Json::String(s.clone())),
-                    ("value".into(), Json::String(v.clone())),
-                ])
+                Json::Object(vec![("system".into(), Json::String(s.clone())), ("value".into(), Json::String(v.clone()))])
             })
             .collect();
-        let at = members
-            .iter()
-            .position(|(k, _)| k == "meta")
-            .map_or(2.min(members.len()), |i| i + 1);
+        let at = members.iter().position(|(k, _)| k == "meta").map_or(2.min(members.len()), |i| i + 1);
         set_member(members, "identifier", Json::Array(list), at);
     }
 
@@ -240,19 +210,15 @@ fn first(v: &Json) -> Option<&Json> {
 }
 
 fn convert(i: &fhirkit::Issue) -> Issue {
-    let code =
-        if i.message.contains("required element missing") || i.message.starts_with("at least") {
-            IssueCode::Required
-        } else if i.message.contains("unknown element")
-            || i.message.starts_with("expected")
-            || i.message.contains("more than once")
-        {
-            IssueCode::Structure
-        } else if i.message.contains("not an R4") || i.message.contains("unknown resource") {
-            IssueCode::NotSupported
-        } else {
-            IssueCode::Value
-        };
+    let code = if i.message.contains("required element missing") || i.message.starts_with("at least") {
+        IssueCode::Required
+    } else if i.message.contains("unknown element") || i.message.starts_with("expected") || i.message.contains("more than once") {
+        IssueCode::Structure
+    } else if i.message.contains("not an R4") || i.message.contains("unknown resource") {
+        IssueCode::NotSupported
+    } else {
+        IssueCode::Value
+    };
     match i.severity {
         fhirkit::Severity::Error => Issue::error(code, i.path.clone(), i.message.clone()),
         fhirkit::Severity::Warning => Issue::warning(code, i.path.clone(), i.message.clone()),
@@ -265,10 +231,7 @@ mod tests {
 
     #[test]
     fn every_problem_is_named_with_its_path() {
-        let errs = parse_resource(
-            r#"{"resourceType":"Observation","valueString":"x","valueBoolean":true,"foo":1}"#,
-        )
-        .unwrap_err();
+        let errs = parse_resource(r#"{"resourceType":"Observation","valueString":"x","valueBoolean":true,"foo":1}"#).unwrap_err();
         let paths: Vec<&str> = errs.iter().map(|i| i.path.as_str()).collect();
         assert!(paths.contains(&"Observation.status"), "{paths:?}");
         assert!(paths.contains(&"Observation.code"), "{paths:?}");
@@ -278,40 +241,21 @@ mod tests {
 
     #[test]
     fn non_resources_are_refused_plainly() {
-        assert_eq!(
-            parse_resource("{").unwrap_err()[0].code,
-            IssueCode::Structure
-        );
-        assert!(
-            parse_resource("[1]").unwrap_err()[0]
-                .message
-                .contains("JSON object")
-        );
-        assert!(
-            parse_resource(r#"{"exportId":"x"}"#).unwrap_err()[0]
-                .message
-                .contains("resourceType")
-        );
+        assert_eq!(parse_resource("{").unwrap_err()[0].code, IssueCode::Structure);
+        assert!(parse_resource("[1]").unwrap_err()[0].message.contains("JSON object"));
+        assert!(parse_resource(r#"{"exportId":"x"}"#).unwrap_err()[0].message.contains("resourceType"));
         let unknown = parse_resource(r#"{"resourceType":"Pateint","id":"1"}"#).unwrap_err();
         assert!(!unknown.is_empty());
-        let wrong_type =
-            parse_resource(r#"{"resourceType":"Patient","birthDate":19900101}"#).unwrap_err();
+        let wrong_type = parse_resource(r#"{"resourceType":"Patient","birthDate":19900101}"#).unwrap_err();
         assert_eq!(wrong_type[0].path, "Patient.birthDate");
     }
 
     #[test]
     fn platform_meta_is_written_and_source_content_kept() {
-        let mut r = parse_resource(
-            r#"{"resourceType":"Patient","id":"mrn-1","meta":{"profile":["x"]},"gender":"male"}"#,
-        )
-        .unwrap();
+        let mut r =
+            parse_resource(r#"{"resourceType":"Patient","id":"mrn-1","meta":{"profile":["x"]},"gender":"male"}"#).unwrap();
         let before = r.digest();
-        r.set_platform_meta(
-            "42",
-            3,
-            "2024-10-03T14:22:00+08:00",
-            "urn:tongdang:institution:X",
-        );
+        r.set_platform_meta("42", 3, "2024-10-03T14:22:00+08:00", "urn:tongdang:institution:X");
         let text = r.to_compact();
         assert!(text.starts_with(r#"{"resourceType":"Patient","id":"42","meta":{"versionId":"3","lastUpdated":"2024-10-03T14:22:00+08:00","source":"urn:tongdang:institution:X","profile":["x"]}"#), "{text}");
         assert_ne!(before, r.digest());
@@ -323,13 +267,8 @@ mod tests {
             r#"{"resourceType":"Condition","subject":{"reference":"Patient/1"},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"I10"}]},"onsetPeriod":{"start":"2020-05-01"}}"#,
         )
         .unwrap();
-        let (text, _) = r
-            .time_at(&[&["onsetDateTime"], &["onsetPeriod", "start"]])
-            .unwrap();
+        let (text, _) = r.time_at(&[&["onsetDateTime"], &["onsetPeriod", "start"]]).unwrap();
         assert_eq!(text, "2020-05-01");
-        assert_eq!(
-            r.codings("code"),
-            vec![("http://hl7.org/fhir/sid/icd-10", "I10")]
-        );
+        assert_eq!(r.codings("code"), vec![("http://hl7.org/fhir/sid/icd-10", "I10")]);
     }
 }

@@ -11,11 +11,7 @@ pub enum Reference {
     /// `Type/id` (a version suffix `/_history/n` is ignored).
     Literal { resource_type: String, id: String },
     /// `Type?identifier=system|value`: the resource of that type with that identifier.
-    Conditional {
-        resource_type: String,
-        system: Option<String>,
-        value: String,
-    },
+    Conditional { resource_type: String, system: Option<String>, value: String },
     /// `urn:uuid:…` or `urn:oid:…`: a `fullUrl` in the same Bundle.
     Urn(String),
     /// `#id`: a contained resource.
@@ -43,12 +39,12 @@ impl Reference {
                 return Reference::Unsupported(format!("'{rt}' is not a resource type"));
             }
             let Some(param) = query.strip_prefix("identifier=") else {
-                return Reference::Unsupported("conditional references are supported by identifier only (Type?identifier=system|value)".into());
+                return Reference::Unsupported(
+                    "conditional references are supported by identifier only (Type?identifier=system|value)".into(),
+                );
             };
             if param.contains('&') {
-                return Reference::Unsupported(
-                    "a conditional reference may name one identifier only".into(),
-                );
+                return Reference::Unsupported("a conditional reference may name one identifier only".into());
             }
             let param = percent_decode(param);
             let (system, value) = match param.split_once('|') {
@@ -58,18 +54,18 @@ impl Reference {
             if value.is_empty() {
                 return Reference::Unsupported("the identifier value is empty".into());
             }
-            return Reference::Conditional {
-                resource_type: rt.to_string(),
-                system,
-                value,
-            };
+            return Reference::Conditional { resource_type: rt.to_string(), system, value };
         }
         let mut parts = s.split('/');
         match (parts.next(), parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some(rt), Some(id), None, ..) | (Some(rt), Some(id), Some("_history"), Some(_), None) if is_type_name(rt) && is_id(id) => {
+            (Some(rt), Some(id), None, ..) | (Some(rt), Some(id), Some("_history"), Some(_), None)
+                if is_type_name(rt) && is_id(id) =>
+            {
                 Reference::Literal { resource_type: rt.to_string(), id: id.to_string() }
             }
-            _ => Reference::Unsupported("expected Type/id, Type?identifier=system|value, urn:uuid:…, #id or an absolute URL".into()),
+            _ => Reference::Unsupported(
+                "expected Type/id, Type?identifier=system|value, urn:uuid:…, #id or an absolute URL".into(),
+            ),
         }
     }
 }
@@ -84,15 +80,11 @@ pub struct ReferenceSite {
 }
 
 fn is_type_name(s: &str) -> bool {
-    s.len() > 1
-        && s.as_bytes()[0].is_ascii_uppercase()
-        && s.bytes().all(|b| b.is_ascii_alphabetic())
+    s.len() > 1 && s.as_bytes()[0].is_ascii_uppercase() && s.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
 fn is_id(s: &str) -> bool {
-    (1..=64).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
 }
 
 fn percent_decode(s: &str) -> String {
@@ -140,10 +132,7 @@ fn collect(v: &Json, path: &mut String, out: &mut Vec<ReferenceSite>, top: bool)
     match v {
         Json::Object(members) => {
             if let Some((_, Json::String(r))) = members.iter().find(|(k, _)| k == "reference") {
-                out.push(ReferenceSite {
-                    path: path.clone(),
-                    raw: r.clone(),
-                });
+                out.push(ReferenceSite { path: path.clone(), raw: r.clone() });
             }
             for (k, child) in members {
                 if top && k == "contained" {
@@ -198,19 +187,10 @@ mod tests {
 
     #[test]
     fn reference_forms_are_understood() {
-        assert_eq!(
-            Reference::parse("Patient/p-1"),
-            Reference::Literal {
-                resource_type: "Patient".into(),
-                id: "p-1".into()
-            }
-        );
+        assert_eq!(Reference::parse("Patient/p-1"), Reference::Literal { resource_type: "Patient".into(), id: "p-1".into() });
         assert_eq!(
             Reference::parse("Patient/p-1/_history/2"),
-            Reference::Literal {
-                resource_type: "Patient".into(),
-                id: "p-1".into()
-            }
+            Reference::Literal { resource_type: "Patient".into(), id: "p-1".into() }
         );
         assert_eq!(
             Reference::parse("Location?identifier=https://github.com/synthetichealth/synthea|3b23"),
@@ -228,31 +208,13 @@ mod tests {
                 value: "99".into()
             }
         );
-        assert_eq!(
-            Reference::parse("urn:uuid:abc"),
-            Reference::Urn("urn:uuid:abc".into())
-        );
+        assert_eq!(Reference::parse("urn:uuid:abc"), Reference::Urn("urn:uuid:abc".into()));
         assert_eq!(Reference::parse("#c1"), Reference::Contained);
-        assert_eq!(
-            Reference::parse("https://other.example/fhir/Patient/1"),
-            Reference::External
-        );
-        assert!(matches!(
-            Reference::parse("Patient"),
-            Reference::Unsupported(_)
-        ));
-        assert!(matches!(
-            Reference::parse("patient/1"),
-            Reference::Unsupported(_)
-        ));
-        assert!(matches!(
-            Reference::parse("Patient?name=x"),
-            Reference::Unsupported(_)
-        ));
-        assert!(matches!(
-            Reference::parse("Patient/%"),
-            Reference::Unsupported(_)
-        ));
+        assert_eq!(Reference::parse("https://other.example/fhir/Patient/1"), Reference::External);
+        assert!(matches!(Reference::parse("Patient"), Reference::Unsupported(_)));
+        assert!(matches!(Reference::parse("patient/1"), Reference::Unsupported(_)));
+        assert!(matches!(Reference::parse("Patient?name=x"), Reference::Unsupported(_)));
+        assert!(matches!(Reference::parse("Patient/%"), Reference::Unsupported(_)));
     }
 
     #[test]
@@ -263,18 +225,9 @@ mod tests {
         .unwrap();
         let sites = r.references();
         let paths: Vec<&str> = sites.iter().map(|s| s.path.as_str()).collect();
-        assert_eq!(
-            paths,
-            ["Encounter.subject", "Encounter.participant[0].individual"]
-        );
+        assert_eq!(paths, ["Encounter.subject", "Encounter.participant[0].individual"]);
         r.rewrite_references(|s| (s == "Patient/p1").then(|| "Patient/42".to_string()));
-        assert!(
-            r.to_compact()
-                .contains(r#""subject":{"reference":"Patient/42"}"#)
-        );
-        assert!(
-            r.to_compact().contains("Patient/zz"),
-            "contained resources are kept as given"
-        );
+        assert!(r.to_compact().contains(r#""subject":{"reference":"Patient/42"}"#));
+        assert!(r.to_compact().contains("Patient/zz"), "contained resources are kept as given");
     }
 }

@@ -33,10 +33,7 @@ impl NationalId {
     pub fn parse(s: &str) -> Result<NationalId, InvalidNationalId> {
         let s = s.trim().to_ascii_uppercase();
         let b = s.as_bytes();
-        if b.len() != 18
-            || !b[..17].iter().all(u8::is_ascii_digit)
-            || !(b[17].is_ascii_digit() || b[17] == b'X')
-        {
+        if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) || !(b[17].is_ascii_digit() || b[17] == b'X') {
             return Err(InvalidNationalId::Format);
         }
         let province = u32::from(b[0] - b'0') * 10 + u32::from(b[1] - b'0');
@@ -44,12 +41,8 @@ impl NationalId {
             return Err(InvalidNationalId::Area);
         }
         let year: i32 = s[6..10].parse().map_err(|_| InvalidNationalId::BirthDate)?;
-        let month: u8 = s[10..12]
-            .parse()
-            .map_err(|_| InvalidNationalId::BirthDate)?;
-        let day: u8 = s[12..14]
-            .parse()
-            .map_err(|_| InvalidNationalId::BirthDate)?;
+        let month: u8 = s[10..12].parse().map_err(|_| InvalidNationalId::BirthDate)?;
+        let day: u8 = s[12..14].parse().map_err(|_| InvalidNationalId::BirthDate)?;
         let month = Month::try_from(month).map_err(|_| InvalidNationalId::BirthDate)?;
         if year < 1880 {
             return Err(InvalidNationalId::BirthDate);
@@ -82,11 +75,7 @@ pub fn check_char(first17: &str) -> Option<char> {
     if first17.len() != 17 || !first17.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let sum: u32 = first17
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
+    let sum: u32 = first17.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
     Some(CHECK[(sum % 11) as usize] as char)
 }
 
@@ -106,36 +95,18 @@ mod tests {
 
     #[test]
     fn each_kind_of_error_is_named() {
-        assert_eq!(
-            NationalId::parse("1101051949123100"),
-            Err(InvalidNationalId::Format)
-        );
-        assert_eq!(
-            NationalId::parse("11010519491231002Y"),
-            Err(InvalidNationalId::Format)
-        );
-        assert_eq!(
-            NationalId::parse("99010519491231002X"),
-            Err(InvalidNationalId::Area)
-        );
-        assert_eq!(
-            NationalId::parse("110105194913310029"),
-            Err(InvalidNationalId::BirthDate)
-        );
-        assert_eq!(
-            NationalId::parse("110105194912310021"),
-            Err(InvalidNationalId::Check)
-        );
+        assert_eq!(NationalId::parse("1101051949123100"), Err(InvalidNationalId::Format));
+        assert_eq!(NationalId::parse("11010519491231002Y"), Err(InvalidNationalId::Format));
+        assert_eq!(NationalId::parse("99010519491231002X"), Err(InvalidNationalId::Area));
+        assert_eq!(NationalId::parse("110105194913310029"), Err(InvalidNationalId::BirthDate));
+        assert_eq!(NationalId::parse("110105194912310021"), Err(InvalidNationalId::Check));
     }
 
     #[test]
     fn every_17_digit_prefix_has_exactly_one_check_character() {
         let base = "44010619900307123";
         let c = check_char(base).unwrap();
-        let valid: Vec<char> = "0123456789X"
-            .chars()
-            .filter(|x| NationalId::parse(&format!("{base}{x}")).is_ok())
-            .collect();
+        let valid: Vec<char> = "0123456789X".chars().filter(|x| NationalId::parse(&format!("{base}{x}")).is_ok()).collect();
         assert_eq!(valid, vec![c]);
     }
 }

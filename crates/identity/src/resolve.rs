@@ -55,32 +55,22 @@ pub struct IdentifierFacts {
 
 impl IdentifierFacts {
     /// Sort `(system, value)` pairs from `Patient.identifier`.
-    pub fn from_identifiers<'a>(
-        ids: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> IdentifierFacts {
+    pub fn from_identifiers<'a>(ids: impl IntoIterator<Item = (&'a str, &'a str)>) -> IdentifierFacts {
         let mut facts = IdentifierFacts::default();
         for (index, (system, value)) in ids.into_iter().enumerate() {
             match system {
                 systems::HEALTH_CODE => match HealthCode::parse(value) {
                     Ok(h) => facts.strong.push(StrongIdentifier::HealthCode(h)),
-                    Err(e) => facts.findings.push(IdentifierFinding {
-                        index,
-                        message: e.to_string(),
-                    }),
+                    Err(e) => facts.findings.push(IdentifierFinding { index, message: e.to_string() }),
                 },
                 systems::NATIONAL_ID => match NationalId::parse(value) {
                     Ok(n) => facts.strong.push(StrongIdentifier::NationalId(n)),
-                    Err(e) => facts.findings.push(IdentifierFinding {
-                        index,
-                        message: format!("invalid ID number: {e}"),
-                    }),
+                    Err(e) => facts.findings.push(IdentifierFinding { index, message: format!("invalid ID number: {e}") }),
                 },
                 _ => {}
             }
         }
-        facts
-            .strong
-            .sort_by_key(|s| matches!(s, StrongIdentifier::NationalId(_)));
+        facts.strong.sort_by_key(|s| matches!(s, StrongIdentifier::NationalId(_)));
         facts.strong.dedup();
         facts
     }
@@ -97,11 +87,7 @@ pub enum Resolution {
 
 /// Decide the person for a Patient: `linked` is the person already linked to the institution's
 /// local id; `holders` gives, for each of `facts.strong` in order, the person holding it.
-pub fn resolve_person(
-    linked: Option<PersonId>,
-    facts: &IdentifierFacts,
-    holders: &[Option<PersonId>],
-) -> Resolution {
+pub fn resolve_person(linked: Option<PersonId>, facts: &IdentifierFacts, holders: &[Option<PersonId>]) -> Resolution {
     if let Some(p) = linked {
         return Resolution::Existing(p);
     }
@@ -120,10 +106,8 @@ mod tests {
 
     #[test]
     fn invalid_national_ids_are_findings_not_links() {
-        let facts = IdentifierFacts::from_identifiers([
-            (systems::NATIONAL_ID, "110105194912310021"),
-            ("http://hospital/mrn", "42"),
-        ]);
+        let facts =
+            IdentifierFacts::from_identifiers([(systems::NATIONAL_ID, "110105194912310021"), ("http://hospital/mrn", "42")]);
         assert!(facts.strong.is_empty());
         assert_eq!(facts.findings.len(), 1);
         assert_eq!(facts.findings[0].index, 0);
@@ -132,20 +116,11 @@ mod tests {
     #[test]
     fn health_code_comes_first_and_local_link_wins() {
         let hc = "ab".repeat(32);
-        let facts = IdentifierFacts::from_identifiers([
-            (systems::NATIONAL_ID, ID),
-            (systems::HEALTH_CODE, hc.as_str()),
-        ]);
+        let facts = IdentifierFacts::from_identifiers([(systems::NATIONAL_ID, ID), (systems::HEALTH_CODE, hc.as_str())]);
         assert!(matches!(facts.strong[0], StrongIdentifier::HealthCode(_)));
         let p = |n| Some(PersonId(n));
-        assert_eq!(
-            resolve_person(p(7), &facts, &[p(1), p(2)]),
-            Resolution::Existing(PersonId(7))
-        );
-        assert_eq!(
-            resolve_person(None, &facts, &[None, p(2)]),
-            Resolution::Existing(PersonId(2))
-        );
+        assert_eq!(resolve_person(p(7), &facts, &[p(1), p(2)]), Resolution::Existing(PersonId(7)));
+        assert_eq!(resolve_person(None, &facts, &[None, p(2)]), Resolution::Existing(PersonId(2)));
         assert_eq!(resolve_person(None, &facts, &[None, None]), Resolution::New);
     }
 }

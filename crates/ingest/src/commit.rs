@@ -8,8 +8,8 @@ use tongdang_core::{EntryId, PersonId, Timestamp};
 use tongdang_fhir::{Issue, IssueCode, Reference};
 use tongdang_identity::{IdentifierFacts, Resolution, resolve_person, systems};
 use tongdang_store::{
-    DirectoryRecord, EntryRecord, EntryStatus, IdKind, IngestTx, PatientRecord, PersonIdentifier,
-    SourceIdentifier, SourceKey, SourceKind, Store, TypeAndId, WriteSet,
+    DirectoryRecord, EntryRecord, EntryStatus, IdKind, IngestTx, PatientRecord, PersonIdentifier, SourceIdentifier, SourceKey,
+    SourceKind, Store, TypeAndId, WriteSet,
 };
 
 /// How a group's items depend on each other.
@@ -98,9 +98,7 @@ pub(crate) async fn commit_group(
     items: Vec<Prepared>,
     mode: GroupMode,
 ) -> Result<Vec<ItemResult>, IngestError> {
-    Ok(commit_group_deferring(store, submission, items, mode)
-        .await?
-        .results)
+    Ok(commit_group_deferring(store, submission, items, mode).await?.results)
 }
 
 pub(crate) async fn commit_group_deferring(
@@ -133,10 +131,7 @@ pub(crate) async fn commit_group_deferring(
                 }
             })
             .collect();
-        return Ok(Committed {
-            results,
-            deferred: Vec::new(),
-        });
+        return Ok(Committed { results, deferred: Vec::new() });
     }
     let mut out = commit_unique(store, submission, now, mode).await?;
     if !later.is_empty() {
@@ -270,26 +265,17 @@ async fn plan_and_write(
         let Ok(body) = &p.body else { continue };
         for (_, r) in &body.references {
             match r {
-                Reference::Literal { resource_type, id }
-                    if !in_group.contains_key(&(resource_type.clone(), id.clone())) =>
-                {
+                Reference::Literal { resource_type, id } if !in_group.contains_key(&(resource_type.clone(), id.clone())) => {
                     wanted.push((resource_type.clone(), id.clone()));
                 }
-                Reference::Conditional {
-                    resource_type,
-                    system,
-                    value,
-                } if !by_identifier.contains_key(&(
-                    resource_type.as_str(),
-                    system.as_deref().unwrap_or(""),
-                    value.as_str(),
-                )) =>
+                Reference::Conditional { resource_type, system, value }
+                    if !by_identifier.contains_key(&(
+                        resource_type.as_str(),
+                        system.as_deref().unwrap_or(""),
+                        value.as_str(),
+                    )) =>
                 {
-                    conditional.push((
-                        resource_type.clone(),
-                        system.clone().unwrap_or_default(),
-                        value.clone(),
-                    ));
+                    conditional.push((resource_type.clone(), system.clone().unwrap_or_default(), value.clone()));
                 }
                 _ => {}
             }
@@ -297,14 +283,8 @@ async fn plan_and_write(
     }
     conditional.sort();
     conditional.dedup();
-    let by_condition = tx
-        .source_ids_by_identifier(institution, &conditional)
-        .await?;
-    wanted.extend(
-        by_condition
-            .iter()
-            .map(|((rt, _, _), id)| (rt.clone(), id.clone())),
-    );
+    let by_condition = tx.source_ids_by_identifier(institution, &conditional).await?;
+    wanted.extend(by_condition.iter().map(|((rt, _, _), id)| (rt.clone(), id.clone())));
     wanted.sort();
     wanted.dedup();
     let stored = tx.source_keys(institution, &wanted).await?;
@@ -314,9 +294,7 @@ async fn plan_and_write(
     for (i, p) in items.iter().enumerate() {
         let Ok(body) = &p.body else { continue };
         let slot = &mut slots[i];
-        slot.existing = stored
-            .get(&(p.resource_type.clone(), body.source_id.clone()))
-            .cloned();
+        slot.existing = stored.get(&(p.resource_type.clone(), body.source_id.clone())).cloned();
         if let Some(k) = &slot.existing
             && k.digest == body.digest
         {
@@ -326,11 +304,7 @@ async fn plan_and_write(
             continue;
         }
         if let (Role::Patient { strong, .. }, None) = (&body.role, &slot.existing) {
-            strong_wanted.extend(
-                strong
-                    .iter()
-                    .map(|s| (s.system().to_string(), s.value().to_string())),
-            );
+            strong_wanted.extend(strong.iter().map(|s| (s.system().to_string(), s.value().to_string())));
         }
     }
     strong_wanted.sort();
@@ -352,36 +326,22 @@ async fn plan_and_write(
             slots[i].person = k.person;
             continue;
         }
-        let facts = IdentifierFacts {
-            strong: strong.clone(),
-            findings: Vec::new(),
-        };
-        let found: Vec<Option<PersonId>> = strong
-            .iter()
-            .map(|s| {
-                holders
-                    .get(&(s.system().to_string(), s.value().to_string()))
-                    .copied()
-            })
-            .collect();
+        let facts = IdentifierFacts { strong: strong.clone(), findings: Vec::new() };
+        let found: Vec<Option<PersonId>> =
+            strong.iter().map(|s| holders.get(&(s.system().to_string(), s.value().to_string())).copied()).collect();
         match resolve_person(None, &facts, &found) {
             Resolution::Existing(person) => slots[i].person = Some(person),
             Resolution::New => {
                 // Two new Patients of one group with the same strong identifier are one person.
-                let earlier = strong.iter().find_map(|s| {
-                    group_holders
-                        .get(&(s.system().to_string(), s.value().to_string()))
-                        .copied()
-                });
+                let earlier =
+                    strong.iter().find_map(|s| group_holders.get(&(s.system().to_string(), s.value().to_string())).copied());
                 let owner = earlier.unwrap_or(i);
                 if owner == i {
                     new_persons.push(i);
                 }
                 person_of_new.insert(i, owner);
                 for s in strong {
-                    group_holders
-                        .entry((s.system().to_string(), s.value().to_string()))
-                        .or_insert(owner);
+                    group_holders.entry((s.system().to_string(), s.value().to_string())).or_insert(owner);
                 }
             }
         }
@@ -390,26 +350,14 @@ async fn plan_and_write(
     // 3. Platform ids for what is new.
     let needs_resource: Vec<usize> = (0..items.len())
         .filter(|&i| slots[i].state == State::Pending && slots[i].existing.is_none())
-        .filter(|&i| {
-            matches!(
-                items[i].body.as_ref().map(|b| &b.role),
-                Ok(Role::Patient { .. } | Role::Directory { .. })
-            )
-        })
+        .filter(|&i| matches!(items[i].body.as_ref().map(|b| &b.role), Ok(Role::Patient { .. } | Role::Directory { .. })))
         .collect();
     let needs_entry: Vec<usize> = (0..items.len())
         .filter(|&i| slots[i].state == State::Pending && slots[i].existing.is_none())
-        .filter(|&i| {
-            matches!(
-                items[i].body.as_ref().map(|b| &b.role),
-                Ok(Role::Entry { .. })
-            )
-        })
+        .filter(|&i| matches!(items[i].body.as_ref().map(|b| &b.role), Ok(Role::Entry { .. })))
         .collect();
     let person_ids = tx.allocate_ids(IdKind::Person, new_persons.len()).await?;
-    let resource_ids = tx
-        .allocate_ids(IdKind::Resource, needs_resource.len())
-        .await?;
+    let resource_ids = tx.allocate_ids(IdKind::Resource, needs_resource.len()).await?;
     let entry_ids = tx.allocate_ids(IdKind::Entry, needs_entry.len()).await?;
     let mut new_person_id: HashMap<usize, PersonId> = HashMap::new();
     for (i, id) in new_persons.iter().zip(person_ids) {
@@ -418,8 +366,7 @@ async fn plan_and_write(
     for (i, owner) in &person_of_new {
         slots[*i].person = new_person_id.get(owner).copied();
     }
-    let resource_id_of: HashMap<usize, i64> =
-        needs_resource.iter().copied().zip(resource_ids).collect();
+    let resource_id_of: HashMap<usize, i64> = needs_resource.iter().copied().zip(resource_ids).collect();
     let entry_id_of: HashMap<usize, i64> = needs_entry.iter().copied().zip(entry_ids).collect();
     for (i, p) in items.iter().enumerate() {
         if slots[i].state != State::Pending {
@@ -427,22 +374,11 @@ async fn plan_and_write(
         }
         let Ok(body) = &p.body else { continue };
         let existing_target = slots[i].existing.as_ref().map(Target::from_key);
-        slots[i].record_id = slots[i]
-            .existing
-            .as_ref()
-            .map(|k| k.target_id)
-            .or_else(|| resource_id_of.get(&i).copied());
+        slots[i].record_id = slots[i].existing.as_ref().map(|k| k.target_id).or_else(|| resource_id_of.get(&i).copied());
         slots[i].target = match &body.role {
             Role::Patient { .. } => slots[i].person.map(Target::Person),
-            Role::Directory { .. } => {
-                existing_target.or_else(|| resource_id_of.get(&i).copied().map(Target::Directory))
-            }
-            Role::Entry { .. } => existing_target.or_else(|| {
-                entry_id_of
-                    .get(&i)
-                    .copied()
-                    .map(|id| Target::Entry(EntryId(id)))
-            }),
+            Role::Directory { .. } => existing_target.or_else(|| resource_id_of.get(&i).copied().map(Target::Directory)),
+            Role::Entry { .. } => existing_target.or_else(|| entry_id_of.get(&i).copied().map(|id| Target::Entry(EntryId(id)))),
         };
     }
 
@@ -459,27 +395,19 @@ async fn plan_and_write(
             let mut subject_person = None;
             for (site, r) in &body.references {
                 let resolved: Option<(String, Target, Option<PersonId>)> = match r {
-                    Reference::Literal { resource_type, id } => {
-                        resolve_key(resource_type, id, &in_group, &slots, &stored)
-                    }
-                    Reference::Conditional {
-                        resource_type,
-                        system,
-                        value,
-                    } => {
+                    Reference::Literal { resource_type, id } => resolve_key(resource_type, id, &in_group, &slots, &stored),
+                    Reference::Conditional { resource_type, system, value } => {
                         let sys = system.as_deref().unwrap_or("");
                         match by_identifier.get(&(resource_type.as_str(), sys, value.as_str())) {
                             Some(&j) => resolve_index(j, &items[j].resource_type, &slots),
                             None => by_condition
                                 .get(&(resource_type.clone(), sys.to_string(), value.clone()))
-                                .and_then(|id| {
-                                    resolve_key(resource_type, id, &in_group, &slots, &stored)
-                                }),
+                                .and_then(|id| resolve_key(resource_type, id, &in_group, &slots, &stored)),
                         }
                     }
-                    Reference::Urn(u) => by_full_url
-                        .get(u.as_str())
-                        .and_then(|&j| resolve_index(j, &items[j].resource_type, &slots)),
+                    Reference::Urn(u) => {
+                        by_full_url.get(u.as_str()).and_then(|&j| resolve_index(j, &items[j].resource_type, &slots))
+                    }
                     Reference::Contained | Reference::External | Reference::Unsupported(_) => {
                         continue;
                     }
@@ -487,15 +415,19 @@ async fn plan_and_write(
                 match resolved {
                     Some((rt, target, person)) => {
                         if let Role::Entry { subject_path, .. } = &body.role
-                            && &site.path == subject_path {
-                                subject_person = person;
-                            }
+                            && &site.path == subject_path
+                        {
+                            subject_person = person;
+                        }
                         rewrites.insert(site.raw.clone(), target.reference(&rt));
                     }
                     None => problems.push(Issue::error(
                         IssueCode::NotFound,
                         format!("{}.reference", site.path),
-                        format!("'{}' does not resolve: nothing with that identity has been submitted by this institution", site.raw),
+                        format!(
+                            "'{}' does not resolve: nothing with that identity has been submitted by this institution",
+                            site.raw
+                        ),
                     )),
                 }
             }
@@ -503,11 +435,7 @@ async fn plan_and_write(
                 && let Role::Entry { subject_path, .. } = &body.role
                 && subject_person.is_none()
             {
-                problems.push(Issue::error(
-                    IssueCode::Value,
-                    format!("{subject_path}.reference"),
-                    "does not name a Patient",
-                ));
+                problems.push(Issue::error(IssueCode::Value, format!("{subject_path}.reference"), "does not name a Patient"));
             }
             if problems.is_empty() {
                 slots[i].rewrites = rewrites;
@@ -515,13 +443,8 @@ async fn plan_and_write(
                     slots[i].person = subject_person;
                 }
             } else {
-                let deferrable = mode == GroupMode::Stream
-                    && problems.iter().all(|p| p.code == IssueCode::NotFound);
-                slots[i].state = if deferrable {
-                    State::Deferred(problems)
-                } else {
-                    State::Refused(problems)
-                };
+                let deferrable = mode == GroupMode::Stream && problems.iter().all(|p| p.code == IssueCode::NotFound);
+                slots[i].state = if deferrable { State::Deferred(problems) } else { State::Refused(problems) };
                 changed = true;
             }
         }
@@ -532,9 +455,7 @@ async fn plan_and_write(
 
     // 5. All or nothing.
     if mode == GroupMode::Transaction
-        && let Some(bad) = slots
-            .iter()
-            .position(|s| matches!(s.state, State::Refused(_) | State::Deferred(_)))
+        && let Some(bad) = slots.iter().position(|s| matches!(s.state, State::Refused(_) | State::Deferred(_)))
     {
         for s in slots.iter_mut() {
             if matches!(s.state, State::Pending | State::Unchanged) {
@@ -576,17 +497,11 @@ async fn plan_and_write(
             }
             State::Unchanged => {
                 let version = slot.existing.as_ref().map_or(1, |k| k.version);
-                Outcome::Unchanged {
-                    target: slot.target.unwrap_or(Target::Directory(0)),
-                    version,
-                }
+                Outcome::Unchanged { target: slot.target.unwrap_or(Target::Directory(0)), version }
             }
             State::Pending => {
                 let Ok(body) = &mut p.body else { continue };
-                let (Some(target), version) = (
-                    slot.target,
-                    slot.existing.as_ref().map_or(1, |k| k.version + 1),
-                ) else {
+                let (Some(target), version) = (slot.target, slot.existing.as_ref().map_or(1, |k| k.version + 1)) else {
                     results.push(ItemResult {
                         position: p.position,
                         resource_type: p.resource_type.clone(),
@@ -613,11 +528,7 @@ async fn plan_and_write(
                     &now_text,
                     &source_uri,
                 );
-                if slot.existing.is_some() {
-                    Outcome::Updated { target, version }
-                } else {
-                    Outcome::Created { target, version }
-                }
+                if slot.existing.is_some() { Outcome::Updated { target, version } } else { Outcome::Created { target, version } }
             }
         };
         results.push(ItemResult {
@@ -642,11 +553,7 @@ fn position_label(p: Position, index: usize) -> String {
     }
 }
 
-fn resolve_index(
-    j: usize,
-    resource_type: &str,
-    slots: &[Slot],
-) -> Option<(String, Target, Option<PersonId>)> {
+fn resolve_index(j: usize, resource_type: &str, slots: &[Slot]) -> Option<(String, Target, Option<PersonId>)> {
     let s = &slots[j];
     match s.state {
         State::Pending | State::Unchanged => s.target.map(|t| {
@@ -674,9 +581,7 @@ fn resolve_key(
     if let Some(&j) = in_group.get(&key) {
         return resolve_index(j, resource_type, slots);
     }
-    stored
-        .get(&key)
-        .map(|k| (resource_type.to_string(), Target::from_key(k), k.person))
+    stored.get(&key).map(|k| (resource_type.to_string(), Target::from_key(k), k.person))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -694,15 +599,13 @@ fn write_item(
     source_uri: &str,
 ) {
     let rewrites = &slot.rewrites;
-    body.resource
-        .rewrite_references(|raw| rewrites.get(raw).cloned());
+    body.resource.rewrite_references(|raw| rewrites.get(raw).cloned());
     let (kind, target_id, platform_id) = match target {
         Target::Person(p) => (SourceKind::Patient, 0, p.0),
         Target::Directory(id) => (SourceKind::Directory, id, id),
         Target::Entry(id) => (SourceKind::Entry, id.0, id.0),
     };
-    body.resource
-        .set_platform_meta(&platform_id.to_string(), version, now_text, source_uri);
+    body.resource.set_platform_meta(&platform_id.to_string(), version, now_text, source_uri);
     let bytes = body.resource.to_compact().into_bytes();
     let digest = body.digest.to_vec();
     let mut key = SourceKey {
@@ -764,13 +667,7 @@ fn write_item(
                 resource: bytes,
             });
         }
-        Role::Entry {
-            category,
-            clinical,
-            codes,
-            withdrawn,
-            ..
-        } => {
+        Role::Entry { category, clinical, codes, withdrawn, .. } => {
             set.entries.push(EntryRecord {
                 id: EntryId(target_id),
                 person: slot.person.unwrap_or(PersonId(0)),
@@ -782,11 +679,7 @@ fn write_item(
                 institution: institution.to_string(),
                 source_id: body.source_id.clone(),
                 version,
-                status: if *withdrawn {
-                    EntryStatus::EnteredInError
-                } else {
-                    EntryStatus::Current
-                },
+                status: if *withdrawn { EntryStatus::EnteredInError } else { EntryStatus::Current },
                 codes: codes.clone(),
                 digest,
                 submission,

@@ -7,6 +7,7 @@
 
 mod commit;
 mod error;
+pub mod import;
 mod prepare;
 mod session;
 mod summary;
@@ -77,18 +78,9 @@ impl Ingestor {
     }
 
     /// Open a submission for `institution`.
-    pub async fn begin(
-        &self,
-        institution: InstitutionCode,
-        channel: Channel,
-    ) -> Result<Submission, IngestError> {
+    pub async fn begin(&self, institution: InstitutionCode, channel: Channel) -> Result<Submission, IngestError> {
         let id = self.store.allocate_ids(IdKind::Submission, 1).await?[0];
-        Ok(Submission {
-            id,
-            institution,
-            channel,
-            received_at: Timestamp::now(),
-        })
+        Ok(Submission { id, institution, channel, received_at: Timestamp::now() })
     }
 
     /// Commit one group of prepared items (a Bundle, one resource, or a chunk of a stream).
@@ -102,11 +94,7 @@ impl Ingestor {
     }
 
     /// Record the submission's totals.
-    pub async fn finish(
-        &self,
-        submission: &Submission,
-        summary: &Summary,
-    ) -> Result<(), IngestError> {
+    pub async fn finish(&self, submission: &Submission, summary: &Summary) -> Result<(), IngestError> {
         let totals = summary.totals();
         self.store
             .record_submission(&tongdang_store::SubmissionRecord {

@@ -2,10 +2,7 @@
 
 use tongdang_core::{Category, InstitutionCode, Timestamp};
 use tongdang_fhir::kind::EntrySpec;
-use tongdang_fhir::{
-    Issue, IssueCode, ParsedResource, Reference, ReferenceSite, ResourceKind, classify,
-    parse_resource,
-};
+use tongdang_fhir::{Issue, IssueCode, ParsedResource, Reference, ReferenceSite, ResourceKind, classify, parse_resource};
 use tongdang_identity::{IdentifierFacts, StrongIdentifier, systems};
 
 /// Where an item came from, for messages.
@@ -35,12 +32,7 @@ pub struct Item {
 impl Item {
     /// Parse one line of NDJSON.
     pub fn from_line(line: u64, text: &str) -> Item {
-        Item {
-            position: Position::Line(line),
-            full_url: None,
-            id_hint: None,
-            resource: parse_resource(text),
-        }
+        Item { position: Position::Line(line), full_url: None, id_hint: None, resource: parse_resource(text) }
     }
 }
 
@@ -48,20 +40,11 @@ impl Item {
 #[derive(Debug)]
 pub enum Role {
     /// A Patient: the identifiers to index and the strong ones to link by.
-    Patient {
-        identifiers: Vec<(String, String)>,
-        strong: Vec<StrongIdentifier>,
-    },
+    Patient { identifiers: Vec<(String, String)>, strong: Vec<StrongIdentifier> },
     /// Directory data and its identifiers (for conditional references).
     Directory { identifiers: Vec<(String, String)> },
     /// A record entry.
-    Entry {
-        category: Category,
-        clinical: Option<(String, Timestamp)>,
-        codes: String,
-        withdrawn: bool,
-        subject_path: String,
-    },
+    Entry { category: Category, clinical: Option<(String, Timestamp)>, codes: String, withdrawn: bool, subject_path: String },
 }
 
 /// A valid item, ready to commit.
@@ -98,36 +81,17 @@ pub struct Prepared {
 
 /// Prepare one item submitted by `institution`.
 pub fn prepare(item: Item, institution: &InstitutionCode, size: usize) -> Prepared {
-    let Item {
-        position,
-        full_url,
-        id_hint,
-        resource,
-    } = item;
+    let Item { position, full_url, id_hint, resource } = item;
     let mut resource = match resource {
         Ok(r) => r,
         Err(issues) => {
-            return Prepared {
-                position,
-                full_url,
-                resource_type: String::new(),
-                body: Err(issues),
-                warnings: Vec::new(),
-                size,
-            };
+            return Prepared { position, full_url, resource_type: String::new(), body: Err(issues), warnings: Vec::new(), size };
         }
     };
     let resource_type = resource.resource_type().to_string();
     let mut warnings = std::mem::take(&mut resource.warnings);
     let body = prepare_body(resource, id_hint, institution, &mut warnings);
-    Prepared {
-        position,
-        full_url,
-        resource_type,
-        body,
-        warnings,
-        size,
-    }
+    Prepared { position, full_url, resource_type, body, warnings, size }
 }
 
 fn prepare_body(
@@ -142,9 +106,7 @@ fn prepare_body(
         return Err(vec![Issue::error(
             IssueCode::NotSupported,
             "resourceType",
-            format!(
-                "{rt} is valid FHIR but not part of a health record; see /fhir/metadata for the types Tongdang accepts"
-            ),
+            format!("{rt} is valid FHIR but not part of a health record; see /fhir/metadata for the types Tongdang accepts"),
         )]);
     }
     let Some(source_id) = resource.id().map(str::to_string).or(id_hint) else {
@@ -161,11 +123,7 @@ fn prepare_body(
         .map(|site| {
             let r = Reference::parse(&site.raw);
             if let Reference::Unsupported(why) = &r {
-                errors.push(Issue::error(
-                    IssueCode::Value,
-                    format!("{}.reference", site.path),
-                    why.clone(),
-                ));
+                errors.push(Issue::error(IssueCode::Value, format!("{}.reference", site.path), why.clone()));
             }
             (site, r)
         })
@@ -173,9 +131,7 @@ fn prepare_body(
     let role = match kind {
         ResourceKind::Patient => patient_role(&resource, institution, warnings),
         // NotAccepted was refused above.
-        ResourceKind::Directory | ResourceKind::NotAccepted => Role::Directory {
-            identifiers: identifiers(&resource, None),
-        },
+        ResourceKind::Directory | ResourceKind::NotAccepted => Role::Directory { identifiers: identifiers(&resource, None) },
         ResourceKind::Entry(spec) => match entry_role(&resource, &spec, &references) {
             Ok(role) => role,
             Err(issue) => {
@@ -188,83 +144,46 @@ fn prepare_body(
         return Err(errors);
     }
     let digest = resource.digest();
-    Ok(Body {
-        resource,
-        source_id,
-        digest,
-        role,
-        references,
-    })
+    Ok(Body { resource, source_id, digest, role, references })
 }
 
 fn identifiers(resource: &ParsedResource, default_system: Option<&str>) -> Vec<(String, String)> {
-    resource
-        .identifiers()
-        .into_iter()
-        .map(|(s, v)| {
-            (
-                s.or(default_system).unwrap_or("").to_string(),
-                v.to_string(),
-            )
-        })
-        .collect()
+    resource.identifiers().into_iter().map(|(s, v)| (s.or(default_system).unwrap_or("").to_string(), v.to_string())).collect()
 }
 
-fn patient_role(
-    resource: &ParsedResource,
-    institution: &InstitutionCode,
-    warnings: &mut Vec<Issue>,
-) -> Role {
+fn patient_role(resource: &ParsedResource, institution: &InstitutionCode, warnings: &mut Vec<Issue>) -> Role {
     let local = systems::local_patient_system(institution.as_str());
     let mut ids = identifiers(resource, Some(&local));
-    let facts =
-        IdentifierFacts::from_identifiers(ids.iter().map(|(s, v)| (s.as_str(), v.as_str())));
+    let facts = IdentifierFacts::from_identifiers(ids.iter().map(|(s, v)| (s.as_str(), v.as_str())));
     for f in &facts.findings {
         warnings.push(Issue::warning(
             IssueCode::Value,
             format!("Patient.identifier[{}]", f.index),
-            format!(
-                "{}; this identifier is not used to link the record",
-                f.message
-            ),
+            format!("{}; this identifier is not used to link the record", f.message),
         ));
     }
     // Strong identifiers are indexed in their normalized spelling.
     for s in &facts.strong {
-        if let Some(slot) = ids
-            .iter_mut()
-            .find(|(sys, v)| sys == s.system() && v.trim().eq_ignore_ascii_case(s.value()))
-        {
+        if let Some(slot) = ids.iter_mut().find(|(sys, v)| sys == s.system() && v.trim().eq_ignore_ascii_case(s.value())) {
             slot.1 = s.value().to_string();
         }
     }
     ids.sort();
     ids.dedup();
-    Role::Patient {
-        identifiers: ids,
-        strong: facts.strong,
-    }
+    Role::Patient { identifiers: ids, strong: facts.strong }
 }
 
-fn entry_role(
-    resource: &ParsedResource,
-    spec: &EntrySpec,
-    references: &[(ReferenceSite, Reference)],
-) -> Result<Role, Issue> {
+fn entry_role(resource: &ParsedResource, spec: &EntrySpec, references: &[(ReferenceSite, Reference)]) -> Result<Role, Issue> {
     let rt = resource.resource_type();
     let subject_path = format!("{rt}.{}", spec.subject);
-    let Some((_, subject)) = references
-        .iter()
-        .find(|(site, _)| site.path == subject_path)
-    else {
+    let Some((_, subject)) = references.iter().find(|(site, _)| site.path == subject_path) else {
         return Err(Issue::error(
             IssueCode::Required,
             subject_path,
             "every record entry belongs to a person: give a reference to the Patient (Patient/id, a conditional reference or a Bundle fullUrl)",
         ));
     };
-    if let Reference::Literal { resource_type, .. } | Reference::Conditional { resource_type, .. } =
-        subject
+    if let Reference::Literal { resource_type, .. } | Reference::Conditional { resource_type, .. } = subject
         && resource_type != "Patient"
     {
         return Err(Issue::error(
@@ -305,8 +224,7 @@ mod tests {
     fn entries_need_an_id_and_a_patient() {
         let no_id = prep(r#"{"resourceType":"Condition","subject":{"reference":"Patient/1"}}"#);
         assert_eq!(no_id.body.unwrap_err()[0].path, "Condition.id");
-        let no_subject =
-            prep(r#"{"resourceType":"Observation","id":"o","status":"final","code":{"text":"x"}}"#);
+        let no_subject = prep(r#"{"resourceType":"Observation","id":"o","status":"final","code":{"text":"x"}}"#);
         assert_eq!(no_subject.body.unwrap_err()[0].path, "Observation.subject");
         let group = prep(
             r#"{"resourceType":"Observation","id":"o","status":"final","code":{"text":"x"},"subject":{"reference":"Group/1"}}"#,
@@ -327,21 +245,9 @@ mod tests {
         ));
         assert_eq!(p.warnings.len(), 1);
         assert_eq!(p.warnings[0].path, "Patient.identifier[1]");
-        let Role::Patient {
-            identifiers,
-            strong,
-        } = p.body.unwrap().role
-        else {
-            panic!("not a patient")
-        };
+        let Role::Patient { identifiers, strong } = p.body.unwrap().role else { panic!("not a patient") };
         assert_eq!(strong.len(), 1);
-        assert!(identifiers.contains(&(
-            systems::NATIONAL_ID.to_string(),
-            "11010519491231002X".to_string()
-        )));
-        assert!(identifiers.contains(&(
-            systems::local_patient_system("12440000455858116F"),
-            "MRN1".to_string()
-        )));
+        assert!(identifiers.contains(&(systems::NATIONAL_ID.to_string(), "11010519491231002X".to_string())));
+        assert!(identifiers.contains(&(systems::local_patient_system("12440000455858116F"), "MRN1".to_string())));
     }
 }

@@ -52,12 +52,19 @@ impl Session {
 
     /// Add a chunk of `(line number, text)`. Returns once the previous chunk is committed; this
     /// chunk is being prepared meanwhile.
-    pub async fn push(&mut self, lines: Vec<(u64, String)>) -> Result<(), IngestError> {
+    pub async fn push(&mut self, lines: Vec<(u64, Result<String, Issue>)>) -> Result<(), IngestError> {
         let institution = self.submission.institution.clone();
         let next = tokio::task::spawn_blocking(move || {
             lines
                 .into_par_iter()
-                .map(|(n, text)| prepare(Item::from_line(n, &text), &institution, text.len()))
+                .map(|(n, line)| match line {
+                    Ok(text) => prepare(Item::from_line(n, &text), &institution, text.len()),
+                    Err(issue) => {
+                        let item =
+                            Item { position: Position::Line(n), full_url: None, id_hint: None, resource: Err(vec![issue]) };
+                        prepare(item, &institution, 0)
+                    }
+                })
                 .collect::<Vec<_>>()
         });
         let previous = self.preparing.replace(next);
@@ -74,6 +81,16 @@ impl Session {
         self.commit(items).await
     }
 
+    /// Commit items that stand or fall together (a transaction Bundle in a file).
+    pub async fn push_transaction(&mut self, items: Vec<Prepared>) -> Result<(), IngestError> {
+        self.drain_preparing().await?;
+        let committed = commit_group_deferring(self.ingestor.store(), &self.submission, items, GroupMode::Transaction).await?;
+        for r in &committed.results {
+            self.count(r);
+        }
+        Ok(())
+    }
+
     async fn drain_preparing(&mut self) -> Result<(), IngestError> {
         if let Some(handle) = self.preparing.take() {
             let prepared = handle.await.map_err(|_| IngestError::Worker)?;
@@ -86,13 +103,8 @@ impl Session {
         if items.is_empty() {
             return Ok(());
         }
-        let mode = if self.deferred_bytes < DEFER_BUDGET_BYTES {
-            GroupMode::Stream
-        } else {
-            GroupMode::Batch
-        };
-        let committed =
-            commit_group_deferring(self.ingestor.store(), &self.submission, items, mode).await?;
+        let mode = if self.deferred_bytes < DEFER_BUDGET_BYTES { GroupMode::Stream } else { GroupMode::Batch };
+        let committed = commit_group_deferring(self.ingestor.store(), &self.submission, items, mode).await?;
         for r in &committed.results {
             self.count(r);
         }
@@ -120,25 +132,14 @@ impl Session {
                 break;
             }
             let before = pending.len();
-            let committed = commit_group_deferring(
-                self.ingestor.store(),
-                &self.submission,
-                pending,
-                GroupMode::Stream,
-            )
-            .await?;
+            let committed = commit_group_deferring(self.ingestor.store(), &self.submission, pending, GroupMode::Stream).await?;
             for r in &committed.results {
                 self.count(r);
             }
             if committed.deferred.len() == before {
                 // No progress: what is left names things that never came. Refuse it.
-                let last = commit_group_deferring(
-                    self.ingestor.store(),
-                    &self.submission,
-                    committed.deferred,
-                    GroupMode::Batch,
-                )
-                .await?;
+                let last =
+                    commit_group_deferring(self.ingestor.store(), &self.submission, committed.deferred, GroupMode::Batch).await?;
                 for r in &last.results {
                     self.count(r);
                 }
@@ -146,9 +147,7 @@ impl Session {
             }
             self.deferred = committed.deferred;
         }
-        self.ingestor
-            .finish(&self.submission, &self.summary)
-            .await?;
+        self.ingestor.finish(&self.submission, &self.summary).await?;
         let mut refusals = self.refusals;
         refusals.sort_by_key(|(p, _)| match p {
             Position::Line(n) => *n,

@@ -34,11 +34,7 @@ impl Summary {
         if matches!(r.outcome, Outcome::Deferred(_)) {
             return;
         }
-        let name = if r.resource_type.is_empty() {
-            "(not FHIR)".to_string()
-        } else {
-            r.resource_type.clone()
-        };
+        let name = if r.resource_type.is_empty() { "(not FHIR)".to_string() } else { r.resource_type.clone() };
         let t = self.by_type.entry(name).or_default();
         t.read += 1;
         match &r.outcome {

@@ -24,13 +24,7 @@ impl StoreError {
             StoreError::Database(sqlx::Error::Database(e)) => {
                 matches!(
                     e.code().as_deref(),
-                    Some("23505")
-                        | Some("40001")
-                        | Some("40P01")
-                        | Some("2067")
-                        | Some("1555")
-                        | Some("5")
-                        | Some("517")
+                    Some("23505") | Some("40001") | Some("40P01") | Some("2067") | Some("1555") | Some("5") | Some("517")
                 )
             }
             _ => false,

@@ -89,17 +89,9 @@ pub trait Store: Send + Sync + 'static {
     /// Every identifier submitted for a person.
     async fn person_identifiers(&self, person: PersonId) -> Result<Vec<PersonIdentifier>>;
     /// Persons holding an identifier (any system when `system` is `None`).
-    async fn persons_by_identifier(
-        &self,
-        system: Option<&str>,
-        value: &str,
-    ) -> Result<Vec<PersonId>>;
+    async fn persons_by_identifier(&self, system: Option<&str>, value: &str) -> Result<Vec<PersonId>>;
     /// One directory resource.
-    async fn directory_resource(
-        &self,
-        resource_type: &str,
-        id: i64,
-    ) -> Result<Option<DirectoryRecord>>;
+    async fn directory_resource(&self, resource_type: &str, id: i64) -> Result<Option<DirectoryRecord>>;
     /// Directory resources by their platform ids.
     async fn directory_resources(&self, ids: &[i64]) -> Result<Vec<DirectoryRecord>>;
     /// Headline figures.
@@ -111,11 +103,7 @@ pub trait Store: Send + Sync + 'static {
 #[async_trait]
 pub trait IngestTx: Send {
     /// Source keys of the institution for these `(type, id)` pairs.
-    async fn source_keys(
-        &mut self,
-        institution: &str,
-        keys: &[TypeAndId],
-    ) -> Result<HashMap<TypeAndId, SourceKey>>;
+    async fn source_keys(&mut self, institution: &str, keys: &[TypeAndId]) -> Result<HashMap<TypeAndId, SourceKey>>;
     /// Source ids of the institution's Patient and directory resources by identifier.
     async fn source_ids_by_identifier(
         &mut self,
@@ -123,10 +111,7 @@ pub trait IngestTx: Send {
         lookups: &[IdentifierLookup],
     ) -> Result<HashMap<IdentifierLookup, String>>;
     /// Holders of `(system, value)` identifiers.
-    async fn persons_holding(
-        &mut self,
-        identifiers: &[(String, String)],
-    ) -> Result<HashMap<(String, String), PersonId>>;
+    async fn persons_holding(&mut self, identifiers: &[(String, String)]) -> Result<HashMap<(String, String), PersonId>>;
     /// Allocate `n` ids of a kind.
     async fn allocate_ids(&mut self, kind: IdKind, n: usize) -> Result<Vec<i64>>;
     /// Write everything in `set`.
@@ -160,11 +145,7 @@ pub fn sqlite_path(dir: &Path) -> std::path::PathBuf {
 /// A `LIKE` pattern (escape `\`) matching code tokens: `system|code`, `code` in any system, or
 /// any code of `system|`.
 pub fn code_pattern(system: Option<&str>, code: Option<&str>) -> String {
-    let esc = |s: &str| {
-        s.replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    };
+    let esc = |s: &str| s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     match (system, code) {
         (Some(s), Some(c)) => format!("%\n{}|{}\n%", esc(s), esc(c)),
         (None, Some(c)) => format!("%|{}\n%", esc(c)),

@@ -14,11 +14,7 @@ pub enum EntryStatus {
 impl EntryStatus {
     /// From the stored number.
     pub fn from_i16(n: i16) -> EntryStatus {
-        if n == 1 {
-            EntryStatus::EnteredInError
-        } else {
-            EntryStatus::Current
-        }
+        if n == 1 { EntryStatus::EnteredInError } else { EntryStatus::Current }
     }
 }
 

@@ -3,9 +3,8 @@
 //! both decide it is new; different institutions write in parallel.
 
 use crate::{
-    ApiKeyRecord, Counts, DirectoryRecord, EntryQuery, EntryRecord, IdKind, IdentifierLookup,
-    IngestTx, PatientRecord, PersonIdentifier, Result, SourceKey, Store, SubmissionRecord,
-    TypeAndId, WriteSet,
+    ApiKeyRecord, Counts, DirectoryRecord, EntryQuery, EntryRecord, IdKind, IdentifierLookup, IngestTx, PatientRecord,
+    PersonIdentifier, Result, SourceKey, Store, SubmissionRecord, TypeAndId, WriteSet,
 };
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -16,12 +15,7 @@ use std::time::Duration;
 use tongdang_core::{EntryId, Institution, InstitutionCode, PersonId};
 
 mod sql {
-    crate::shared::shared_sql!(
-        sqlx::Postgres,
-        sqlx::PgConnection,
-        "(person_id, id)",
-        "(person_id, id)"
-    );
+    crate::shared::shared_sql!(sqlx::Postgres, sqlx::PgConnection, "(person_id, id)", "(person_id, id)");
 }
 
 /// PostgreSQL behind the [`Store`] trait.
@@ -33,11 +27,8 @@ impl PgStore {
     /// Connect and migrate.
     pub(crate) async fn open(url: &str) -> Result<PgStore> {
         let options = PgConnectOptions::from_str(url)?;
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options)
-            .await?;
+        let pool =
+            PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(30)).connect_with(options).await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(PgStore { pool })
     }
@@ -47,15 +38,9 @@ async fn allocate(conn: &mut PgConnection, kind: IdKind, n: usize) -> Result<Vec
     if n == 0 {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "SELECT nextval('{}_ids') FROM generate_series(1, $1)",
-        kind.name()
-    );
+    let sql = format!("SELECT nextval('{}_ids') FROM generate_series(1, $1)", kind.name());
     // The sequence name comes from a closed enum, never from input.
-    let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-        .bind(n as i64)
-        .fetch_all(&mut *conn)
-        .await?;
+    let ids: Vec<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(n as i64).fetch_all(&mut *conn).await?;
     Ok(ids)
 }
 
@@ -87,10 +72,7 @@ impl Store for PgStore {
 
     async fn begin_ingest(&self, institution: &InstitutionCode) -> Result<Box<dyn IngestTx>> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind(institution.as_str())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(institution.as_str()).execute(&mut *tx).await?;
         Ok(Box::new(PgIngest { tx }))
     }
 
@@ -127,19 +109,11 @@ impl Store for PgStore {
         sql::person_identifiers(&self.pool, person).await
     }
 
-    async fn persons_by_identifier(
-        &self,
-        system: Option<&str>,
-        value: &str,
-    ) -> Result<Vec<PersonId>> {
+    async fn persons_by_identifier(&self, system: Option<&str>, value: &str) -> Result<Vec<PersonId>> {
         sql::persons_by_identifier(&self.pool, system, value).await
     }
 
-    async fn directory_resource(
-        &self,
-        resource_type: &str,
-        id: i64,
-    ) -> Result<Option<DirectoryRecord>> {
+    async fn directory_resource(&self, resource_type: &str, id: i64) -> Result<Option<DirectoryRecord>> {
         sql::directory_resource(&self.pool, resource_type, id).await
     }
 
@@ -158,11 +132,7 @@ struct PgIngest {
 
 #[async_trait]
 impl IngestTx for PgIngest {
-    async fn source_keys(
-        &mut self,
-        institution: &str,
-        keys: &[TypeAndId],
-    ) -> Result<HashMap<TypeAndId, SourceKey>> {
+    async fn source_keys(&mut self, institution: &str, keys: &[TypeAndId]) -> Result<HashMap<TypeAndId, SourceKey>> {
         sql::tx_source_keys(&mut self.tx, institution, keys).await
     }
 
@@ -174,10 +144,7 @@ impl IngestTx for PgIngest {
         sql::tx_source_ids_by_identifier(&mut self.tx, institution, lookups).await
     }
 
-    async fn persons_holding(
-        &mut self,
-        identifiers: &[(String, String)],
-    ) -> Result<HashMap<(String, String), PersonId>> {
+    async fn persons_holding(&mut self, identifiers: &[(String, String)]) -> Result<HashMap<(String, String), PersonId>> {
         sql::tx_persons_holding(&mut self.tx, identifiers).await
     }
 

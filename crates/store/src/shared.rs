@@ -6,8 +6,8 @@ use crate::StoreError;
 use crate::model::*;
 use sqlx::Row;
 use tongdang_core::{
-    Category, City, ConnectionMode, EntryId, Institution, InstitutionCode, InstitutionKind, Level,
-    Ownership, PersonId, Scope, Timestamp,
+    Category, City, ConnectionMode, EntryId, Institution, InstitutionCode, InstitutionKind, Level, Ownership, PersonId, Scope,
+    Timestamp,
 };
 
 /// Columns of `entries` in the order [`entry_from_row`] reads them.
@@ -57,36 +57,20 @@ where
     Ok(Institution {
         code: InstitutionCode::new(&text(0)?).map_err(|_| corrupt("institution code"))?,
         name: text(1)?,
-        city: text(2)?
-            .parse::<City>()
-            .map_err(|_| corrupt("institution city"))?,
-        level: text(3)?
-            .parse::<Level>()
-            .map_err(|_| corrupt("institution level"))?,
-        ownership: text(4)?
-            .parse::<Ownership>()
-            .map_err(|_| corrupt("institution ownership"))?,
-        kind: text(5)?
-            .parse::<InstitutionKind>()
-            .map_err(|_| corrupt("institution kind"))?,
-        connection: text(6)?
-            .parse::<ConnectionMode>()
-            .map_err(|_| corrupt("institution connection"))?,
+        city: text(2)?.parse::<City>().map_err(|_| corrupt("institution city"))?,
+        level: text(3)?.parse::<Level>().map_err(|_| corrupt("institution level"))?,
+        ownership: text(4)?.parse::<Ownership>().map_err(|_| corrupt("institution ownership"))?,
+        kind: text(5)?.parse::<InstitutionKind>().map_err(|_| corrupt("institution kind"))?,
+        connection: text(6)?.parse::<ConnectionMode>().map_err(|_| corrupt("institution connection"))?,
     })
 }
 
 pub(crate) fn scopes_to_text(scopes: &[Scope]) -> String {
-    scopes
-        .iter()
-        .map(|s| s.code())
-        .collect::<Vec<_>>()
-        .join(" ")
+    scopes.iter().map(|s| s.code()).collect::<Vec<_>>().join(" ")
 }
 
 pub(crate) fn scopes_from_text(text: &str) -> Result<Vec<Scope>, StoreError> {
-    text.split_whitespace()
-        .map(|s| s.parse::<Scope>().map_err(|_| corrupt("key scope")))
-        .collect()
+    text.split_whitespace().map(|s| s.parse::<Scope>().map_err(|_| corrupt("key scope"))).collect()
 }
 
 /// Generates the parts of a store that are the same SQL on both dialects. `$conflict_entries`

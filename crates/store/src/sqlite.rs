@@ -3,9 +3,8 @@
 //! then writes never fails half-way), and a small pool of read-only connections.
 
 use crate::{
-    ApiKeyRecord, Counts, DirectoryRecord, EntryQuery, EntryRecord, IdKind, IdentifierLookup,
-    IngestTx, PatientRecord, PersonIdentifier, Result, SourceKey, Store, SubmissionRecord,
-    TypeAndId, WriteSet,
+    ApiKeyRecord, Counts, DirectoryRecord, EntryQuery, EntryRecord, IdKind, IdentifierLookup, IngestTx, PatientRecord,
+    PersonIdentifier, Result, SourceKey, Store, SubmissionRecord, TypeAndId, WriteSet,
 };
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -46,16 +45,9 @@ impl SqliteStore {
             .pragma("case_sensitive_like", "ON")
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory");
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .connect_with(options.clone())
-            .await?;
+        let write = SqlitePoolOptions::new().max_connections(1).min_connections(1).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options.read_only(true))
-            .await?;
+        let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
         Ok(SqliteStore { read, write })
     }
 }
@@ -65,13 +57,11 @@ async fn allocate(conn: &mut SqliteConnection, kind: IdKind, n: usize) -> Result
         return Ok(Vec::new());
     }
     let n = n as i64;
-    let end: i64 = sqlx::query_scalar(
-        "UPDATE id_sequences SET next_id = next_id + $1 WHERE name = $2 RETURNING next_id",
-    )
-    .bind(n)
-    .bind(kind.name())
-    .fetch_one(&mut *conn)
-    .await?;
+    let end: i64 = sqlx::query_scalar("UPDATE id_sequences SET next_id = next_id + $1 WHERE name = $2 RETURNING next_id")
+        .bind(n)
+        .bind(kind.name())
+        .fetch_one(&mut *conn)
+        .await?;
     Ok((end - n..end).collect())
 }
 
@@ -139,19 +129,11 @@ impl Store for SqliteStore {
         sql::person_identifiers(&self.read, person).await
     }
 
-    async fn persons_by_identifier(
-        &self,
-        system: Option<&str>,
-        value: &str,
-    ) -> Result<Vec<PersonId>> {
+    async fn persons_by_identifier(&self, system: Option<&str>, value: &str) -> Result<Vec<PersonId>> {
         sql::persons_by_identifier(&self.read, system, value).await
     }
 
-    async fn directory_resource(
-        &self,
-        resource_type: &str,
-        id: i64,
-    ) -> Result<Option<DirectoryRecord>> {
+    async fn directory_resource(&self, resource_type: &str, id: i64) -> Result<Option<DirectoryRecord>> {
         sql::directory_resource(&self.read, resource_type, id).await
     }
 
@@ -170,11 +152,7 @@ struct SqliteIngest {
 
 #[async_trait]
 impl IngestTx for SqliteIngest {
-    async fn source_keys(
-        &mut self,
-        institution: &str,
-        keys: &[TypeAndId],
-    ) -> Result<HashMap<TypeAndId, SourceKey>> {
+    async fn source_keys(&mut self, institution: &str, keys: &[TypeAndId]) -> Result<HashMap<TypeAndId, SourceKey>> {
         sql::tx_source_keys(&mut self.tx, institution, keys).await
     }
 
@@ -186,10 +164,7 @@ impl IngestTx for SqliteIngest {
         sql::tx_source_ids_by_identifier(&mut self.tx, institution, lookups).await
     }
 
-    async fn persons_holding(
-        &mut self,
-        identifiers: &[(String, String)],
-    ) -> Result<HashMap<(String, String), PersonId>> {
+    async fn persons_holding(&mut self, identifiers: &[(String, String)]) -> Result<HashMap<(String, String), PersonId>> {
         sql::tx_persons_holding(&mut self.tx, identifiers).await
     }
 

@@ -2,14 +2,8 @@ use std::collections::BTreeMap;
 use tongdang_synth::{Province, SynthConfig};
 
 fn main() {
-    let n: usize = std::env::args()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(2000);
-    let cfg = SynthConfig {
-        residents: n,
-        ..SynthConfig::default()
-    };
+    let n: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(2000);
+    let cfg = SynthConfig { residents: n, ..SynthConfig::default() };
     let t = std::time::Instant::now();
     let p = Province::generate(&cfg);
     let generated = t.elapsed();
@@ -28,15 +22,9 @@ fn main() {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
             let rt = v["resourceType"].as_str().unwrap().to_owned();
             let sub = match rt.as_str() {
-                "Observation" => v["category"][0]["coding"][0]["code"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned(),
+                "Observation" => v["category"][0]["coding"][0]["code"].as_str().unwrap_or("").to_owned(),
                 "Encounter" => v["type"][0]["text"].as_str().unwrap_or("").to_owned(),
-                "Immunization" => v["vaccineCode"]["coding"][0]["code"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned(),
+                "Immunization" => v["vaccineCode"]["coding"][0]["code"].as_str().unwrap_or("").to_owned(),
                 "Procedure" => v["code"]["text"].as_str().unwrap_or("").to_owned(),
                 "DocumentReference" => v["type"]["text"].as_str().unwrap_or("").to_owned(),
                 _ => String::new(),
@@ -66,9 +54,7 @@ fn main() {
     println!("clinical per resident {:.1}", clinical as f64 / n as f64);
     let mut levels: BTreeMap<String, usize> = BTreeMap::new();
     for i in &p.institutions {
-        *levels
-            .entry(format!("{:?}/{:?}/{:?}", i.kind, i.level, i.ownership))
-            .or_default() += 1;
+        *levels.entry(format!("{:?}/{:?}/{:?}", i.kind, i.level, i.ownership)).or_default() += 1;
     }
     for (k, v) in &levels {
         println!("  {k}: {v}");

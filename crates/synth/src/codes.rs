@@ -23,18 +23,8 @@ pub(crate) struct Drug {
     pub sig: &'static str,
 }
 
-const fn drug(
-    code: &'static str,
-    name: &'static str,
-    strength: &'static str,
-    sig: &'static str,
-) -> Drug {
-    Drug {
-        code,
-        name,
-        strength,
-        sig,
-    }
+const fn drug(code: &'static str, name: &'static str, strength: &'static str, sig: &'static str) -> Drug {
+    Drug { code, name, strength, sig }
 }
 
 /// An operation, coded in ICD-9-CM-3 as Chinese hospitals do.
@@ -110,24 +100,9 @@ pub(crate) static CHRONIC: [Chronic; 6] = [
         prevalence: [0.003, 0.04, 0.12, 0.18, 0.18],
         dept: "内分泌科",
         drugs: &[
-            drug(
-                "A10BA02",
-                "二甲双胍缓释片",
-                "0.5g",
-                "每日两次，每次一片，随餐服用",
-            ),
-            drug(
-                "A10BF01",
-                "阿卡波糖片",
-                "50mg",
-                "每日三次，每次一片，随第一口饭嚼服",
-            ),
-            drug(
-                "A10BB12",
-                "格列美脲片",
-                "2mg",
-                "每日一次，每次一片，早餐前服用",
-            ),
+            drug("A10BA02", "二甲双胍缓释片", "0.5g", "每日两次，每次一片，随餐服用"),
+            drug("A10BF01", "阿卡波糖片", "50mg", "每日三次，每次一片，随第一口饭嚼服"),
+            drug("A10BB12", "格列美脲片", "2mg", "每日一次，每次一片，早餐前服用"),
         ],
         panels: &[Panel::Glucose, Panel::HbA1c],
     },
@@ -151,12 +126,7 @@ pub(crate) static CHRONIC: [Chronic; 6] = [
         dept: "心血管内科",
         drugs: &[
             drug("B01AC06", "阿司匹林肠溶片", "100mg", "每日一次，每次一片"),
-            drug(
-                "C01DA14",
-                "单硝酸异山梨酯缓释片",
-                "40mg",
-                "每日一次，每次一片",
-            ),
+            drug("C01DA14", "单硝酸异山梨酯缓释片", "40mg", "每日一次，每次一片"),
             drug("B01AC04", "硫酸氢氯吡格雷片", "75mg", "每日一次，每次一片"),
         ],
         panels: &[Panel::Lipids],
@@ -168,12 +138,7 @@ pub(crate) static CHRONIC: [Chronic; 6] = [
         prevalence: [0.0, 0.0, 0.10, 0.35, 0.45],
         dept: "泌尿外科",
         drugs: &[
-            drug(
-                "G04CA02",
-                "盐酸坦索罗辛缓释胶囊",
-                "0.2mg",
-                "每晚一次，每次一粒",
-            ),
+            drug("G04CA02", "盐酸坦索罗辛缓释胶囊", "0.2mg", "每晚一次，每次一粒"),
             drug("G04CB01", "非那雄胺片", "5mg", "每日一次，每次一片"),
         ],
         panels: &[],
@@ -186,12 +151,7 @@ pub(crate) static CHRONIC: [Chronic; 6] = [
         dept: "骨科",
         drugs: &[
             drug("M01AH01", "塞来昔布胶囊", "0.2g", "每日一次，每次一粒"),
-            drug(
-                "M01AX05",
-                "硫酸氨基葡萄糖胶囊",
-                "0.25g",
-                "每日三次，每次两粒",
-            ),
+            drug("M01AX05", "硫酸氨基葡萄糖胶囊", "0.25g", "每日三次，每次两粒"),
         ],
         panels: &[],
     },
@@ -216,47 +176,22 @@ pub(crate) struct Acute {
 }
 
 const AMOXICILLIN: Drug = drug("J01CA04", "阿莫西林胶囊", "0.25g", "每日三次，每次两粒");
-const PARACETAMOL: Drug = drug(
-    "N02BE01",
-    "对乙酰氨基酚片",
-    "0.5g",
-    "发热时服用，每次一片，每日不超过四次",
-);
+const PARACETAMOL: Drug = drug("N02BE01", "对乙酰氨基酚片", "0.5g", "发热时服用，每次一片，每日不超过四次");
 const LIANHUA: Drug = drug("TCM-LHQW", "连花清瘟胶囊", "0.35g", "每日三次，每次四粒");
 const AMOX_GRANULE: Drug = drug("J01CA04", "阿莫西林颗粒", "0.125g", "每日三次，每次一袋");
 const IBUPROFEN_SUSP: Drug = drug("M01AE01", "布洛芬混悬液", "100ml:2g", "发热时服用，每次5ml");
 const AMBROXOL: Drug = drug("R05CB06", "盐酸氨溴索片", "30mg", "每日三次，每次一片");
-const AMBROXOL_SYRUP: Drug = drug(
-    "R05CB06",
-    "盐酸氨溴索口服溶液",
-    "100ml:0.6g",
-    "每日两次，每次5ml",
-);
+const AMBROXOL_SYRUP: Drug = drug("R05CB06", "盐酸氨溴索口服溶液", "100ml:0.6g", "每日两次，每次5ml");
 const AZITHROMYCIN: Drug = drug("J01FA10", "阿奇霉素片", "0.25g", "每日一次，每次两片");
-const OMEPRAZOLE: Drug = drug(
-    "A02BC01",
-    "奥美拉唑肠溶胶囊",
-    "20mg",
-    "每日两次，每次一粒，饭前服用",
-);
-const HYDROTALCITE: Drug = drug(
-    "A02AD04",
-    "铝碳酸镁咀嚼片",
-    "0.5g",
-    "每日三次，每次两片，嚼服",
-);
+const OMEPRAZOLE: Drug = drug("A02BC01", "奥美拉唑肠溶胶囊", "20mg", "每日两次，每次一粒，饭前服用");
+const HYDROTALCITE: Drug = drug("A02AD04", "铝碳酸镁咀嚼片", "0.5g", "每日三次，每次两片，嚼服");
 const CELECOXIB: Drug = drug("M01AH01", "塞来昔布胶囊", "0.2g", "每日一次，每次一粒");
 const DICLOFENAC: Drug = drug("M01AB05", "双氯芬酸钠缓释片", "75mg", "每日一次，每次一片");
 const LEVOFLOXACIN: Drug = drug("J01MA12", "左氧氟沙星片", "0.5g", "每日一次，每次一片");
 const FOSFOMYCIN: Drug = drug("J01XX01", "磷霉素氨丁三醇散", "3g", "单次空腹服用");
 const CEFUROXIME: Drug = drug("J01DC02", "头孢呋辛酯片", "0.25g", "每日两次，每次一片");
 const SMECTITE: Drug = drug("A07BC05", "蒙脱石散", "3g", "每日三次，每次一袋");
-const ORS: Drug = drug(
-    "A07CA",
-    "口服补液盐散(III)",
-    "5.125g",
-    "每袋溶于250ml温水，少量多次服用",
-);
+const ORS: Drug = drug("A07CA", "口服补液盐散(III)", "5.125g", "每袋溶于250ml温水，少量多次服用");
 const IBUPROFEN: Drug = drug("M01AE01", "布洛芬缓释胶囊", "0.3g", "每日两次，每次一粒");
 
 pub(crate) static ACUTE: [Acute; 11] = [
@@ -399,12 +334,7 @@ pub(crate) static ACUTE: [Acute; 11] = [
         weight_adult: 4,
         dept: "皮肤科",
         drugs: &[drug("R06AE07", "西替利嗪片", "10mg", "每日一次，每次一片")],
-        child_drugs: &[drug(
-            "R06AE07",
-            "西替利嗪滴剂",
-            "10ml:0.1g",
-            "每日一次，每次5滴",
-        )],
+        child_drugs: &[drug("R06AE07", "西替利嗪滴剂", "10ml:0.1g", "每日一次，每次5滴")],
         cbc: 0.0,
         emergency: false,
     },
@@ -432,51 +362,16 @@ pub(crate) struct Stay {
     pub requires: Option<usize>,
 }
 
-const CEFTRIAXONE: Drug = drug(
-    "J01DD04",
-    "注射用头孢曲松钠",
-    "1g",
-    "静脉滴注，每日一次，每次2g",
-);
-const LEVO_IV: Drug = drug(
-    "J01MA12",
-    "左氧氟沙星氯化钠注射液",
-    "100ml:0.5g",
-    "静脉滴注，每日一次",
-);
-const CEFAZOLIN: Drug = drug(
-    "J01DB04",
-    "注射用头孢唑林钠",
-    "1g",
-    "术前30分钟静脉滴注，每次2g",
-);
-const ENOXAPARIN: Drug = drug(
-    "B01AB05",
-    "依诺肝素钠注射液",
-    "0.4ml:4000AxaIU",
-    "皮下注射，每日一次",
-);
+const CEFTRIAXONE: Drug = drug("J01DD04", "注射用头孢曲松钠", "1g", "静脉滴注，每日一次，每次2g");
+const LEVO_IV: Drug = drug("J01MA12", "左氧氟沙星氯化钠注射液", "100ml:0.5g", "静脉滴注，每日一次");
+const CEFAZOLIN: Drug = drug("J01DB04", "注射用头孢唑林钠", "1g", "术前30分钟静脉滴注，每次2g");
+const ENOXAPARIN: Drug = drug("B01AB05", "依诺肝素钠注射液", "0.4ml:4000AxaIU", "皮下注射，每日一次");
 const PANTOPRAZOLE_IV: Drug = drug("A02BC02", "注射用泮托拉唑钠", "40mg", "静脉滴注，每日两次");
-const INSULIN: Drug = drug(
-    "A10AE04",
-    "甘精胰岛素注射液",
-    "3ml:300U",
-    "睡前皮下注射，每次10单位",
-);
-const TOBRADEX: Drug = drug(
-    "S01CA01",
-    "妥布霉素地塞米松滴眼液",
-    "5ml",
-    "滴眼，每日四次，每次1滴",
-);
+const INSULIN: Drug = drug("A10AE04", "甘精胰岛素注射液", "3ml:300U", "睡前皮下注射，每次10单位");
+const TOBRADEX: Drug = drug("S01CA01", "妥布霉素地塞米松滴眼液", "5ml", "滴眼，每日四次，每次1滴");
 const ATORVA: Drug = drug("C10AA05", "阿托伐他汀钙片", "20mg", "每晚一次，每次一片");
 const ASPIRIN: Drug = drug("B01AC06", "阿司匹林肠溶片", "100mg", "每日一次，每次一片");
-const OXYTOCIN: Drug = drug(
-    "H01BB02",
-    "缩宫素注射液",
-    "1ml:10U",
-    "产后肌内注射，每次10单位",
-);
+const OXYTOCIN: Drug = drug("H01BB02", "缩宫素注射液", "1ml:10U", "产后肌内注射，每次10单位");
 
 pub(crate) static STAYS: [Stay; 11] = [
     Stay {
@@ -553,11 +448,7 @@ pub(crate) static STAYS: [Stay; 11] = [
         los: (5, 10),
         dept: "心血管内科",
         op: Some(op("36.06", "冠状动脉支架置入术", 90)),
-        drugs: &[
-            ASPIRIN,
-            ATORVA,
-            drug("B01AC04", "硫酸氢氯吡格雷片", "75mg", "每日一次，每次一片"),
-        ],
+        drugs: &[ASPIRIN, ATORVA, drug("B01AC04", "硫酸氢氯吡格雷片", "75mg", "每日一次，每次一片")],
         transfusion: 0.03,
         requires: None,
     },
@@ -570,16 +461,7 @@ pub(crate) static STAYS: [Stay; 11] = [
         los: (10, 20),
         dept: "神经内科",
         op: None,
-        drugs: &[
-            ASPIRIN,
-            ATORVA,
-            drug(
-                "N06BX18",
-                "依达拉奉注射液",
-                "20ml:30mg",
-                "静脉滴注，每日两次",
-            ),
-        ],
+        drugs: &[ASPIRIN, ATORVA, drug("N06BX18", "依达拉奉注射液", "20ml:30mg", "静脉滴注，每日两次")],
         transfusion: 0.02,
         requires: None,
     },
@@ -592,15 +474,7 @@ pub(crate) static STAYS: [Stay; 11] = [
         los: (7, 12),
         dept: "内分泌科",
         op: None,
-        drugs: &[
-            INSULIN,
-            drug(
-                "A10BA02",
-                "二甲双胍缓释片",
-                "0.5g",
-                "每日两次，每次一片，随餐服用",
-            ),
-        ],
+        drugs: &[INSULIN, drug("A10BA02", "二甲双胍缓释片", "0.5g", "每日两次，每次一片，随餐服用")],
         transfusion: 0.0,
         requires: Some(DIABETES),
     },
@@ -639,15 +513,7 @@ pub(crate) static STAYS: [Stay; 11] = [
         los: (7, 14),
         dept: "呼吸内科",
         op: None,
-        drugs: &[
-            LEVO_IV,
-            drug(
-                "R03BB04",
-                "噻托溴铵粉吸入剂",
-                "18μg",
-                "每日一次，每次吸入一粒",
-            ),
-        ],
+        drugs: &[LEVO_IV, drug("R03BB04", "噻托溴铵粉吸入剂", "18μg", "每日一次，每次吸入一粒")],
         transfusion: 0.01,
         requires: None,
     },
@@ -684,13 +550,8 @@ pub(crate) static CAESAREAN: Stay = Stay {
 };
 
 /// Blood products given in transfusions, as the note records them.
-pub(crate) const BLOOD_PRODUCTS: &[&str] = &[
-    "悬浮红细胞 2U",
-    "悬浮红细胞 4U",
-    "新鲜冰冻血浆 200ml",
-    "新鲜冰冻血浆 400ml",
-    "单采血小板 1治疗量",
-];
+pub(crate) const BLOOD_PRODUCTS: &[&str] =
+    &["悬浮红细胞 2U", "悬浮红细胞 4U", "新鲜冰冻血浆 200ml", "新鲜冰冻血浆 400ml", "单采血小板 1治疗量"];
 
 /// A laboratory test: LOINC code with Chinese display, UCUM unit, adult reference intervals.
 pub(crate) struct Lab {
@@ -932,89 +793,29 @@ pub(crate) struct Vital {
     pub decimals: u8,
 }
 
-pub(crate) const SYSTOLIC: Vital = Vital {
-    loinc: "8480-6",
-    zh: "收缩压",
-    ucum: "mm[Hg]",
-    unit: "mmHg",
-    range: (Some(90.0), Some(139.0)),
-    decimals: 0,
-};
-pub(crate) const DIASTOLIC: Vital = Vital {
-    loinc: "8462-4",
-    zh: "舒张压",
-    ucum: "mm[Hg]",
-    unit: "mmHg",
-    range: (Some(60.0), Some(89.0)),
-    decimals: 0,
-};
-pub(crate) const HEIGHT: Vital = Vital {
-    loinc: "8302-2",
-    zh: "身高",
-    ucum: "cm",
-    unit: "cm",
-    range: (None, None),
-    decimals: 1,
-};
-pub(crate) const WEIGHT: Vital = Vital {
-    loinc: "29463-7",
-    zh: "体重",
-    ucum: "kg",
-    unit: "kg",
-    range: (None, None),
-    decimals: 1,
-};
-pub(crate) const BMI: Vital = Vital {
-    loinc: "39156-5",
-    zh: "体重指数",
-    ucum: "kg/m2",
-    unit: "kg/m2",
-    range: (Some(18.5), Some(23.9)),
-    decimals: 1,
-};
-pub(crate) const HEART_RATE: Vital = Vital {
-    loinc: "8867-4",
-    zh: "心率",
-    ucum: "/min",
-    unit: "次/分",
-    range: (Some(60.0), Some(100.0)),
-    decimals: 0,
-};
+pub(crate) const SYSTOLIC: Vital =
+    Vital { loinc: "8480-6", zh: "收缩压", ucum: "mm[Hg]", unit: "mmHg", range: (Some(90.0), Some(139.0)), decimals: 0 };
+pub(crate) const DIASTOLIC: Vital =
+    Vital { loinc: "8462-4", zh: "舒张压", ucum: "mm[Hg]", unit: "mmHg", range: (Some(60.0), Some(89.0)), decimals: 0 };
+pub(crate) const HEIGHT: Vital =
+    Vital { loinc: "8302-2", zh: "身高", ucum: "cm", unit: "cm", range: (None, None), decimals: 1 };
+pub(crate) const WEIGHT: Vital =
+    Vital { loinc: "29463-7", zh: "体重", ucum: "kg", unit: "kg", range: (None, None), decimals: 1 };
+pub(crate) const BMI: Vital =
+    Vital { loinc: "39156-5", zh: "体重指数", ucum: "kg/m2", unit: "kg/m2", range: (Some(18.5), Some(23.9)), decimals: 1 };
+pub(crate) const HEART_RATE: Vital =
+    Vital { loinc: "8867-4", zh: "心率", ucum: "/min", unit: "次/分", range: (Some(60.0), Some(100.0)), decimals: 0 };
 
 /// ABO and RhD groups with their frequency among Han Chinese (per 10 000), SNOMED CT code, label.
 pub(crate) const BLOOD_GROUPS: &[((&str, &str, &str), u32)] = &[
-    (
-        ("278147001", "Blood group O Rh(D) positive", "O型 RhD阳性"),
-        3390,
-    ),
-    (
-        ("278149003", "Blood group A Rh(D) positive", "A型 RhD阳性"),
-        3090,
-    ),
-    (
-        ("278150003", "Blood group B Rh(D) positive", "B型 RhD阳性"),
-        2690,
-    ),
-    (
-        ("278151004", "Blood group AB Rh(D) positive", "AB型 RhD阳性"),
-        800,
-    ),
-    (
-        ("278148006", "Blood group O Rh(D) negative", "O型 RhD阴性"),
-        10,
-    ),
-    (
-        ("278152006", "Blood group A Rh(D) negative", "A型 RhD阴性"),
-        10,
-    ),
-    (
-        ("278153001", "Blood group B Rh(D) negative", "B型 RhD阴性"),
-        8,
-    ),
-    (
-        ("278154007", "Blood group AB Rh(D) negative", "AB型 RhD阴性"),
-        2,
-    ),
+    (("278147001", "Blood group O Rh(D) positive", "O型 RhD阳性"), 3390),
+    (("278149003", "Blood group A Rh(D) positive", "A型 RhD阳性"), 3090),
+    (("278150003", "Blood group B Rh(D) positive", "B型 RhD阳性"), 2690),
+    (("278151004", "Blood group AB Rh(D) positive", "AB型 RhD阳性"), 800),
+    (("278148006", "Blood group O Rh(D) negative", "O型 RhD阴性"), 10),
+    (("278152006", "Blood group A Rh(D) negative", "A型 RhD阴性"), 10),
+    (("278153001", "Blood group B Rh(D) negative", "B型 RhD阴性"), 8),
+    (("278154007", "Blood group AB Rh(D) negative", "AB型 RhD阴性"), 2),
 ];
 
 /// A vaccine of China's immunization programme.
@@ -1033,19 +834,13 @@ pub(crate) static VACCINES: [Vaccine; 13] = [
         makers: &["深圳康泰生物制品股份有限公司", "大连汉信生物制药有限公司"],
     },
     Vaccine {
-        code: "BCG",
-        zh: "卡介苗",
-        text: "皮内注射用卡介苗",
-        makers: &["成都生物制品研究所有限责任公司"],
+        code: "BCG", zh: "卡介苗", text: "皮内注射用卡介苗", makers: &["成都生物制品研究所有限责任公司"]
     },
     Vaccine {
         code: "IPV",
         zh: "脊灰灭活疫苗",
         text: "脊髓灰质炎灭活疫苗（Vero细胞）",
-        makers: &[
-            "北京生物制品研究所有限责任公司",
-            "中国医学科学院医学生物学研究所",
-        ],
+        makers: &["北京生物制品研究所有限责任公司", "中国医学科学院医学生物学研究所"],
     },
     Vaccine {
         code: "bOPV",
@@ -1057,34 +852,19 @@ pub(crate) static VACCINES: [Vaccine; 13] = [
         code: "DTaP",
         zh: "百白破疫苗",
         text: "吸附无细胞百白破联合疫苗",
-        makers: &[
-            "武汉生物制品研究所有限责任公司",
-            "成都欧林生物科技股份有限公司",
-        ],
+        makers: &["武汉生物制品研究所有限责任公司", "成都欧林生物科技股份有限公司"],
     },
     Vaccine {
-        code: "DT",
-        zh: "白破疫苗",
-        text: "吸附白喉破伤风联合疫苗",
-        makers: &["武汉生物制品研究所有限责任公司"],
+        code: "DT", zh: "白破疫苗", text: "吸附白喉破伤风联合疫苗", makers: &["武汉生物制品研究所有限责任公司"]
     },
     Vaccine {
-        code: "MMR",
-        zh: "麻腮风疫苗",
-        text: "麻疹腮腺炎风疹联合减毒活疫苗",
-        makers: &["北京生物制品研究所有限责任公司"],
+        code: "MMR", zh: "麻腮风疫苗", text: "麻疹腮腺炎风疹联合减毒活疫苗", makers: &["北京生物制品研究所有限责任公司"]
     },
     Vaccine {
-        code: "JE-L",
-        zh: "乙脑减毒活疫苗",
-        text: "乙型脑炎减毒活疫苗",
-        makers: &["成都生物制品研究所有限责任公司"],
+        code: "JE-L", zh: "乙脑减毒活疫苗", text: "乙型脑炎减毒活疫苗", makers: &["成都生物制品研究所有限责任公司"]
     },
     Vaccine {
-        code: "MPSV-A",
-        zh: "A群流脑多糖疫苗",
-        text: "A群脑膜炎球菌多糖疫苗",
-        makers: &["兰州生物制品研究所有限责任公司"],
+        code: "MPSV-A", zh: "A群流脑多糖疫苗", text: "A群脑膜炎球菌多糖疫苗", makers: &["兰州生物制品研究所有限责任公司"]
     },
     Vaccine {
         code: "MPSV-AC",
@@ -1093,10 +873,7 @@ pub(crate) static VACCINES: [Vaccine; 13] = [
         makers: &["兰州生物制品研究所有限责任公司", "玉溪沃森生物技术有限公司"],
     },
     Vaccine {
-        code: "HepA-L",
-        zh: "甲肝减毒活疫苗",
-        text: "甲型肝炎减毒活疫苗",
-        makers: &["浙江普康生物技术股份有限公司"],
+        code: "HepA-L", zh: "甲肝减毒活疫苗", text: "甲型肝炎减毒活疫苗", makers: &["浙江普康生物技术股份有限公司"]
     },
     Vaccine {
         code: "Flu",
@@ -1108,10 +885,7 @@ pub(crate) static VACCINES: [Vaccine; 13] = [
         code: "COVID-19",
         zh: "新冠病毒疫苗",
         text: "新型冠状病毒灭活疫苗（Vero细胞）",
-        makers: &[
-            "北京科兴中维生物技术有限公司",
-            "北京生物制品研究所有限责任公司",
-        ],
+        makers: &["北京科兴中维生物技术有限公司", "北京生物制品研究所有限责任公司"],
     },
 ];
 
@@ -1154,70 +928,14 @@ pub(crate) struct Allergen {
 }
 
 pub(crate) static ALLERGENS: [(Allergen, u32); 8] = [
-    (
-        Allergen {
-            zh: "青霉素",
-            category: "medication",
-            reactions: &["皮疹", "荨麻疹", "呼吸困难"],
-        },
-        30,
-    ),
-    (
-        Allergen {
-            zh: "头孢类",
-            category: "medication",
-            reactions: &["皮疹", "瘙痒"],
-        },
-        14,
-    ),
-    (
-        Allergen {
-            zh: "磺胺类",
-            category: "medication",
-            reactions: &["皮疹"],
-        },
-        6,
-    ),
-    (
-        Allergen {
-            zh: "海鲜",
-            category: "food",
-            reactions: &["荨麻疹", "皮疹", "腹泻"],
-        },
-        22,
-    ),
-    (
-        Allergen {
-            zh: "芒果",
-            category: "food",
-            reactions: &["口周皮疹", "瘙痒"],
-        },
-        8,
-    ),
-    (
-        Allergen {
-            zh: "花生",
-            category: "food",
-            reactions: &["荨麻疹", "呼吸困难"],
-        },
-        5,
-    ),
-    (
-        Allergen {
-            zh: "花粉",
-            category: "environment",
-            reactions: &["喷嚏、流涕", "皮疹"],
-        },
-        10,
-    ),
-    (
-        Allergen {
-            zh: "尘螨",
-            category: "environment",
-            reactions: &["喷嚏、流涕", "哮喘发作"],
-        },
-        8,
-    ),
+    (Allergen { zh: "青霉素", category: "medication", reactions: &["皮疹", "荨麻疹", "呼吸困难"] }, 30),
+    (Allergen { zh: "头孢类", category: "medication", reactions: &["皮疹", "瘙痒"] }, 14),
+    (Allergen { zh: "磺胺类", category: "medication", reactions: &["皮疹"] }, 6),
+    (Allergen { zh: "海鲜", category: "food", reactions: &["荨麻疹", "皮疹", "腹泻"] }, 22),
+    (Allergen { zh: "芒果", category: "food", reactions: &["口周皮疹", "瘙痒"] }, 8),
+    (Allergen { zh: "花生", category: "food", reactions: &["荨麻疹", "呼吸困难"] }, 5),
+    (Allergen { zh: "花粉", category: "environment", reactions: &["喷嚏、流涕", "皮疹"] }, 10),
+    (Allergen { zh: "尘螨", category: "environment", reactions: &["喷嚏、流涕", "哮喘发作"] }, 8),
 ];
 
 /// Whether an allergen rules out penicillins and cephalosporins.

@@ -10,14 +10,11 @@ use tongdang_identity::systems;
 
 use crate::Resident;
 use crate::codes::{
-    self, ACUTE, ALLERGENS, BLOOD_GROUPS, BLOOD_PRODUCTS, CHRONIC, Drug, Dx, LABS, Op, Panel,
-    STAYS, Stay, VACCINES, Vital,
+    self, ACUTE, ALLERGENS, BLOOD_GROUPS, BLOOD_PRODUCTS, CHRONIC, Drug, Dx, LABS, Op, Panel, STAYS, Stay, VACCINES, Vital,
 };
 use crate::orgs::Tier;
 use crate::people::Profile;
-use crate::util::{
-    self, Dt, SynthRng, age_on, base64, date_str, normal, office_time, pick, poisson, round_to,
-};
+use crate::util::{self, Dt, SynthRng, age_on, base64, date_str, normal, office_time, pick, poisson, round_to};
 
 const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 const OBS_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
@@ -47,9 +44,7 @@ enum K {
     Doc,
 }
 
-const PREFIX: [&str; 9] = [
-    "enc", "cond", "obs", "rpt", "med", "proc", "imm", "alg", "doc",
-];
+const PREFIX: [&str; 9] = ["enc", "cond", "obs", "rpt", "med", "proc", "imm", "alg", "doc"];
 
 /// Collects the lines of one institution and numbers its resources.
 #[derive(Default)]
@@ -105,11 +100,7 @@ fn coded(system: &str, code: &str, display: &str) -> Value {
 
 /// A UCUM quantity; whole numbers print without a fraction (130, not 130.0).
 fn quantity(value: f64, unit: &str, ucum: &str) -> Value {
-    let value = if value.fract() == 0.0 && value.abs() < 1e15 {
-        json!(value as i64)
-    } else {
-        json!(value)
-    };
+    let value = if value.fract() == 0.0 && value.abs() < 1e15 { json!(value as i64) } else { json!(value) };
     json!({ "value": value, "unit": unit, "system": UCUM, "code": ucum })
 }
 
@@ -138,12 +129,8 @@ fn interpretation(value: f64, low: Option<f64>, high: Option<f64>) -> Option<Val
 /// A stable standard-normal trait of a person (height, blood pressure), so repeated measurements
 /// of one person agree with each other.
 fn trait_z(profile: &Profile, salt: u64) -> f64 {
-    let bits = util::mix(
-        (u64::from(profile.drug_choice) << 16) ^ (profile.birth as u64) ^ salt.rotate_left(48),
-    );
-    let sum: f64 = (0..4)
-        .map(|i| f64::from(((bits >> (16 * i)) & 0xFFFF) as u32) / 65535.0)
-        .sum();
+    let bits = util::mix((u64::from(profile.drug_choice) << 16) ^ (profile.birth as u64) ^ salt.rotate_left(48));
+    let sum: f64 = (0..4).map(|i| f64::from(((bits >> (16 * i)) & 0xFFFF) as u32) / 65535.0).sum();
     (sum - 2.0) * 3f64.sqrt()
 }
 
@@ -171,19 +158,9 @@ pub(crate) enum Ev {
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Role {
     /// Outpatient and inpatient care; rates are per year.
-    Hospital {
-        main: bool,
-        acute: f32,
-        chronic: f32,
-        stays: f32,
-        checkups: bool,
-    },
+    Hospital { main: bool, acute: f32, chronic: f32, stays: f32, checkups: bool },
     /// Community care: acute and chronic visits, and for some patients their vaccinations.
-    Primary {
-        acute: f32,
-        chronic: f32,
-        vaccinates: bool,
-    },
+    Primary { acute: f32, chronic: f32, vaccinates: bool },
     /// Yearly physical examinations.
     Exam,
     /// Vaccinations at the public-health institution.
@@ -240,7 +217,8 @@ impl Emitter {
             }));
         }
         if !c.omit_health_code {
-            identifier.push(json!({ "type": { "text": "居民电子健康码" }, "system": systems::HEALTH_CODE, "value": r.health_code }));
+            identifier
+                .push(json!({ "type": { "text": "居民电子健康码" }, "system": systems::HEALTH_CODE, "value": r.health_code }));
         }
         let name = if c.text_only_name {
             json!([{ "use": "official", "text": r.name }])
@@ -248,11 +226,7 @@ impl Emitter {
             json!([{ "use": "official", "text": r.name, "family": c.profile.family, "given": [c.profile.given] }])
         };
         let city = r.city.label_zh();
-        let line = r
-            .address
-            .trim_start_matches("广东省")
-            .trim_start_matches(city)
-            .trim_start_matches(r.district.as_str());
+        let line = r.address.trim_start_matches("广东省").trim_start_matches(city).trim_start_matches(r.district.as_str());
         self.push(json!({
             "resourceType": "Patient",
             "id": c.local_id,
@@ -275,15 +249,7 @@ impl Emitter {
         }));
     }
 
-    fn encounter(
-        &mut self,
-        c: &Ctx,
-        class: &str,
-        kind: &str,
-        dept: &str,
-        start: Dt,
-        end: Dt,
-    ) -> String {
+    fn encounter(&mut self, c: &Ctx, class: &str, kind: &str, dept: &str, start: Dt, end: Dt) -> String {
         let (display, type_text) = match class {
             "IMP" => ("inpatient encounter", "住院"),
             "EMER" => ("emergency", "急诊"),
@@ -309,15 +275,7 @@ impl Emitter {
     }
 
     /// A diagnosis made at an encounter; `resolved` when it has abated by today, else active.
-    fn condition(
-        &mut self,
-        c: &Ctx,
-        dx: &Dx,
-        enc: &str,
-        onset: Dt,
-        recorded: Dt,
-        abated: Option<Dt>,
-    ) -> String {
+    fn condition(&mut self, c: &Ctx, dx: &Dx, enc: &str, onset: Dt, recorded: Dt, abated: Option<Dt>) -> String {
         let id = self.id(K::Cond);
         let abated = abated.filter(|a| a.day < c.today);
         let mut cond = json!({
@@ -373,14 +331,7 @@ impl Emitter {
         self.push(med);
     }
 
-    fn lab_value(
-        &self,
-        c: &Ctx,
-        rng: &mut SynthRng,
-        test: usize,
-        day: i32,
-        infection: bool,
-    ) -> f64 {
+    fn lab_value(&self, c: &Ctx, rng: &mut SynthRng, test: usize, day: i32, infection: bool) -> f64 {
         let lab = &LABS[test];
         let p = c.profile;
         let (mut mean, mut sd) = lab.dist[usize::from(!c.male())];
@@ -398,15 +349,7 @@ impl Emitter {
     }
 
     /// A panel: its Observations, then the DiagnosticReport that lists them.
-    fn panel(
-        &mut self,
-        c: &Ctx,
-        rng: &mut SynthRng,
-        panel: Panel,
-        enc: Option<&str>,
-        collected: Dt,
-        infection: bool,
-    ) {
+    fn panel(&mut self, c: &Ctx, rng: &mut SynthRng, panel: Panel, enc: Option<&str>, collected: Dt, infection: bool) {
         let issued = collected.plus(rng.random_range(60..240));
         let mut results = Vec::new();
         for &test in panel.tests() {
@@ -490,12 +433,10 @@ impl Emitter {
     fn vitals(&mut self, c: &Ctx, rng: &mut SynthRng, enc: &str, at: Dt, body: bool) {
         let p = c.profile;
         let age = c.age(at.day);
-        let years =
-            f64::from(age) + f64::from(at.day - util::add_months(p.birth, 12 * age)) / 365.25;
+        let years = f64::from(age) + f64::from(at.day - util::add_months(p.birth, 12 * age)) / 365.25;
         let adult = age >= 18;
         if body {
-            let adult_height = if c.male() { 170.5 } else { 158.8 } + 6.0 * trait_z(p, 1)
-                - 0.12 * f64::from((age - 60).max(0));
+            let adult_height = if c.male() { 170.5 } else { 158.8 } + 6.0 * trait_z(p, 1) - 0.12 * f64::from((age - 60).max(0));
             let median = if years < 1.0 {
                 50.0 + 25.0 * years
             } else if years < 3.0 {
@@ -507,23 +448,15 @@ impl Emitter {
             } else {
                 adult_height
             };
-            let height = if adult {
-                median
-            } else {
-                median * (1.0 + 0.04 * trait_z(p, 1))
-            };
+            let height = if adult { median } else { median * (1.0 + 0.04 * trait_z(p, 1)) };
             let bmi_base = if adult {
-                let metabolic = p.has_chronic(codes::DIABETES, at.day)
-                    || p.has_chronic(codes::HYPERTENSION, at.day);
+                let metabolic = p.has_chronic(codes::DIABETES, at.day) || p.has_chronic(codes::HYPERTENSION, at.day);
                 22.8 + 3.0 * trait_z(p, 2) + if metabolic { 1.8 } else { 0.0 }
             } else {
                 16.0 + 1.5 * trait_z(p, 2)
             };
             let h = round_to(height, 1);
-            let weight = round_to(
-                (bmi_base + normal(rng, 0.0, 0.4)).max(12.0) * (h / 100.0).powi(2),
-                1,
-            );
+            let weight = round_to((bmi_base + normal(rng, 0.0, 0.4)).max(12.0) * (h / 100.0).powi(2), 1);
             self.vital(c, &codes::HEIGHT, h, enc, at, adult);
             self.vital(c, &codes::WEIGHT, weight, enc, at, adult);
             self.vital(c, &codes::BMI, weight / (h / 100.0).powi(2), enc, at, adult);
@@ -531,25 +464,13 @@ impl Emitter {
         if age >= 3 {
             let hypertensive = p.has_chronic(codes::HYPERTENSION, at.day);
             let aging = f64::from((age - 30).max(0));
-            let sys = 112.0
-                + 0.45 * aging
-                + 9.0 * trait_z(p, 3)
-                + if hypertensive { 18.0 } else { 0.0 }
-                + normal(rng, 0.0, 6.0);
-            let dia = 72.0
-                + 0.15 * aging
-                + 6.0 * trait_z(p, 3)
-                + if hypertensive { 9.0 } else { 0.0 }
-                + normal(rng, 0.0, 4.0);
+            let sys = 112.0 + 0.45 * aging + 9.0 * trait_z(p, 3) + if hypertensive { 18.0 } else { 0.0 } + normal(rng, 0.0, 6.0);
+            let dia = 72.0 + 0.15 * aging + 6.0 * trait_z(p, 3) + if hypertensive { 9.0 } else { 0.0 } + normal(rng, 0.0, 4.0);
             let sys = if adult { sys } else { sys - 12.0 };
             self.vital(c, &codes::SYSTOLIC, sys, enc, at, adult);
             self.vital(c, &codes::DIASTOLIC, dia.min(sys - 25.0), enc, at, adult);
         }
-        let pulse = if age < 3 {
-            normal(rng, 115.0, 10.0)
-        } else {
-            normal(rng, 76.0, 9.0)
-        };
+        let pulse = if age < 3 { normal(rng, 115.0, 10.0) } else { normal(rng, 76.0, 9.0) };
         self.vital(c, &codes::HEART_RATE, pulse, enc, at, adult);
     }
 
@@ -569,15 +490,7 @@ impl Emitter {
         }));
     }
 
-    fn blood_procedure(
-        &mut self,
-        c: &Ctx,
-        code: (&str, &str),
-        kind: (&str, &str),
-        note: &str,
-        enc: Option<&str>,
-        at: Dt,
-    ) {
+    fn blood_procedure(&mut self, c: &Ctx, code: (&str, &str), kind: (&str, &str), note: &str, enc: Option<&str>, at: Dt) {
         let id = self.id(K::Proc);
         let mut proc = json!({
             "resourceType": "Procedure",
@@ -627,12 +540,7 @@ impl Emitter {
         // Lots are made some months before use.
         let made = util::add_months(at.day, -rng.random_range(3..10));
         let made = util::date_of(made);
-        let lot = format!(
-            "{}{:02}{:03}",
-            made.year(),
-            u8::from(made.month()),
-            rng.random_range(1..400)
-        );
+        let lot = format!("{}{:02}{:03}", made.year(), u8::from(made.month()), rng.random_range(1..400));
         let id = self.id(K::Imm);
         self.push(json!({
             "resourceType": "Immunization",
@@ -678,15 +586,7 @@ impl Emitter {
         }));
     }
 
-    fn document(
-        &mut self,
-        c: &Ctx,
-        loinc: (&str, &str),
-        enc: &str,
-        period: (Dt, Dt),
-        at: Dt,
-        text: &str,
-    ) {
+    fn document(&mut self, c: &Ctx, loinc: (&str, &str), enc: &str, period: (Dt, Dt), at: Dt, text: &str) {
         let id = self.id(K::Doc);
         self.push(json!({
             "resourceType": "DocumentReference",
@@ -716,10 +616,7 @@ impl Emitter {
 
     fn pick_drug(c: &Ctx, rng: &mut SynthRng, drugs: &'static [Drug]) -> Option<&'static Drug> {
         let allergic = c.profile.allergy.is_some_and(codes::excludes_beta_lactams);
-        let allowed: Vec<&'static Drug> = drugs
-            .iter()
-            .filter(|d| !(allergic && codes::is_beta_lactam(d)))
-            .collect();
+        let allowed: Vec<&'static Drug> = drugs.iter().filter(|d| !(allergic && codes::is_beta_lactam(d))).collect();
         (!allowed.is_empty()).then(|| allowed[rng.random_range(0..allowed.len())])
     }
 
@@ -729,14 +626,8 @@ impl Emitter {
         let weights: Vec<f64> = ACUTE
             .iter()
             .map(|a| {
-                let ok = (a.min_age..=a.max_age).contains(&age)
-                    && a.sex.admits(c.male())
-                    && a.emergency == emergency;
-                let w = if age < 14 {
-                    a.weight_child
-                } else {
-                    a.weight_adult
-                };
+                let ok = (a.min_age..=a.max_age).contains(&age) && a.sex.admits(c.male()) && a.emergency == emergency;
+                let w = if age < 14 { a.weight_child } else { a.weight_adult };
                 if ok { f64::from(w) } else { 0.0 }
             })
             .collect();
@@ -751,19 +642,8 @@ impl Emitter {
             let s = office_time(rng, day);
             (s, s.plus(rng.random_range(8..40)))
         };
-        let dept = if age < 14 && !emergency {
-            "儿科"
-        } else {
-            a.dept
-        };
-        let enc = self.encounter(
-            c,
-            if emergency { "EMER" } else { "AMB" },
-            "门诊",
-            dept,
-            start,
-            end,
-        );
+        let dept = if age < 14 && !emergency { "儿科" } else { a.dept };
+        let enc = self.encounter(c, if emergency { "EMER" } else { "AMB" }, "门诊", dept, start, end);
         let onset_day = (day - rng.random_range(0..4)).max(c.profile.birth);
         let onset = Dt::at(onset_day, rng.random_range(6..22), rng.random_range(0..60)).min(start);
         self.condition(c, &a.dx, &enc, onset, start, Some(onset.plus(7 * 1440)));
@@ -774,9 +654,7 @@ impl Emitter {
         let n = if rng.random_bool(0.35) { 2 } else { 1 };
         let mut prescribed: Vec<&str> = Vec::new();
         for _ in 0..n {
-            if let Some(d) =
-                Self::pick_drug(c, rng, drugs).filter(|d| !prescribed.contains(&d.name))
-            {
+            if let Some(d) = Self::pick_drug(c, rng, drugs).filter(|d| !prescribed.contains(&d.name)) {
                 prescribed.push(d.name);
                 self.medication(c, d, Some(&enc), start.plus(4), false);
             }
@@ -790,11 +668,7 @@ impl Emitter {
                 a.dx.zh,
                 day - onset_day + 1,
                 a.dx.zh,
-                if prescribed.is_empty() {
-                    "对症处理".to_owned()
-                } else {
-                    prescribed.join("、")
-                }
+                if prescribed.is_empty() { "对症处理".to_owned() } else { prescribed.join("、") }
             );
             self.document(c, ("34108-1", "门诊病历"), &enc, (start, end), end, &text);
         }
@@ -803,29 +677,13 @@ impl Emitter {
     /// A follow-up visit for the chronic conditions diagnosed by `day`.
     fn chronic_visit(&mut self, c: &Ctx, rng: &mut SynthRng, day: i32) {
         let p = c.profile;
-        let active: Vec<(usize, i32)> = p
-            .chronic
-            .iter()
-            .copied()
-            .filter(|&(_, onset)| onset <= day)
-            .collect();
+        let active: Vec<(usize, i32)> = p.chronic.iter().copied().filter(|&(_, onset)| onset <= day).collect();
         let Some(&(first, _)) = active.first() else {
             return;
         };
         let start = office_time(rng, day);
-        let dept = if c.tier == Tier::Primary {
-            "全科"
-        } else {
-            CHRONIC[first].dept
-        };
-        let enc = self.encounter(
-            c,
-            "AMB",
-            "门诊",
-            dept,
-            start,
-            start.plus(rng.random_range(5..25)),
-        );
+        let dept = if c.tier == Tier::Primary { "全科" } else { CHRONIC[first].dept };
+        let enc = self.encounter(c, "AMB", "门诊", dept, start, start.plus(rng.random_range(5..25)));
         for &(ci, onset) in &active {
             self.condition(c, &CHRONIC[ci].dx, &enc, Dt::at(onset, 9, 0), start, None);
         }
@@ -854,48 +712,22 @@ impl Emitter {
         let los = wanted.min(c.today - c.start);
         let day = day.min(c.today - los).max(c.start);
         let admit = Dt::at(day, rng.random_range(8..17), rng.random_range(0..60));
-        let discharge = if los == 0 {
-            admit.plus(180)
-        } else {
-            Dt::at(day + los, rng.random_range(9..12), rng.random_range(0..60))
-        };
+        let discharge =
+            if los == 0 { admit.plus(180) } else { Dt::at(day + los, rng.random_range(9..12), rng.random_range(0..60)) };
         let enc = self.encounter(c, "IMP", "住院", s.dept, admit, discharge);
         let abated = s.requires.is_none().then_some(discharge);
         let principal = self.condition(c, &s.dx, &enc, Dt::at(day, 7, 0).min(admit), admit, abated);
-        let comorbid: Vec<usize> = c
-            .profile
-            .chronic
-            .iter()
-            .filter(|&&(_, o)| o <= day)
-            .map(|&(ci, _)| ci)
-            .take(2)
-            .collect();
+        let comorbid: Vec<usize> = c.profile.chronic.iter().filter(|&&(_, o)| o <= day).map(|&(ci, _)| ci).take(2).collect();
         for &ci in &comorbid {
             if s.requires != Some(ci) {
-                let onset = c
-                    .profile
-                    .chronic
-                    .iter()
-                    .find(|x| x.0 == ci)
-                    .map_or(day, |x| x.1);
+                let onset = c.profile.chronic.iter().find(|x| x.0 == ci).map_or(day, |x| x.1);
                 self.condition(c, &CHRONIC[ci].dx, &enc, Dt::at(onset, 9, 0), admit, None);
             }
         }
         let labs_at = admit.plus(30);
-        self.panel(
-            c,
-            rng,
-            Panel::Cbc,
-            Some(&enc),
-            labs_at,
-            s.dx.code == "J18.9",
-        );
+        self.panel(c, rng, Panel::Cbc, Some(&enc), labs_at, s.dx.code == "J18.9");
         if c.age(day) >= 14 {
-            let panel = if rng.random_bool(0.5) {
-                Panel::Liver
-            } else {
-                Panel::Renal
-            };
+            let panel = if rng.random_bool(0.5) { Panel::Liver } else { Panel::Renal };
             self.panel(c, rng, panel, Some(&enc), labs_at, false);
         }
         let transfused = rng.random_bool(s.transfusion);
@@ -904,29 +736,19 @@ impl Emitter {
         }
         let mut drug_names = Vec::new();
         for d in s.drugs {
-            if !(c.profile.allergy.is_some_and(codes::excludes_beta_lactams)
-                && codes::is_beta_lactam(d))
-            {
+            if !(c.profile.allergy.is_some_and(codes::excludes_beta_lactams) && codes::is_beta_lactam(d)) {
                 drug_names.push(d.name);
                 self.medication(c, d, Some(&enc), admit.plus(60), false);
             }
         }
         let op_day = if los >= 2 { day + 1 } else { day };
-        let op_at = if op_day == day {
-            admit.plus(120)
-        } else {
-            Dt::at(op_day, rng.random_range(8..14), 0)
-        };
+        let op_at = if op_day == day { admit.plus(120) } else { Dt::at(op_day, rng.random_range(8..14), 0) };
         if let Some(op) = &s.op {
             self.operation(c, op, &enc, op_at, &principal);
         }
         if transfused {
             let product = *pick(rng, BLOOD_PRODUCTS);
-            let at = if s.op.is_some() {
-                op_at.plus(30)
-            } else {
-                labs_at.plus(240)
-            };
+            let at = if s.op.is_some() { op_at.plus(30) } else { labs_at.plus(240) };
             self.blood_procedure(
                 c,
                 ("116859006", "Transfusion of blood product"),
@@ -944,19 +766,10 @@ impl Emitter {
                 c.resident.name,
                 s.dx.zh
             );
-            self.document(
-                c,
-                ("11506-3", "病程记录"),
-                &enc,
-                (admit, discharge),
-                at,
-                &text,
-            );
+            self.document(c, ("11506-3", "病程记录"), &enc, (admit, discharge), at, &text);
         }
         if rng.random_bool(0.9) {
-            let surgery = s.op.as_ref().map_or(String::new(), |op| {
-                format!("于{}行{}，过程顺利。", date_str(op_day), op.zh)
-            });
+            let surgery = s.op.as_ref().map_or(String::new(), |op| format!("于{}行{}，过程顺利。", date_str(op_day), op.zh));
             let text = format!(
                 "出院小结\n患者{}，{}，{}岁，因“{}”于{}入住{}。{}住院期间予{}等治疗，病情好转，于{}出院。\n出院诊断：{}\n出院医嘱：规律服药，注意休息，{}周后门诊复查。",
                 c.resident.name,
@@ -966,42 +779,20 @@ impl Emitter {
                 date_str(day),
                 s.dept,
                 surgery,
-                if drug_names.is_empty() {
-                    "对症支持".to_owned()
-                } else {
-                    drug_names.join("、")
-                },
+                if drug_names.is_empty() { "对症支持".to_owned() } else { drug_names.join("、") },
                 date_str(discharge.day),
                 s.dx.zh,
                 rng.random_range(1..5)
             );
-            self.document(
-                c,
-                ("18842-5", "出院小结"),
-                &enc,
-                (admit, discharge),
-                discharge,
-                &text,
-            );
+            self.document(c, ("18842-5", "出院小结"), &enc, (admit, discharge), discharge, &text);
         }
     }
 
     /// A yearly physical: body measurements, vital signs, blood count and chemistry.
     fn checkup(&mut self, c: &Ctx, rng: &mut SynthRng, day: i32) {
         let start = Dt::at(day, rng.random_range(7..10), rng.random_range(0..60));
-        let dept = if c.tier == Tier::Exam {
-            "健康体检科"
-        } else {
-            "健康管理中心"
-        };
-        let enc = self.encounter(
-            c,
-            "AMB",
-            "健康体检",
-            dept,
-            start,
-            start.plus(rng.random_range(90..180)),
-        );
+        let dept = if c.tier == Tier::Exam { "健康体检科" } else { "健康管理中心" };
+        let enc = self.encounter(c, "AMB", "健康体检", dept, start, start.plus(rng.random_range(90..180)));
         self.vitals(c, rng, &enc, start.plus(20), true);
         self.panel(c, rng, Panel::Cbc, Some(&enc), start.plus(10), false);
         if c.age(day) >= 18 {
@@ -1019,23 +810,13 @@ impl Emitter {
         } else {
             format!("全血 献血量 {} ml", pick(rng, &[200, 300, 400, 400, 400]))
         };
-        self.blood_procedure(
-            c,
-            ("67889009", "Blood donation"),
-            ("donation", "献血"),
-            &note,
-            None,
-            at.plus(20),
-        );
+        self.blood_procedure(c, ("67889009", "Blood donation"), ("donation", "献血"), &note, None, at.plus(20));
     }
 
     /// A vaccine dose that fits the person's age on `day`, for the benchmark stream.
     fn any_vaccine(&mut self, c: &Ctx, rng: &mut SynthRng, day: i32) {
         let months = (c.age(day) * 12).max(0);
-        let due: Vec<&(usize, u32, i32)> = codes::CHILD_SCHEDULE
-            .iter()
-            .filter(|d| d.2 <= months)
-            .collect();
+        let due: Vec<&(usize, u32, i32)> = codes::CHILD_SCHEDULE.iter().filter(|d| d.2 <= months).collect();
         let at = office_time(rng, day);
         if c.age(day) < 7 && !due.is_empty() {
             let &(v, dose, _) = due[rng.random_range(0..due.len())];
@@ -1087,9 +868,7 @@ impl Emitter {
             let age = c.age(day);
             let roll = rng.random_range(0..100);
             let ev = match roll {
-                0..30 => Ev::Acute {
-                    emergency: roll < 4,
-                },
+                0..30 => Ev::Acute { emergency: roll < 4 },
                 30..42 if c.profile.chronic.iter().any(|&(_, o)| o <= day) => Ev::Chronic,
                 42..50 => stay_event(c, rng, day).unwrap_or(Ev::Acute { emergency: false }),
                 50..62 => Ev::Checkup,
@@ -1181,13 +960,7 @@ fn plan(c: &Ctx, rng: &mut SynthRng, role: Role) -> Vec<(i32, Ev)> {
         first_chronic.map_or_else(Vec::new, |o| days(rng, o.max(start), end, f64::from(rate)))
     };
     match role {
-        Role::Hospital {
-            main,
-            acute,
-            chronic,
-            stays,
-            checkups,
-        } => {
+        Role::Hospital { main, acute, chronic, stays, checkups } => {
             let rate = acute_rate_by_age(age_now) * f64::from(acute);
             for day in days(rng, start, end, rate) {
                 let emergency = rng.random_bool(0.12);
@@ -1196,12 +969,7 @@ fn plan(c: &Ctx, rng: &mut SynthRng, role: Role) -> Vec<(i32, Ev)> {
             for day in chronic_days(rng, chronic) {
                 out.push((day, Ev::Chronic));
             }
-            for day in days(
-                rng,
-                start,
-                end,
-                stay_rate_by_age(age_now) * f64::from(stays),
-            ) {
+            for day in days(rng, start, end, stay_rate_by_age(age_now) * f64::from(stays)) {
                 if let Some(ev) = stay_event(c, rng, day) {
                     out.push((day, ev));
                 }
@@ -1214,11 +982,7 @@ fn plan(c: &Ctx, rng: &mut SynthRng, role: Role) -> Vec<(i32, Ev)> {
                     let age = c.age(day);
                     if (21..=41).contains(&age) && last.is_none_or(|l| day - l > 700) {
                         last = Some(day);
-                        let s = if rng.random_bool(0.38) {
-                            &codes::CAESAREAN
-                        } else {
-                            &codes::VAGINAL_BIRTH
-                        };
+                        let s = if rng.random_bool(0.38) { &codes::CAESAREAN } else { &codes::VAGINAL_BIRTH };
                         out.push((day, Ev::Stay(s)));
                     }
                 }
@@ -1234,17 +998,8 @@ fn plan(c: &Ctx, rng: &mut SynthRng, role: Role) -> Vec<(i32, Ev)> {
                 out.push((c.random_day(rng), Ev::Allergy));
             }
         }
-        Role::Primary {
-            acute,
-            chronic,
-            vaccinates,
-        } => {
-            for day in days(
-                rng,
-                start,
-                end,
-                acute_rate_by_age(age_now) * f64::from(acute),
-            ) {
+        Role::Primary { acute, chronic, vaccinates } => {
+            for day in days(rng, start, end, acute_rate_by_age(age_now) * f64::from(acute)) {
                 out.push((day, Ev::Acute { emergency: false }));
             }
             for day in chronic_days(rng, chronic) {
@@ -1283,21 +1038,14 @@ fn plan(c: &Ctx, rng: &mut SynthRng, role: Role) -> Vec<(i32, Ev)> {
 
 /// Julian day of 1 January 2021 and 2022, when COVID-19 vaccination ran.
 fn covid_doses(c: &Ctx, rng: &mut SynthRng) -> Vec<(i32, u32)> {
-    let (Ok(y2021), Ok(y2022)) = (
-        time::Date::from_ordinal_date(2021, 1),
-        time::Date::from_ordinal_date(2022, 1),
-    ) else {
+    let (Ok(y2021), Ok(y2022)) = (time::Date::from_ordinal_date(2021, 1), time::Date::from_ordinal_date(2022, 1)) else {
         return Vec::new();
     };
     let (y2021, y2022) = (util::jd(y2021), util::jd(y2022));
     let first = y2021 + rng.random_range(60..240);
     let second = first + rng.random_range(21..56);
     let third = (second + 180).max(y2022) + rng.random_range(0..150);
-    [first, second, third]
-        .into_iter()
-        .zip(1..)
-        .take(c.profile.covid_doses as usize)
-        .collect()
+    [first, second, third].into_iter().zip(1..).take(c.profile.covid_doses as usize).collect()
 }
 
 /// The doses of the national schedule, seasonal influenza and COVID-19 that fall in the window.
@@ -1305,11 +1053,7 @@ fn vaccinations(c: &Ctx, rng: &mut SynthRng, out: &mut Vec<(i32, Ev)>) {
     let p = c.profile;
     let (start, end) = (c.start, c.today);
     for &(vaccine, dose, months) in codes::CHILD_SCHEDULE {
-        let delay = if months == 0 {
-            rng.random_range(0..2)
-        } else {
-            rng.random_range(0..12)
-        };
+        let delay = if months == 0 { rng.random_range(0..2) } else { rng.random_range(0..12) };
         let day = util::add_months(p.birth, months) + delay;
         if (start..=end).contains(&day) {
             out.push((day, Ev::Vaccine { vaccine, dose }));
@@ -1323,26 +1067,14 @@ fn vaccinations(c: &Ctx, rng: &mut SynthRng, out: &mut Vec<(i32, Ev)>) {
                 break;
             }
             if day >= start && c.age(day) >= 60 && rng.random_bool(0.8) {
-                out.push((
-                    day,
-                    Ev::Vaccine {
-                        vaccine: codes::FLU,
-                        dose: 1,
-                    },
-                ));
+                out.push((day, Ev::Vaccine { vaccine: codes::FLU, dose: 1 }));
             }
             year += 1;
         }
     }
     for (day, dose) in covid_doses(c, rng) {
         if (start..=end).contains(&day) && c.age(day) >= 18 {
-            out.push((
-                day,
-                Ev::Vaccine {
-                    vaccine: codes::COVID,
-                    dose,
-                },
-            ));
+            out.push((day, Ev::Vaccine { vaccine: codes::COVID, dose }));
         }
     }
 }
@@ -1352,8 +1084,7 @@ pub(crate) fn expects_vaccinations(profile: &Profile, start: i32, today: i32) ->
     let child = util::add_months(profile.birth, 73) >= start;
     let covid_2021 = util::jd(time::macros::date!(2021 - 03 - 01));
     let adult_2021 = util::age_on(profile.birth, covid_2021) >= 18;
-    let covid =
-        profile.covid_doses > 0 && adult_2021 && (start..=today).contains(&(covid_2021 + 200));
+    let covid = profile.covid_doses > 0 && adult_2021 && (start..=today).contains(&(covid_2021 + 200));
     let flu = profile.flu && util::age_on(profile.birth, today) >= 60;
     child || covid || flu
 }

@@ -48,12 +48,7 @@ pub struct SynthConfig {
 
 impl Default for SynthConfig {
     fn default() -> Self {
-        SynthConfig {
-            residents: 2000,
-            seed: 20241001,
-            years: 8,
-            today: time::macros::date!(2026 - 11 - 26),
-        }
+        SynthConfig { residents: 2000, seed: 20241001, years: 8, today: time::macros::date!(2026 - 11 - 26) }
     }
 }
 
@@ -122,9 +117,7 @@ impl std::fmt::Debug for Province {
 
 /// The first day of a person's history: the window start, or birth if later.
 fn window_start(birth: i32, today: i32, years: u32) -> i32 {
-    (today - (f64::from(years) * 365.25) as i32)
-        .max(birth)
-        .min(today)
+    (today - (f64::from(years) * 365.25) as i32).max(birth).min(today)
 }
 
 /// Institutions of one city grouped by what they do.
@@ -142,8 +135,7 @@ impl Province {
     /// Generates the province for `config`; the clinical records are rendered later, lazily.
     pub fn generate(config: &SynthConfig) -> Province {
         let today = jd(config.today);
-        let (institutions, sites) =
-            orgs::generate(&mut sub_rng(config.seed, STREAM_INSTITUTIONS, 0, 0));
+        let (institutions, sites) = orgs::generate(&mut sub_rng(config.seed, STREAM_INSTITUTIONS, 0, 0));
         let mut residents = Vec::with_capacity(config.residents);
         let mut profiles = Vec::with_capacity(config.residents);
         for i in 0..config.residents {
@@ -153,9 +145,7 @@ impl Province {
             residents.push(r);
             profiles.push(p);
         }
-        let mut by_city: Vec<CitySites> = (0..data::CITIES.len())
-            .map(|_| CitySites::default())
-            .collect();
+        let mut by_city: Vec<CitySites> = (0..data::CITIES.len()).map(|_| CitySites::default()).collect();
         for (i, s) in sites.iter().enumerate() {
             let cs = &mut by_city[s.city];
             match s.tier {
@@ -173,41 +163,19 @@ impl Province {
         let mut links: Vec<Vec<Link>> = vec![Vec::new(); sites.len()];
         for (i, p) in profiles.iter().enumerate() {
             let mut rng = sub_rng(config.seed, STREAM_LINKS, i as u64, 0);
-            for (site, role) in assign(
-                &mut rng,
-                p,
-                &by_city,
-                &sites,
-                &institutions,
-                today,
-                config.years,
-            ) {
+            for (site, role) in assign(&mut rng, p, &by_city, &sites, &institutions, today, config.years) {
                 let list = &mut links[site];
                 // Patient numbers grow with registration but are not consecutive.
-                let local_no =
-                    sites[site].local_base + 3 * list.len() as u32 + rng.random_range(0..3);
-                list.push(Link {
-                    resident: i as u32,
-                    local_no,
-                    role,
-                });
+                let local_no = sites[site].local_base + 3 * list.len() as u32 + rng.random_range(0..3);
+                list.push(Link { resident: i as u32, local_no, role });
             }
         }
-        Province {
-            institutions,
-            residents,
-            sites,
-            profiles,
-            links,
-            config: *config,
-        }
+        Province { institutions, residents, sites, profiles, links, config: *config }
     }
 
     /// Lazily yields every submission: for each institution with patients, a batch of NDJSON lines.
     pub fn submissions(&self) -> impl Iterator<Item = Submission> + '_ {
-        (0..self.institutions.len())
-            .filter(|&i| !self.links[i].is_empty())
-            .map(move |i| self.render(i))
+        (0..self.institutions.len()).filter(|&i| !self.links[i].is_empty()).map(move |i| self.render(i))
     }
 
     /// Exact number of lines [`Province::submissions`] yields (computed by rendering them).
@@ -235,18 +203,10 @@ impl Province {
                 start: window_start(profile.birth, today, self.config.years),
                 today,
             };
-            let mut rng = sub_rng(
-                self.config.seed,
-                STREAM_PAIR,
-                site as u64,
-                u64::from(link.resident),
-            );
+            let mut rng = sub_rng(self.config.seed, STREAM_PAIR, site as u64, u64::from(link.resident));
             em.pair(&ctx, &mut rng, link.role);
         }
-        Submission {
-            institution: inst.code.clone(),
-            lines: em.lines,
-        }
+        Submission { institution: inst.code.clone(), lines: em.lines }
     }
 }
 
@@ -268,17 +228,8 @@ fn assign(
     let mut roles: Vec<(usize, Role)> = Vec::new();
 
     let near_home = |rng: &mut SynthRng| -> Option<usize> {
-        let local: Vec<usize> = cs
-            .primary
-            .iter()
-            .copied()
-            .filter(|&s| sites[s].district == Some(p.district))
-            .collect();
-        let pool = if local.is_empty() {
-            &cs.primary
-        } else {
-            &local
-        };
+        let local: Vec<usize> = cs.primary.iter().copied().filter(|&s| sites[s].district == Some(p.district)).collect();
+        let pool = if local.is_empty() { &cs.primary } else { &local };
         (!pool.is_empty()).then(|| pool[rng.random_range(0..pool.len())])
     };
     let primary_p = if chronic > 0 {
@@ -288,11 +239,7 @@ fn assign(
     } else {
         0.4
     };
-    let primary = if rng.random_bool(primary_p) {
-        near_home(rng)
-    } else {
-        None
-    };
+    let primary = if rng.random_bool(primary_p) { near_home(rng) } else { None };
 
     let n_hospitals = if chronic > 0 || age >= 65 {
         1 + usize::from(rng.random_bool(0.5)) + usize::from(rng.random_bool(0.2))
@@ -311,11 +258,7 @@ fn assign(
                 (_, tongdang_core::Ownership::Private) => 12.0,
                 _ => 30.0,
             };
-            if sites[h].district.is_some_and(|d| d == p.district) {
-                w * 2.0
-            } else {
-                w
-            }
+            if sites[h].district.is_some_and(|d| d == p.district) { w * 2.0 } else { w }
         })
         .collect();
     let mut hospitals = Vec::new();
@@ -352,43 +295,18 @@ fn assign(
             (_, true, false) => follow_up,
         };
         let stays = if main { 1.0 } else { 0.25 };
-        roles.push((
-            h,
-            Role::Hospital {
-                main,
-                acute,
-                chronic: chronic_rate,
-                stays,
-                checkups: main && hospital_checkups,
-            },
-        ));
+        roles.push((h, Role::Hospital { main, acute, chronic: chronic_rate, stays, checkups: main && hospital_checkups }));
     }
-    let mut primary_role =
-        primary.map(|s| (s, 0.3f32, if chronic > 0 { follow_up } else { 0.0 }, false));
+    let mut primary_role = primary.map(|s| (s, 0.3f32, if chronic > 0 { follow_up } else { 0.0 }, false));
 
     // Residents of other cities are sometimes referred to the big hospitals of 广州 and 深圳.
-    if !matches!(data::CITIES[p.city].city, City::Guangzhou | City::Shenzhen)
-        && rng.random_bool(0.06)
-    {
-        let target = if rng.random_bool(0.65) {
-            City::Guangzhou
-        } else {
-            City::Shenzhen
-        };
+    if !matches!(data::CITIES[p.city].city, City::Guangzhou | City::Shenzhen) && rng.random_bool(0.06) {
+        let target = if rng.random_bool(0.65) { City::Guangzhou } else { City::Shenzhen };
         if let Some(tc) = data::CITIES.iter().position(|c| c.city == target) {
             let pool = &by_city[tc].tertiary_a;
             if !pool.is_empty() {
                 let h = pool[rng.random_range(0..pool.len())];
-                roles.push((
-                    h,
-                    Role::Hospital {
-                        main: false,
-                        acute: 0.15,
-                        chronic: 0.0,
-                        stays: 1.5,
-                        checkups: false,
-                    },
-                ));
+                roles.push((h, Role::Hospital { main: false, acute: 0.15, chronic: 0.0, stays: 1.5, checkups: false }));
             }
         }
     }
@@ -409,14 +327,7 @@ fn assign(
         }
     }
     if let Some((s, acute, chronic, vaccinates)) = primary_role {
-        roles.push((
-            s,
-            Role::Primary {
-                acute,
-                chronic,
-                vaccinates,
-            },
-        ));
+        roles.push((s, Role::Primary { acute, chronic, vaccinates }));
     }
     if p.donor {
         if let Some(b) = cs.blood {
@@ -509,13 +420,7 @@ mod tests {
         for c in &data::CITIES {
             assert!(c.districts.len() >= 2, "{}", c.city);
             for d in c.districts {
-                assert_eq!(
-                    d.code / 100 * 100 / 10000,
-                    c.city.area_code() / 10000,
-                    "{} {}",
-                    c.city,
-                    d.name
-                );
+                assert_eq!(d.code / 100 * 100 / 10000, c.city.area_code() / 10000, "{} {}", c.city, d.name);
             }
         }
     }

@@ -5,9 +5,7 @@ use std::collections::HashSet;
 
 use rand::RngExt;
 use tongdang_core::institution::uscc_check_char;
-use tongdang_core::{
-    ConnectionMode, Institution, InstitutionCode, InstitutionKind, Level, Ownership,
-};
+use tongdang_core::{ConnectionMode, Institution, InstitutionCode, InstitutionKind, Level, Ownership};
 
 use crate::data::{self, CITIES, CityData, District};
 use crate::util::{SynthRng, pick};
@@ -84,19 +82,11 @@ fn organization_code(rng: &mut SynthRng) -> String {
     const WEIGHTS: [u32; 8] = [3, 7, 9, 10, 5, 8, 4, 2];
     let mut code = String::with_capacity(9);
     // Public institutions' codes mostly begin with 4 in Guangdong.
-    code.push(if rng.random_bool(0.7) {
-        '4'
-    } else {
-        char::from(b'0' + rng.random_range(0..10u8))
-    });
+    code.push(if rng.random_bool(0.7) { '4' } else { char::from(b'0' + rng.random_range(0..10u8)) });
     for _ in 0..7 {
         code.push(char::from(b'0' + rng.random_range(0..10u8)));
     }
-    let sum: u32 = code
-        .bytes()
-        .zip(WEIGHTS)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
+    let sum: u32 = code.bytes().zip(WEIGHTS).map(|(b, w)| u32::from(b - b'0') * w).sum();
     code.push(match 11 - sum % 11 {
         10 => 'X',
         11 => '0',
@@ -107,19 +97,9 @@ fn organization_code(rng: &mut SynthRng) -> String {
 
 /// A unified social credit code: registration authority and type (12 public institution, 52
 /// private non-enterprise unit), area code, organization code, GB 32100 check character.
-fn uscc(
-    rng: &mut SynthRng,
-    public: bool,
-    area: u32,
-    taken: &mut HashSet<String>,
-) -> InstitutionCode {
+fn uscc(rng: &mut SynthRng, public: bool, area: u32, taken: &mut HashSet<String>) -> InstitutionCode {
     loop {
-        let first17 = format!(
-            "{}{:06}{}",
-            if public { "12" } else { "52" },
-            area,
-            organization_code(rng)
-        );
+        let first17 = format!("{}{:06}{}", if public { "12" } else { "52" }, area, organization_code(rng));
         debug_assert!(first17.bytes().all(|b| USCC_CHARS.contains(&b)));
         let Some(check) = uscc_check_char(&first17) else {
             continue;
@@ -143,14 +123,7 @@ struct Builder<'r> {
 
 impl Builder<'_> {
     /// Adds an institution unless its name is taken; returns whether it was added.
-    fn add(
-        &mut self,
-        city: usize,
-        district: Option<usize>,
-        tier: Tier,
-        name: String,
-        public: bool,
-    ) -> bool {
+    fn add(&mut self, city: usize, district: Option<usize>, tier: Tier, name: String, public: bool) -> bool {
         if !self.names.insert(name_key(&name)) {
             return false;
         }
@@ -167,9 +140,7 @@ impl Builder<'_> {
             Tier::Secondary => (Level::Secondary, InstitutionKind::Hospital),
             Tier::Primary => (Level::Primary, InstitutionKind::Hospital),
             Tier::Exam => (Level::Primary, InstitutionKind::ExamCentre),
-            Tier::PublicHealth if name.ends_with("妇幼保健院") => {
-                (Level::Tertiary, InstitutionKind::PublicHealth)
-            }
+            Tier::PublicHealth if name.ends_with("妇幼保健院") => (Level::Tertiary, InstitutionKind::PublicHealth),
             Tier::PublicHealth => (Level::Secondary, InstitutionKind::PublicHealth),
             Tier::Blood => (Level::Secondary, InstitutionKind::BloodCentre),
         };
@@ -181,11 +152,7 @@ impl Builder<'_> {
             Tier::Primary => 0.6,
             _ => 0.2,
         };
-        let connection = if self.rng.random_bool(via_city) {
-            ConnectionMode::ViaCityPlatform
-        } else {
-            ConnectionMode::Direct
-        };
+        let connection = if self.rng.random_bool(via_city) { ConnectionMode::ViaCityPlatform } else { ConnectionMode::Direct };
         let local_prefix = match tier {
             Tier::TertiaryA | Tier::Tertiary | Tier::Secondary => "MRN",
             Tier::Primary => "JM",
@@ -198,11 +165,7 @@ impl Builder<'_> {
             name,
             city: cd.city,
             level,
-            ownership: if public {
-                Ownership::Public
-            } else {
-                Ownership::Private
-            },
+            ownership: if public { Ownership::Public } else { Ownership::Private },
             kind,
             connection,
         });
@@ -221,20 +184,11 @@ impl Builder<'_> {
     fn city(&mut self, ci: usize) {
         let cd = &CITIES[ci];
         let city = cd.city.label_zh();
-        let templates_a = [
-            format!("{city}人民医院"),
-            format!("{city}第一人民医院"),
-            format!("{city}中医院"),
-            format!("{city}中心医院"),
-        ];
+        let templates_a =
+            [format!("{city}人民医院"), format!("{city}第一人民医院"), format!("{city}中医院"), format!("{city}中心医院")];
         let n = self.rng.random_range(2..=4);
         let mut added = 0;
-        for name in cd
-            .top_hospitals
-            .iter()
-            .map(|s| (*s).to_owned())
-            .chain(templates_a)
-        {
+        for name in cd.top_hospitals.iter().map(|s| (*s).to_owned()).chain(templates_a) {
             if added == n {
                 break;
             }
@@ -267,16 +221,10 @@ impl Builder<'_> {
             attempts += 1;
             let di = self.rng.random_range(0..cd.districts.len());
             let (name, public) = if self.rng.random_bool(0.3) {
-                (
-                    format!("{city}{}医院", pick(self.rng, data::PRIVATE_BRANDS)),
-                    false,
-                )
+                (format!("{city}{}医院", pick(self.rng, data::PRIVATE_BRANDS)), false)
             } else {
                 let prefix = district_prefix(cd, &cd.districts[di]);
-                let suffix = *pick(
-                    self.rng,
-                    &["人民医院", "人民医院", "中医院", "第二人民医院"],
-                );
+                let suffix = *pick(self.rng, &["人民医院", "人民医院", "中医院", "第二人民医院"]);
                 (format!("{prefix}{suffix}"), true)
             };
             if self.add(ci, Some(di), Tier::Secondary, name, public) {
@@ -298,36 +246,22 @@ impl Builder<'_> {
         }
 
         let exam = if self.rng.random_bool(0.4) {
-            (
-                format!("{city}{}健康体检中心", pick(self.rng, data::PRIVATE_BRANDS)),
-                false,
-            )
+            (format!("{city}{}健康体检中心", pick(self.rng, data::PRIVATE_BRANDS)), false)
         } else {
             (format!("{city}健康体检中心"), true)
         };
         self.add(ci, None, Tier::Exam, exam.0, exam.1);
-        let ph = if self.rng.random_bool(0.7) {
-            format!("{city}疾病预防控制中心")
-        } else {
-            format!("{city}妇幼保健院")
-        };
+        let ph =
+            if self.rng.random_bool(0.7) { format!("{city}疾病预防控制中心") } else { format!("{city}妇幼保健院") };
         self.add(ci, None, Tier::PublicHealth, ph, true);
-        let blood = cd
-            .blood_centre
-            .map_or_else(|| format!("{city}中心血站"), str::to_owned);
+        let blood = cd.blood_centre.map_or_else(|| format!("{city}中心血站"), str::to_owned);
         self.add(ci, None, Tier::Blood, blood, true);
     }
 }
 
 /// Every institution of the province, with its generator-side facts.
 pub(crate) fn generate(rng: &mut SynthRng) -> (Vec<Institution>, Vec<Site>) {
-    let mut b = Builder {
-        rng,
-        names: HashSet::new(),
-        codes: HashSet::new(),
-        institutions: Vec::new(),
-        sites: Vec::new(),
-    };
+    let mut b = Builder { rng, names: HashSet::new(), codes: HashSet::new(), institutions: Vec::new(), sites: Vec::new() };
     for ci in 0..CITIES.len() {
         b.city(ci);
     }

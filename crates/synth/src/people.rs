@@ -42,9 +42,7 @@ impl Profile {
 
     /// Whether `c` is diagnosed by `day`.
     pub fn has_chronic(&self, c: usize, day: i32) -> bool {
-        self.chronic
-            .iter()
-            .any(|&(x, onset)| x == c && onset <= day)
+        self.chronic.iter().any(|&(x, onset)| x == c && onset <= day)
     }
 }
 
@@ -60,14 +58,8 @@ fn age_band(age: i32) -> usize {
 
 /// Age in whole years for the Guangdong population (2020 census shape, rounded).
 fn sample_age(rng: &mut SynthRng) -> i32 {
-    const BANDS: &[((i32, i32), u32)] = &[
-        ((1, 15), 180),
-        ((15, 30), 200),
-        ((30, 45), 270),
-        ((45, 60), 200),
-        ((60, 75), 100),
-        ((75, 96), 45),
-    ];
+    const BANDS: &[((i32, i32), u32)] =
+        &[((1, 15), 180), ((15, 30), 200), ((30, 45), 270), ((45, 60), 200), ((60, 75), 100), ((75, 96), 45)];
     let (lo, hi) = *pick_weighted(rng, BANDS);
     rng.random_range(lo..hi)
 }
@@ -85,9 +77,9 @@ fn given_name(rng: &mut SynthRng, male: bool, birth_year: i32) -> &'static str {
 }
 
 const PHONE_PREFIXES: &[&str] = &[
-    "130", "131", "132", "133", "134", "135", "136", "137", "138", "139", "150", "151", "152",
-    "153", "155", "156", "157", "158", "159", "170", "173", "176", "177", "178", "180", "181",
-    "182", "183", "184", "185", "186", "187", "188", "189", "191", "193", "195", "198", "199",
+    "130", "131", "132", "133", "134", "135", "136", "137", "138", "139", "150", "151", "152", "153", "155", "156", "157", "158",
+    "159", "170", "173", "176", "177", "178", "180", "181", "182", "183", "184", "185", "186", "187", "188", "189", "191", "193",
+    "195", "198", "199",
 ];
 
 /// Generates a resident of `city` (index into [`CITIES`]), living on `today` (a Julian day).
@@ -105,22 +97,14 @@ pub(crate) fn generate(rng: &mut SynthRng, city: usize, today: i32) -> (Resident
     let birth_date = date_of(birth);
 
     let (family, given, name) = if rng.random_bool(0.003) {
-        let pool = if male {
-            data::MINORITY_MALE
-        } else {
-            data::MINORITY_FEMALE
-        };
+        let pool = if male { data::MINORITY_MALE } else { data::MINORITY_FEMALE };
         let (g, f) = *pick(rng, pool);
         // ID cards write these names given name first, then the father's name, joined by "·".
         (f.to_owned(), g.to_owned(), format!("{g}·{f}"))
     } else {
         let family = *pick_weighted(rng, data::SURNAMES);
         let given = given_name(rng, male, birth_date.year());
-        (
-            family.to_owned(),
-            given.to_owned(),
-            format!("{family}{given}"),
-        )
+        (family.to_owned(), given.to_owned(), format!("{family}{given}"))
     };
 
     let district = rng.random_range(0..cd.districts.len());
@@ -129,12 +113,7 @@ pub(crate) fn generate(rng: &mut SynthRng, city: usize, today: i32) -> (Resident
         None
     } else {
         // Sequence numbers: odd for men, even for women (GB 11643).
-        let seq = rng.random_range(0..100) * 10
-            + if male {
-                2 * rng.random_range(0..5) + 1
-            } else {
-                2 * rng.random_range(0..5)
-            };
+        let seq = rng.random_range(0..100) * 10 + if male { 2 * rng.random_range(0..5) + 1 } else { 2 * rng.random_range(0..5) };
         let first17 = format!("{}{}{:03}", dist.code, date_compact(birth_date), seq);
         gb11643::check_char(&first17).map(|c| format!("{first17}{c}"))
     };
@@ -143,61 +122,31 @@ pub(crate) fn generate(rng: &mut SynthRng, city: usize, today: i32) -> (Resident
     for _ in 0..4 {
         health.push_str(&format!("{:016x}", rng.random::<u64>()));
     }
-    let phone = format!(
-        "{}{:08}",
-        pick(rng, PHONE_PREFIXES),
-        rng.random_range(0..100_000_000u32)
-    );
-    let road = if !cd.roads.is_empty() && rng.random_bool(0.5) {
-        *pick(rng, cd.roads)
-    } else {
-        *pick(rng, data::COMMON_ROADS)
-    };
-    let number = if rng.random_bool(0.8) {
-        rng.random_range(1..400)
-    } else {
-        rng.random_range(400..1200)
-    };
-    let address = format!(
-        "广东省{}{}{}{}号",
-        cd.city.label_zh(),
-        dist.name,
-        road,
-        number
-    );
+    let phone = format!("{}{:08}", pick(rng, PHONE_PREFIXES), rng.random_range(0..100_000_000u32));
+    let road = if !cd.roads.is_empty() && rng.random_bool(0.5) { *pick(rng, cd.roads) } else { *pick(rng, data::COMMON_ROADS) };
+    let number = if rng.random_bool(0.8) { rng.random_range(1..400) } else { rng.random_range(400..1200) };
+    let address = format!("广东省{}{}{}{}号", cd.city.label_zh(), dist.name, road, number);
 
     let age = util::age_on(birth, today);
     let mut chronic = Vec::new();
     for (i, c) in CHRONIC.iter().enumerate() {
-        if age >= c.min_onset && c.sex.admits(male) && rng.random_bool(c.prevalence[age_band(age)])
-        {
+        if age >= c.min_onset && c.sex.admits(male) && rng.random_bool(c.prevalence[age_band(age)]) {
             let onset_age = rng.random_range(c.min_onset..=age);
-            let onset =
-                (util::add_months(birth, 12 * onset_age) + rng.random_range(0..365)).min(today);
+            let onset = (util::add_months(birth, 12 * onset_age) + rng.random_range(0..365)).min(today);
             chronic.push((i, onset));
         }
     }
     let allergy = rng.random_bool(0.09).then(|| {
-        let weights: Vec<f64> = codes::ALLERGENS
-            .iter()
-            .map(|(_, w)| f64::from(*w))
-            .collect();
+        let weights: Vec<f64> = codes::ALLERGENS.iter().map(|(_, w)| f64::from(*w)).collect();
         util::pick_index(rng, &weights).unwrap_or(0)
     });
     let blood_group = {
-        let weights: Vec<f64> = codes::BLOOD_GROUPS
-            .iter()
-            .map(|(_, w)| f64::from(*w))
-            .collect();
+        let weights: Vec<f64> = codes::BLOOD_GROUPS.iter().map(|(_, w)| f64::from(*w)).collect();
         util::pick_index(rng, &weights).unwrap_or(0)
     };
     let donor = (19..=58).contains(&age) && rng.random_bool(0.07);
     let flu = age >= 60 && rng.random_bool(0.35);
-    let covid_doses = if rng.random_bool(0.85) {
-        rng.random_range(2..=3)
-    } else {
-        rng.random_range(0..=1)
-    };
+    let covid_doses = if rng.random_bool(0.85) { rng.random_range(2..=3) } else { rng.random_range(0..=1) };
 
     let resident = Resident {
         name,

@@ -18,9 +18,7 @@ pub(crate) fn mix(x: u64) -> u64 {
 /// An independent generator for one part of the output, so that parts can be produced lazily
 /// and in any order yet always come out the same.
 pub(crate) fn sub_rng(seed: u64, stream: u64, a: u64, b: u64) -> SynthRng {
-    SynthRng::seed_from_u64(mix(
-        mix(mix(seed ^ stream.rotate_left(40)) ^ a) ^ b.rotate_left(23)
-    ))
+    SynthRng::seed_from_u64(mix(mix(mix(seed ^ stream.rotate_left(40)) ^ a) ^ b.rotate_left(23)))
 }
 
 /// A uniformly chosen element; tables passed here are static and never empty.
@@ -105,12 +103,7 @@ pub(crate) fn date_str(day: i32) -> String {
 
 /// `YYYYMMDD`, as in ID numbers.
 pub(crate) fn date_compact(date: Date) -> String {
-    format!(
-        "{:04}{:02}{:02}",
-        date.year(),
-        u8::from(date.month()),
-        date.day()
-    )
+    format!("{:04}{:02}{:02}", date.year(), u8::from(date.month()), date.day())
 }
 
 /// The same day `months` later, clamped to the month's end (31 Jan + 1 month = 28/29 Feb).
@@ -120,9 +113,7 @@ pub(crate) fn add_months(day: i32, months: i32) -> i32 {
     let (year, month0) = (total.div_euclid(12), total.rem_euclid(12));
     let month = Month::try_from(month0 as u8 + 1).unwrap_or(Month::January);
     let last = month.length(year);
-    Date::from_calendar_date(year, month, d.day().min(last))
-        .map(jd)
-        .unwrap_or(day)
+    Date::from_calendar_date(year, month, d.day().min(last)).map(jd).unwrap_or(day)
 }
 
 /// Whole years from `birth` to `on`.
@@ -145,39 +136,24 @@ pub(crate) struct Dt {
 impl Dt {
     /// `day` at `hour`:`minute`.
     pub fn at(day: i32, hour: u32, minute: u32) -> Dt {
-        Dt {
-            day,
-            minute: hour * 60 + minute,
-        }
+        Dt { day, minute: hour * 60 + minute }
     }
 
     /// Later by `minutes`, rolling over midnight.
     pub fn plus(self, minutes: u32) -> Dt {
         let m = self.minute + minutes;
-        Dt {
-            day: self.day + (m / 1440) as i32,
-            minute: m % 1440,
-        }
+        Dt { day: self.day + (m / 1440) as i32, minute: m % 1440 }
     }
 
     /// A FHIR dateTime / instant with the +08:00 offset.
     pub fn fhir(self) -> String {
-        format!(
-            "{}T{:02}:{:02}:00+08:00",
-            date_str(self.day),
-            self.minute / 60,
-            self.minute % 60
-        )
+        format!("{}T{:02}:{:02}:00+08:00", date_str(self.day), self.minute / 60, self.minute % 60)
     }
 }
 
 /// A random minute of working hours on `day`, when outpatient clinics and labs run.
 pub(crate) fn office_time(rng: &mut SynthRng, day: i32) -> Dt {
-    let hour = if rng.random_bool(0.7) {
-        rng.random_range(8..12)
-    } else {
-        rng.random_range(14..17)
-    };
+    let hour = if rng.random_bool(0.7) { rng.random_range(8..12) } else { rng.random_range(14..17) };
     Dt::at(day, hour, rng.random_range(0..60))
 }
 
@@ -187,11 +163,7 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub(crate) fn base64(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -210,14 +182,7 @@ mod tests {
 
     #[test]
     fn base64_matches_rfc_4648_vectors() {
-        let cases = [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-        ];
+        let cases = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE=")];
         for (plain, encoded) in cases {
             assert_eq!(base64(plain.as_bytes()), encoded);
         }

@@ -8,10 +8,7 @@ use tongdang_identity::gb11643::NationalId;
 use tongdang_synth::{Province, SynthConfig, bench_stream};
 
 fn small() -> SynthConfig {
-    SynthConfig {
-        residents: 300,
-        ..SynthConfig::default()
-    }
+    SynthConfig { residents: 300, ..SynthConfig::default() }
 }
 
 fn all_lines(p: &Province) -> Vec<(InstitutionCode, Vec<String>)> {
@@ -55,49 +52,23 @@ fn residents_have_valid_identities() {
             }
         }
         assert_eq!(r.health_code.len(), 64);
-        assert!(
-            r.health_code
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        );
+        assert!(r.health_code.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
         assert_eq!(r.phone.len(), 11);
         assert!(r.phone.bytes().all(|b| b.is_ascii_digit()));
-        assert!(
-            ["13", "15", "17", "18", "19"].contains(&&r.phone[..2]),
-            "{}",
-            r.phone
-        );
+        assert!(["13", "15", "17", "18", "19"].contains(&&r.phone[..2]), "{}", r.phone);
         let expected = format!("广东省{}{}", r.city.label_zh(), r.district);
-        assert!(
-            r.address.starts_with(&expected) && r.address.ends_with('号'),
-            "{}",
-            r.address
-        );
+        assert!(r.address.starts_with(&expected) && r.address.ends_with('号'), "{}", r.address);
         let n = r.name.chars().count();
         assert!((2..=4).contains(&n) || r.name.contains('·'), "{}", r.name);
-        if ["欧阳", "司徒", "上官"]
-            .iter()
-            .any(|s| r.name.starts_with(s))
-        {
+        if ["欧阳", "司徒", "上官"].iter().any(|s| r.name.starts_with(s)) {
             compound += 1;
         }
     }
     let share = f64::from(without_id) / 2000.0;
-    assert!(
-        (0.01..0.06).contains(&share),
-        "{without_id} residents without an ID number"
-    );
+    assert!((0.01..0.06).contains(&share), "{without_id} residents without an ID number");
     assert!(compound > 0, "compound surnames appear");
-    let chen = p
-        .residents
-        .iter()
-        .filter(|r| r.name.starts_with('陈'))
-        .count();
-    let wang = p
-        .residents
-        .iter()
-        .filter(|r| r.name.starts_with('王'))
-        .count();
+    let chen = p.residents.iter().filter(|r| r.name.starts_with('陈')).count();
+    let wang = p.residents.iter().filter(|r| r.name.starts_with('王')).count();
     assert!(chen > wang, "陈 is the most common surname in Guangdong");
     let cities: HashSet<City> = p.residents.iter().map(|r| r.city).collect();
     assert_eq!(cities.len(), 21);
@@ -119,41 +90,22 @@ fn institutions_are_unique_valid_and_cover_every_city() {
     for city in City::ALL {
         let in_city: Vec<_> = p.institutions.iter().filter(|i| i.city == *city).collect();
         assert!(
-            in_city
-                .iter()
-                .any(|i| i.level == Level::TertiaryA && i.ownership == Ownership::Public),
+            in_city.iter().any(|i| i.level == Level::TertiaryA && i.ownership == Ownership::Public),
             "{city} has a public 三甲 hospital"
         );
         for kind in ["exam_centre", "public_health", "blood_centre"] {
-            assert_eq!(
-                in_city.iter().filter(|i| i.kind.code() == kind).count(),
-                1,
-                "{city} {kind}"
-            );
+            assert_eq!(in_city.iter().filter(|i| i.kind.code() == kind).count(), 1, "{city} {kind}");
         }
     }
-    assert!(
-        p.institutions
-            .iter()
-            .any(|i| i.ownership == Ownership::Private)
-    );
-    assert!(
-        p.institutions
-            .iter()
-            .any(|i| i.connection.code() == "via_city_platform")
-    );
+    assert!(p.institutions.iter().any(|i| i.ownership == Ownership::Private));
+    assert!(p.institutions.iter().any(|i| i.connection.code() == "via_city_platform"));
     assert!(names.contains("广州市第一人民医院") || names.contains("中山大学附属第一医院"));
 }
 
 /// Whether a string looks like a FHIR dateTime with a time part.
 fn is_datetime(s: &str) -> bool {
     let b = s.as_bytes();
-    b.len() >= 19
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b[10] == b'T'
-        && b[13] == b':'
-        && b[..4].iter().all(u8::is_ascii_digit)
+    b.len() >= 19 && b[4] == b'-' && b[7] == b'-' && b[10] == b'T' && b[13] == b':' && b[..4].iter().all(u8::is_ascii_digit)
 }
 
 fn datetimes<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
@@ -194,41 +146,14 @@ fn check_required(v: &Value) {
     let rt = v["resourceType"].as_str().unwrap_or_default();
     let required: &[&[&str]] = match rt {
         "Patient" => &[&["identifier"], &["name"], &["gender"], &["birthDate"]],
-        "Encounter" => &[
-            &["status"],
-            &["class", "code"],
-            &["subject"],
-            &["period", "start"],
-        ],
-        "Condition" => &[
-            &["subject"],
-            &["code"],
-            &["clinicalStatus"],
-            &["verificationStatus"],
-        ],
+        "Encounter" => &[&["status"], &["class", "code"], &["subject"], &["period", "start"]],
+        "Condition" => &[&["subject"], &["code"], &["clinicalStatus"], &["verificationStatus"]],
         "Observation" => &[&["status"], &["code"], &["subject"], &["effectiveDateTime"]],
         "DiagnosticReport" => &[&["status"], &["code"], &["subject"], &["result"]],
-        "Immunization" => &[
-            &["status"],
-            &["vaccineCode"],
-            &["patient"],
-            &["occurrenceDateTime"],
-            &["lotNumber"],
-        ],
-        "MedicationRequest" => &[
-            &["status"],
-            &["intent"],
-            &["medicationCodeableConcept"],
-            &["subject"],
-            &["authoredOn"],
-        ],
+        "Immunization" => &[&["status"], &["vaccineCode"], &["patient"], &["occurrenceDateTime"], &["lotNumber"]],
+        "MedicationRequest" => &[&["status"], &["intent"], &["medicationCodeableConcept"], &["subject"], &["authoredOn"]],
         "Procedure" => &[&["status"], &["subject"], &["code"]],
-        "AllergyIntolerance" => &[
-            &["patient"],
-            &["code"],
-            &["clinicalStatus"],
-            &["verificationStatus"],
-        ],
+        "AllergyIntolerance" => &[&["patient"], &["code"], &["clinicalStatus"], &["verificationStatus"]],
         "DocumentReference" => &[&["status"], &["content"], &["subject"], &["type"]],
         other => panic!("unexpected resource type {other}"),
     };
@@ -236,33 +161,18 @@ fn check_required(v: &Value) {
         assert!(has(v, path), "{rt} lacks {path:?}: {v}");
     }
     if rt == "Observation" {
-        assert!(
-            has(v, &["valueQuantity"]) || has(v, &["valueCodeableConcept"]),
-            "{v}"
-        );
+        assert!(has(v, &["valueQuantity"]) || has(v, &["valueCodeableConcept"]), "{v}");
     }
     if let Some(q) = v.get("valueQuantity") {
-        assert!(
-            q["value"].is_number()
-                && q["system"] == "http://unitsofmeasure.org"
-                && q["code"].is_string(),
-            "{v}"
-        );
+        assert!(q["value"].is_number() && q["system"] == "http://unitsofmeasure.org" && q["code"].is_string(), "{v}");
     }
     if rt == "Procedure" {
-        assert!(
-            has(v, &["performedDateTime"]) || has(v, &["performedPeriod", "start"]),
-            "{v}"
-        );
+        assert!(has(v, &["performedDateTime"]) || has(v, &["performedPeriod", "start"]), "{v}");
     }
     if rt == "DocumentReference" {
         let a = &v["content"][0]["attachment"];
         assert_eq!(a["contentType"], "text/plain");
-        assert!(
-            a["data"]
-                .as_str()
-                .is_some_and(|d| d.len() % 4 == 0 && !d.is_empty())
-        );
+        assert!(a["data"].as_str().is_some_and(|d| d.len() % 4 == 0 && !d.is_empty()));
     }
 }
 
@@ -284,22 +194,12 @@ fn submissions_are_valid_fhir_ndjson() {
             assert!(line.starts_with("{\"resourceType\":"), "{line}");
             let rt = v["resourceType"].as_str().expect("resourceType").to_owned();
             let id = v["id"].as_str().expect("id").to_owned();
-            assert!(
-                !id.is_empty()
-                    && id.len() <= 64
-                    && id
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
-            );
+            assert!(!id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
             check_required(&v);
             let mut refs = Vec::new();
             references(&v, &mut refs);
             for r in &refs {
-                assert!(
-                    ids.contains(*r),
-                    "{rt}/{id} refers to {r}, not emitted before it in {}",
-                    s.institution
-                );
+                assert!(ids.contains(*r), "{rt}/{id} refers to {r}, not emitted before it in {}", s.institution);
             }
             let mut times = Vec::new();
             datetimes(&v, &mut times);
@@ -309,35 +209,21 @@ fn submissions_are_valid_fhir_ndjson() {
                 assert_eq!(v["identifier"][0]["value"], id.as_str());
                 births.insert(
                     format!("Patient/{id}"),
-                    (
-                        v["birthDate"].as_str().unwrap().to_owned(),
-                        v["gender"].as_str().unwrap().to_owned(),
-                    ),
+                    (v["birthDate"].as_str().unwrap().to_owned(), v["gender"].as_str().unwrap().to_owned()),
                 );
             } else {
-                let patient = v
-                    .get("subject")
-                    .or_else(|| v.get("patient"))
-                    .expect("subject or patient");
+                let patient = v.get("subject").or_else(|| v.get("patient")).expect("subject or patient");
                 let reference = patient["reference"].as_str().expect("patient reference");
                 assert!(reference.starts_with("Patient/"));
                 let (birth, gender) = &births[reference];
                 for t in &times {
                     assert!(t.ends_with("+08:00"), "{t}");
                     assert!(&t[..10] <= today.as_str(), "{rt}/{id}: {t} is after today");
-                    assert!(
-                        &t[..10] >= birth.as_str(),
-                        "{rt}/{id}: {t} is before birth {birth}"
-                    );
+                    assert!(&t[..10] >= birth.as_str(), "{rt}/{id}: {t} is before birth {birth}");
                 }
                 if let Some(code) = v["code"]["coding"][0]["code"].as_str() {
-                    let age = |t: &str| {
-                        t[..4].parse::<i32>().unwrap() - birth[..4].parse::<i32>().unwrap()
-                    };
-                    let at = v["recordedDate"]
-                        .as_str()
-                        .or(v["performedPeriod"]["start"].as_str())
-                        .unwrap_or(&today);
+                    let age = |t: &str| t[..4].parse::<i32>().unwrap() - birth[..4].parse::<i32>().unwrap();
+                    let at = v["recordedDate"].as_str().or(v["performedPeriod"]["start"].as_str()).unwrap_or(&today);
                     match code {
                         "O80" | "O82" | "74.1" | "73.59" => {
                             assert_eq!(gender, "female");
@@ -348,11 +234,7 @@ fn submissions_are_valid_fhir_ndjson() {
                     }
                 }
             }
-            assert!(
-                ids.insert(format!("{rt}/{id}")),
-                "duplicate {rt}/{id} in {}",
-                s.institution
-            );
+            assert!(ids.insert(format!("{rt}/{id}")), "duplicate {rt}/{id} in {}", s.institution);
             seen.insert(category_of(&v));
         }
     }
@@ -372,10 +254,7 @@ fn submissions_are_valid_fhir_ndjson() {
         "allergy",
         "document",
     ] {
-        assert!(
-            seen.contains(category),
-            "no {category} in the output; saw {seen:?}"
-        );
+        assert!(seen.contains(category), "no {category} in the output; saw {seen:?}");
     }
 }
 
@@ -386,14 +265,8 @@ fn category_of(v: &Value) -> String {
         "DiagnosticReport" => "report".into(),
         "Observation" if v["code"]["coding"][0]["code"] == "882-1" => "blood-group".into(),
         "Observation" => {
-            let c = v["category"][0]["coding"][0]["code"]
-                .as_str()
-                .unwrap_or_default();
-            if c == "laboratory" {
-                "lab".into()
-            } else {
-                c.into()
-            }
+            let c = v["category"][0]["coding"][0]["code"].as_str().unwrap_or_default();
+            if c == "laboratory" { "lab".into() } else { c.into() }
         }
         "Procedure" => {
             let codings = v["code"]["coding"].as_array().cloned().unwrap_or_default();
@@ -419,11 +292,7 @@ fn bench_stream_is_exact_and_self_contained() {
     let code = InstitutionCode::new("12440100455858116F").unwrap();
     for (persons, entries) in [(0, 5), (3, 0), (25, 40), (4, 300)] {
         let lines: Vec<String> = bench_stream(42, &code, persons, entries).collect();
-        assert_eq!(
-            lines.len(),
-            persons * (1 + entries),
-            "{persons} × {entries}"
-        );
+        assert_eq!(lines.len(), persons * (1 + entries), "{persons} × {entries}");
         let mut ids = HashSet::new();
         let mut types = HashSet::new();
         for (k, line) in lines.iter().enumerate() {

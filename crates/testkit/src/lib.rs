@@ -1,0 +1,130 @@
+//! Test support. Storage behaviour is tested on both databases: [`backend_tests!`] turns each
+//! `async fn(Arc<dyn Store>)` into one test on a fresh SQLite store and one on a fresh
+//! PostgreSQL database. PostgreSQL comes from `TONGDANG_TEST_PG_URL`, which `scripts/test`
+//! sets after starting a temporary cluster; without it the PostgreSQL tests fail and say so.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use tongdang_store::{Location, Store};
+
+/// A path under `shared/fixtures/` (beside the project), failing loudly if it is not there.
+pub fn fixture(relative: &str) -> PathBuf {
+    let root = std::env::var_os("TONGDANG_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures"));
+    let path = root.join(relative);
+    assert!(
+        path.exists(),
+        "test fixture {} is missing: the tests expect shared/fixtures beside the project (or TONGDANG_FIXTURES pointing at it)",
+        path.display()
+    );
+    path
+}
+
+/// A fresh store and what keeps it alive.
+pub struct Backend {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+    database: Option<(String, String)>,
+}
+
+impl Backend {
+    /// A new SQLite store in a temporary directory.
+    pub async fn sqlite() -> Backend {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let store = tongdang_store::open(&Location::DataDir(dir.path().join("data"))).await.expect("open SQLite store");
+        Backend { store, _dir: Some(dir), database: None }
+    }
+
+    /// A new, empty PostgreSQL database in the test cluster.
+    pub async fn postgres() -> Backend {
+        let admin = pg_url();
+        let name = format!("td_test_{}", rand::random::<u64>());
+        let mut conn = connect_admin(&admin).await;
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let url = with_database(&admin, &name);
+        let store = tongdang_store::open(&Location::Postgres(url)).await.expect("open PostgreSQL store");
+        Backend { store, _dir: None, database: Some((admin, name)) }
+    }
+
+    /// The PostgreSQL URL of this backend's database, if it is one.
+    pub fn postgres_url(&self) -> Option<String> {
+        self.database.as_ref().map(|(admin, name)| with_database(admin, name))
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.database.take() {
+            // Best effort: the whole cluster is removed at the end of the run anyway.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+                if let Ok(rt) = rt {
+                    rt.block_on(async {
+                        if let Ok(mut c) = <sqlx::PgConnection as sqlx::Connection>::connect(&admin).await {
+                            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                                .execute(&mut c)
+                                .await;
+                        }
+                    });
+                }
+            })
+            .join();
+        }
+    }
+}
+
+/// The URL of the test cluster's admin database.
+pub fn pg_url() -> String {
+    std::env::var("TONGDANG_TEST_PG_URL").unwrap_or_else(|_| {
+        panic!(
+            "PostgreSQL tests need TONGDANG_TEST_PG_URL. Run the tests with scripts/test, which starts a temporary \
+             PostgreSQL 15 cluster from /usr/lib/postgresql/15/bin (Debian package postgresql-15)."
+        )
+    })
+}
+
+async fn connect_admin(url: &str) -> sqlx::PgConnection {
+    <sqlx::PgConnection as sqlx::Connection>::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL cluster: {e}"))
+}
+
+fn with_database(admin: &str, name: &str) -> String {
+    // postgres://user@host:port/db?params → replace the path.
+    let (base, query) = admin.split_once('?').map_or((admin, None), |(b, q)| (b, Some(q)));
+    let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
+    match query {
+        Some(q) => format!("{prefix}/{name}?{q}"),
+        None => format!("{prefix}/{name}"),
+    }
+}
+
+/// Turn `async fn name(store: Arc<dyn Store>)` functions into a SQLite and a PostgreSQL test each.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let backend = $crate::Backend::sqlite().await;
+                    super::$name(backend.store.clone()).await;
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let backend = $crate::Backend::postgres().await;
+                    super::$name(backend.store.clone()).await;
+                }
+            )*
+        }
+    };
+}
