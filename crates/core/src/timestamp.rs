@@ -83,6 +83,30 @@ impl Timestamp {
     }
 }
 
+impl Timestamp {
+    /// The period a FHIR date or dateTime names, as `[start, end)`: `2024` is the whole year,
+    /// `2024-10` the month, `2024-10-03` the day, a time with seconds that second.
+    pub fn parse_fhir_range(s: &str) -> Option<(Timestamp, Timestamp)> {
+        let start = Timestamp::parse_fhir(s)?;
+        let start_cst = start.to_datetime(CST)?;
+        let end = match s.len() {
+            4 => start_cst.replace_year(start_cst.year() + 1).ok()?,
+            7 => {
+                let (y, m) = if start_cst.month() == Month::December {
+                    (start_cst.year() + 1, Month::January)
+                } else {
+                    (start_cst.year(), start_cst.month().next())
+                };
+                start_cst.replace_year(y).ok()?.replace_month(m).ok()?
+            }
+            10 => start_cst + time::Duration::days(1),
+            16 => start_cst + time::Duration::minutes(1),
+            _ => start_cst + time::Duration::seconds(1),
+        };
+        Some((start, Timestamp::from_datetime(end)))
+    }
+}
+
 impl fmt::Display for Timestamp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_rfc3339_cst())
@@ -105,6 +129,19 @@ mod tests {
         assert_eq!(z.0 % 1_000_000, 123_000);
         let local = Timestamp::parse_fhir("2024-10-03T14:22:00").unwrap();
         assert_eq!(local.to_rfc3339_cst(), "2024-10-03T14:22:00+08:00");
+    }
+
+    #[test]
+    fn ranges_follow_precision() {
+        let (a, b) = Timestamp::parse_fhir_range("2024-12").unwrap();
+        assert_eq!(
+            (a.to_rfc3339_cst().as_str(), b.to_rfc3339_cst().as_str()),
+            ("2024-12-01T00:00:00+08:00", "2025-01-01T00:00:00+08:00")
+        );
+        let (a, b) = Timestamp::parse_fhir_range("2024").unwrap();
+        assert_eq!(b.0 - a.0, 366 * 86_400_000_000);
+        let (a, b) = Timestamp::parse_fhir_range("2024-10-03T14:22:00+08:00").unwrap();
+        assert_eq!(b.0 - a.0, 1_000_000);
     }
 
     #[test]

@@ -310,10 +310,8 @@ fn assign(
             }
         }
     }
-    if exam {
-        if let Some(e) = cs.exam {
-            roles.push((e, Role::Exam));
-        }
+    if exam && let Some(e) = cs.exam {
+        roles.push((e, Role::Exam));
     }
     let start = window_start(p.birth, today, years);
     if emit::expects_vaccinations(p, start, today) {
@@ -329,10 +327,10 @@ fn assign(
     if let Some((s, acute, chronic, vaccinates)) = primary_role {
         roles.push((s, Role::Primary { acute, chronic, vaccinates }));
     }
-    if p.donor {
-        if let Some(b) = cs.blood {
-            roles.push((b, Role::Blood));
-        }
+    if p.donor
+        && let Some(b) = cs.blood
+    {
+        roles.push((b, Role::Blood));
     }
     roles
 }

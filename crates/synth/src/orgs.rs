@@ -105,10 +105,10 @@ fn uscc(rng: &mut SynthRng, public: bool, area: u32, taken: &mut HashSet<String>
             continue;
         };
         let code = format!("{first17}{check}");
-        if taken.insert(code.clone()) {
-            if let Ok(code) = InstitutionCode::new(&code) {
-                return code;
-            }
+        if taken.insert(code.clone())
+            && let Ok(code) = InstitutionCode::new(&code)
+        {
+            return code;
         }
     }
 }

@@ -73,7 +73,7 @@ fn given_name(rng: &mut SynthRng, male: bool, birth_year: i32) -> &'static str {
         (false, 1965..1990) => data::FEMALE_MID,
         (false, _) => data::FEMALE_YOUNG,
     };
-    *pick(rng, pool)
+    pick::<&str>(rng, pool)
 }
 
 const PHONE_PREFIXES: &[&str] = &[

@@ -176,11 +176,10 @@ fn check_required(v: &Value) {
     }
 }
 
-#[test]
-fn submissions_are_valid_fhir_ndjson() {
-    let config = small();
+/// Checks every line of a province and returns the categories seen.
+fn validate(config: &SynthConfig) -> HashSet<String> {
     let today = config.today.to_string();
-    let p = Province::generate(&config);
+    let p = Province::generate(config);
     let mut total = 0;
     let mut seen: HashSet<String> = HashSet::new();
     for s in p.submissions() {
@@ -239,6 +238,12 @@ fn submissions_are_valid_fhir_ndjson() {
         }
     }
     assert_eq!(p.resource_count(), total);
+    seen
+}
+
+#[test]
+fn submissions_are_valid_fhir_ndjson() {
+    let seen = validate(&small());
     for category in [
         "encounter",
         "diagnosis",
@@ -256,6 +261,15 @@ fn submissions_are_valid_fhir_ndjson() {
     ] {
         assert!(seen.contains(category), "no {category} in the output; saw {seen:?}");
     }
+}
+
+#[test]
+fn short_and_long_histories_stay_valid() {
+    let leap_day = time::macros::date!(2024 - 02 - 29);
+    validate(&SynthConfig { residents: 120, seed: 5, years: 0, today: leap_day });
+    validate(&SynthConfig { residents: 120, seed: 6, years: 1, today: leap_day });
+    let long = validate(&SynthConfig { residents: 120, seed: 7, years: 30, ..SynthConfig::default() });
+    assert!(long.contains("vaccination") && long.contains("encounter"));
 }
 
 fn category_of(v: &Value) -> String {

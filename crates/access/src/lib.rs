@@ -1,0 +1,12 @@
+//! The read path. Every read of a record — FHIR read and search, `$everything`, the timeline —
+//! is a method of [`RecordReader`], and each method asks the one [`policy`] decision point
+//! first. Handlers never read entries from the store themselves.
+
+pub mod credential;
+pub mod cursor;
+pub mod patient;
+pub mod policy;
+mod reader;
+
+pub use policy::{Decision, DenyReason, Policy, Requester};
+pub use reader::{AccessError, Everything, RecordReader, TimelineFilter, TimelinePage};

@@ -1,0 +1,257 @@
+//! [`RecordReader`]: every way of reading a record, each behind the policy decision.
+
+use crate::cursor;
+use crate::patient::person_resource;
+use crate::policy::{Decision, DenyReason, Policy, Requester};
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use tokio::sync::RwLock;
+use tongdang_core::{Category, EntryId, InstitutionCode, PersonId, Timestamp};
+use tongdang_store::{DirectoryRecord, EntryQuery, EntryRecord, Store, StoreError};
+
+/// Why a read did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    /// The policy refused it.
+    #[error("access refused: {}", .0.message())]
+    Denied(DenyReason),
+    /// Nothing there (or nothing the requester may know of).
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A paging cursor that this server did not issue.
+    #[error("the cursor is not valid; start again without it")]
+    BadCursor,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Which part of a timeline to read.
+#[derive(Debug, Clone, Default)]
+pub struct TimelineFilter {
+    /// Only these categories (empty: all).
+    pub categories: Vec<Category>,
+    /// Clinical time at or after.
+    pub from: Option<Timestamp>,
+    /// Clinical time before.
+    pub to: Option<Timestamp>,
+    /// Page size.
+    pub limit: u32,
+    /// Continue from a previous page.
+    pub cursor: Option<String>,
+}
+
+/// One page of entries and the cursor of the next, if there is more.
+#[derive(Debug, Clone)]
+pub struct TimelinePage {
+    /// Entries, newest first.
+    pub entries: Vec<EntryRecord>,
+    /// Where the next page starts.
+    pub next_cursor: Option<String>,
+}
+
+/// A whole record for `$everything`.
+#[derive(Debug, Clone)]
+pub struct Everything {
+    /// The person's Patient.
+    pub patient: Value,
+    /// Every current entry, newest first.
+    pub entries: Vec<EntryRecord>,
+    /// The directory resources the entries reference.
+    pub directory: Vec<DirectoryRecord>,
+}
+
+/// Reads records on behalf of a requester, after asking the policy.
+pub struct RecordReader {
+    store: Arc<dyn Store>,
+    policy: Policy,
+    names: RwLock<HashMap<String, String>>,
+}
+
+impl RecordReader {
+    /// A reader over `store` applying `policy`.
+    pub fn new(store: Arc<dyn Store>, policy: Policy) -> RecordReader {
+        RecordReader { store, policy, names: RwLock::new(HashMap::new()) }
+    }
+
+    fn decide(&self, who: &Requester, person: Option<PersonId>, categories: &[Category]) -> Result<Vec<Category>, AccessError> {
+        match self.policy.decide(who, person, categories) {
+            Decision::Permit { categories } => Ok(categories),
+            Decision::Deny(reason) => Err(AccessError::Denied(reason)),
+        }
+    }
+
+    async fn existing_person(&self, person: PersonId) -> Result<(), AccessError> {
+        if self.store.person_exists(person).await? { Ok(()) } else { Err(AccessError::NotFound("person")) }
+    }
+
+    /// A page of a person's record, newest clinical time first.
+    pub async fn timeline(
+        &self,
+        who: &Requester,
+        person: PersonId,
+        filter: &TimelineFilter,
+    ) -> Result<TimelinePage, AccessError> {
+        let categories = self.decide(who, Some(person), &filter.categories)?;
+        self.existing_person(person).await?;
+        let query = EntryQuery {
+            person: Some(person),
+            categories,
+            from: filter.from,
+            to: filter.to,
+            limit: filter.limit,
+            ..Default::default()
+        };
+        self.page(query, filter.cursor.as_deref()).await
+    }
+
+    /// Entries of one person matching a FHIR search.
+    pub async fn search(
+        &self,
+        who: &Requester,
+        person: PersonId,
+        query: EntryQuery,
+        cursor: Option<&str>,
+    ) -> Result<TimelinePage, AccessError> {
+        let categories = self.decide(who, Some(person), &query.categories)?;
+        self.existing_person(person).await?;
+        self.page(EntryQuery { person: Some(person), categories, ..query }, cursor).await
+    }
+
+    async fn page(&self, mut query: EntryQuery, cursor: Option<&str>) -> Result<TimelinePage, AccessError> {
+        if let Some(c) = cursor {
+            query.after = Some(cursor::decode(c).ok_or(AccessError::BadCursor)?);
+        }
+        let limit = query.limit.max(1);
+        query.limit = limit + 1;
+        let mut entries = self.store.entries(&query).await?;
+        let next_cursor = if entries.len() > limit as usize {
+            entries.truncate(limit as usize);
+            entries.last().map(|e| cursor::encode(e.sort_time, e.id))
+        } else {
+            None
+        };
+        Ok(TimelinePage { entries, next_cursor })
+    }
+
+    /// One entry, by its platform id and type.
+    pub async fn entry(&self, who: &Requester, resource_type: &str, id: EntryId) -> Result<EntryRecord, AccessError> {
+        let entry =
+            self.store.entry(id).await?.filter(|e| e.resource_type == resource_type).ok_or(AccessError::NotFound("resource"))?;
+        self.decide(who, Some(entry.person), &[entry.category])?;
+        Ok(entry)
+    }
+
+    /// A person's Patient resource.
+    pub async fn patient(&self, who: &Requester, person: PersonId) -> Result<Value, AccessError> {
+        self.decide(who, Some(person), &[])?;
+        self.existing_person(person).await?;
+        self.compose_patient(person).await
+    }
+
+    async fn compose_patient(&self, person: PersonId) -> Result<Value, AccessError> {
+        let records = self.store.patient_records(person).await?;
+        let identifiers = self.store.person_identifiers(person).await?;
+        Ok(person_resource(person, &records, &identifiers))
+    }
+
+    /// Persons holding an identifier, with their Patient resources.
+    pub async fn find_persons(
+        &self,
+        who: &Requester,
+        system: Option<&str>,
+        value: &str,
+    ) -> Result<Vec<(PersonId, Value)>, AccessError> {
+        self.decide(who, None, &[])?;
+        let mut out = Vec::new();
+        for p in self.store.persons_by_identifier(system, value).await? {
+            out.push((p, self.compose_patient(p).await?));
+        }
+        Ok(out)
+    }
+
+    /// Persons in id order, with their Patient resources.
+    pub async fn list_persons(
+        &self,
+        who: &Requester,
+        after: Option<PersonId>,
+        limit: u32,
+    ) -> Result<Vec<(PersonId, Value)>, AccessError> {
+        self.decide(who, None, &[])?;
+        let mut out = Vec::new();
+        for p in self.store.persons(after, limit).await? {
+            out.push((p, self.compose_patient(p).await?));
+        }
+        Ok(out)
+    }
+
+    /// A whole record: the Patient, every current entry, and the directory data they reference.
+    pub async fn everything(&self, who: &Requester, person: PersonId) -> Result<Everything, AccessError> {
+        let categories = self.decide(who, Some(person), &[])?;
+        self.existing_person(person).await?;
+        let patient = self.compose_patient(person).await?;
+        let entries =
+            self.store.entries(&EntryQuery { person: Some(person), categories, limit: u32::MAX, ..Default::default() }).await?;
+        let mut ids = BTreeSet::new();
+        for e in &entries {
+            directory_references(&e.resource, &mut ids);
+        }
+        let directory = self.store.directory_resources(&ids.into_iter().collect::<Vec<_>>()).await?;
+        Ok(Everything { patient, entries, directory })
+    }
+
+    /// A directory resource (Organization, Location, …).
+    pub async fn directory(&self, who: &Requester, resource_type: &str, id: i64) -> Result<DirectoryRecord, AccessError> {
+        self.decide(who, None, &[])?;
+        self.store.directory_resource(resource_type, id).await?.ok_or(AccessError::NotFound("resource"))
+    }
+
+    /// The registered name of an institution (cached; the registry changes rarely).
+    pub async fn institution_name(&self, code: &str) -> String {
+        if let Some(n) = self.names.read().await.get(code) {
+            return n.clone();
+        }
+        let name = match InstitutionCode::new(code) {
+            Ok(c) => self.store.institution(&c).await.ok().flatten().map(|i| i.name),
+            Err(_) => None,
+        };
+        let name = name.unwrap_or_default();
+        self.names.write().await.insert(code.to_string(), name.clone());
+        name
+    }
+}
+
+const DIRECTORY_TYPES: &[&str] =
+    &["Organization", "Location", "Practitioner", "PractitionerRole", "Medication", "HealthcareService", "Endpoint", "Substance"];
+
+/// Collect platform ids of directory resources referenced in a stored resource. A byte scan:
+/// stored resources are compact JSON written by the platform, so references look exactly like
+/// `"reference":"Type/123"`.
+fn directory_references(resource: &[u8], out: &mut BTreeSet<i64>) {
+    const NEEDLE: &[u8] = b"\"reference\":\"";
+    let mut rest = resource;
+    while let Some(at) = rest.windows(NEEDLE.len()).position(|w| w == NEEDLE) {
+        rest = &rest[at + NEEDLE.len()..];
+        let end = rest.iter().position(|b| *b == b'"').unwrap_or(rest.len());
+        if let Ok(text) = std::str::from_utf8(&rest[..end])
+            && let Some((rt, id)) = text.split_once('/')
+            && DIRECTORY_TYPES.contains(&rt)
+            && let Ok(id) = id.parse()
+        {
+            out.insert(id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directory_references_are_found_in_stored_form() {
+        let mut ids = BTreeSet::new();
+        directory_references(br#"{"subject":{"reference":"Patient/1"},"location":[{"location":{"reference":"Location/7"}}],"x":{"reference":"Practitioner/9"}}"#, &mut ids);
+        assert_eq!(ids.into_iter().collect::<Vec<_>>(), vec![7, 9]);
+    }
+}

@@ -1,0 +1,400 @@
+//! `/api/v1`: what FHIR does not cover. Today: bulk NDJSON submission, the time-ordered record,
+//! and the registry of institutions. The OpenAPI document is generated from these handlers.
+
+use crate::AppState;
+use crate::auth::ApiCaller;
+use crate::error::ApiError;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use futures_util::TryStreamExt;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use std::sync::Arc;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio_util::io::StreamReader;
+use tongdang_access::TimelineFilter;
+use tongdang_core::{Category, PersonId, Timestamp};
+use tongdang_fhir::outcome::operation_outcome;
+use tongdang_ingest::import::{not_utf8, too_long};
+use tongdang_ingest::{Channel, Position, Session};
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tongdang 通档 API", description = "Provincial health-record exchange: what FHIR does not cover. FHIR R4 itself is at /fhir."),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("institution_key", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// The `/api/v1` routes with their OpenAPI description.
+pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(ingest))
+        .routes(routes!(timeline))
+        .routes(routes!(institutions))
+        .routes(routes!(openapi_json))
+}
+
+/// Lines per chunk handed to the pipeline.
+const CHUNK_LINES: usize = 2000;
+/// Refusals reported in detail (all are counted).
+const REFUSALS_REPORTED: usize = 1000;
+
+/// The error body of every `/api/v1` error.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// `code` (stable, machine-readable) and `message` (plain words).
+    #[schema(value_type = Object, example = json!({"code": "unauthorized", "message": "an institution API key is required"}))]
+    error: serde_json::Value,
+}
+
+/// One refused line.
+#[derive(Serialize, ToSchema)]
+pub struct Refusal {
+    /// 1-based line number in the body.
+    line: u64,
+    /// Why, as a FHIR OperationOutcome.
+    #[schema(value_type = Object)]
+    outcome: serde_json::Value,
+}
+
+/// The answer to a bulk submission.
+#[derive(Serialize, ToSchema)]
+pub struct IngestResponse {
+    /// The submission's id.
+    submission: i64,
+    /// Non-empty lines read.
+    read: u64,
+    /// Resources stored (new, or a new version).
+    stored: u64,
+    /// Identical resubmissions (nothing written).
+    unchanged: u64,
+    /// Lines refused.
+    refused: u64,
+    /// The first refusals, in line order.
+    refusals: Vec<Refusal>,
+}
+
+/// Submit FHIR R4 resources as NDJSON (one resource a line, any types mixed), streamed.
+///
+/// The body is read line by line and never held whole. References resolve within the
+/// institution's own ids, across the whole body in any order. Resubmitting a resource with the
+/// same id stores a new version if it changed, and nothing if it did not.
+#[utoipa::path(
+    post,
+    path = "/ingest",
+    request_body(content = String, content_type = "application/fhir+ndjson", description = "One FHIR R4 resource per line"),
+    responses(
+        (status = 200, description = "Every line was read; see the counts and refusals", body = IngestResponse),
+        (status = 401, description = "No valid API key", body = ErrorBody),
+        (status = 403, description = "The key lacks the submit scope", body = ErrorBody),
+        (status = 413, description = "The body exceeded the limit; lines before it were processed", body = ErrorBody),
+        (status = 415, description = "Not NDJSON", body = ErrorBody),
+    ),
+    security(("institution_key" = []))
+)]
+async fn ingest(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(caller): ApiCaller,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<IngestResponse>, ApiError> {
+    if !caller.may_submit() {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "this API key does not carry the submit scope"));
+    }
+    let media = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if !matches!(media.as_str(), "application/fhir+ndjson" | "application/ndjson" | "application/x-ndjson") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send Content-Type: application/fhir+ndjson",
+        ));
+    }
+    let limits = state.limits.clone();
+    let submission = state.ingestor.begin(caller.institution.clone(), Channel::Ndjson).await?;
+    let submission_id = submission.id;
+    let mut session = Session::new(state.ingestor.clone(), submission, REFUSALS_REPORTED);
+    let stream = body.into_data_stream().map_err(std::io::Error::other);
+    let mut reader = BufReader::with_capacity(1 << 20, StreamReader::new(stream));
+    let mut chunk = Vec::with_capacity(CHUNK_LINES);
+    let mut line_no = 0u64;
+    let mut total = 0u64;
+    let mut buf = Vec::new();
+    let mut over_limit = false;
+    loop {
+        buf.clear();
+        let cap = limits.ndjson_line_bytes as u64 + 1;
+        let n = match (&mut reader).take(cap).read_until(b'\n', &mut buf).await {
+            Ok(n) => n,
+            Err(_) => {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "body_read_failed",
+                    format!("the body could not be read after line {line_no}"),
+                ));
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        total += n as u64;
+        line_no += 1;
+        let mut long = None;
+        if buf.len() as u64 == cap && buf.last() != Some(&b'\n') {
+            // Skip the rest of an over-long line without holding it.
+            let mut skipped = buf.len();
+            loop {
+                let available = reader
+                    .fill_buf()
+                    .await
+                    .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "body_read_failed", "the body could not be read"))?;
+                if available.is_empty() {
+                    break;
+                }
+                match available.iter().position(|b| *b == b'\n') {
+                    Some(i) => {
+                        reader.consume(i + 1);
+                        skipped += i + 1;
+                        break;
+                    }
+                    None => {
+                        let len = available.len();
+                        reader.consume(len);
+                        skipped += len;
+                    }
+                }
+            }
+            total += (skipped - buf.len()) as u64;
+            long = Some(too_long(skipped));
+        }
+        if total > limits.ndjson_body_bytes {
+            over_limit = true;
+            break;
+        }
+        if long.is_none() && buf.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let line = match long {
+            Some(issue) => Err(issue),
+            None => std::str::from_utf8(&buf).map(|t| t.trim_end().to_string()).map_err(|_| not_utf8()),
+        };
+        chunk.push((line_no, line));
+        if chunk.len() == CHUNK_LINES {
+            session.push(std::mem::take(&mut chunk)).await?;
+        }
+    }
+    session.push(chunk).await?;
+    let (summary, refusals) = session.finish().await?;
+    if over_limit {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            format!(
+                "the body exceeded {} bytes; lines 1 to {} were processed as submission {submission_id}; send the rest separately",
+                limits.ndjson_body_bytes,
+                line_no - 1
+            ),
+        ));
+    }
+    let t = summary.totals();
+    let refusals = refusals
+        .into_iter()
+        .map(|(pos, issues)| Refusal {
+            line: if let Position::Line(n) = pos { n } else { 0 },
+            outcome: operation_outcome(&issues),
+        })
+        .collect();
+    Ok(Json(IngestResponse {
+        submission: submission_id,
+        read: t.read,
+        stored: t.stored,
+        unchanged: t.unchanged,
+        refused: t.refused,
+        refusals,
+    }))
+}
+
+/// Which part of the record to read.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct TimelineParams {
+    /// Comma-separated categories: encounter, physical_exam, lab, blood, vaccination, medication, procedure, allergy, document, other.
+    category: Option<String>,
+    /// Clinical time at or after this FHIR date or dateTime.
+    from: Option<String>,
+    /// Clinical time before the end of this FHIR date or dateTime.
+    to: Option<String>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+    /// Page size, 1 to 5000 (default 100).
+    limit: Option<u32>,
+}
+
+/// Where an entry came from.
+#[derive(Serialize, ToSchema)]
+struct Source {
+    /// Institution code.
+    code: String,
+    /// Registered name.
+    name: String,
+}
+
+/// One entry of the record.
+#[derive(Serialize, ToSchema)]
+struct TimelineEntry {
+    /// Platform id (the FHIR id of the resource).
+    id: String,
+    /// Record category (encounter, physical_exam, lab, blood, vaccination, medication, procedure, allergy, document, other).
+    #[schema(value_type = String)]
+    category: Category,
+    /// The category in Chinese.
+    category_label: &'static str,
+    /// FHIR resource type.
+    resource_type: String,
+    /// When it happened (RFC 3339, China Standard Time); null when the resource says nothing.
+    clinical_time: Option<String>,
+    /// When the platform received this version (RFC 3339).
+    collected_at: String,
+    /// Platform version of the entry.
+    version: i64,
+    /// The source institution.
+    source: Source,
+    /// The FHIR resource.
+    #[schema(value_type = Object)]
+    resource: Box<RawValue>,
+}
+
+/// A page of the record, newest first.
+#[derive(Serialize, ToSchema)]
+struct TimelineResponse {
+    /// Entries, newest clinical time first.
+    entries: Vec<TimelineEntry>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    next_cursor: Option<String>,
+}
+
+fn bad_request(message: String) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+}
+
+/// A person's record in time order, newest first, each entry with its source and times.
+#[utoipa::path(
+    get,
+    path = "/persons/{id}/timeline",
+    params(("id" = String, Path, description = "The person's FHIR Patient id on the platform"), TimelineParams),
+    responses(
+        (status = 200, body = TimelineResponse),
+        (status = 400, body = ErrorBody),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody),
+    ),
+    security(("institution_key" = []))
+)]
+async fn timeline(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+    params: Result<Query<TimelineParams>, QueryRejection>,
+) -> Result<Json<TimelineResponse>, ApiError> {
+    let Query(params) = params.map_err(|e| bad_request(format!("query: {e}")))?;
+    let person: PersonId = id.parse().map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "person not found"))?;
+    let mut filter =
+        TimelineFilter { limit: params.limit.unwrap_or(100).clamp(1, 5000), cursor: params.cursor, ..Default::default() };
+    if let Some(cats) = &params.category {
+        for c in cats.split(',').filter(|c| !c.is_empty()) {
+            filter.categories.push(
+                c.parse().map_err(|e: tongdang_core::category::UnknownCategory| bad_request(format!("category '{c}': {e}")))?,
+            );
+        }
+    }
+    if let Some(from) = &params.from {
+        filter.from =
+            Some(Timestamp::parse_fhir_range(from).ok_or_else(|| bad_request(format!("from: '{from}' is not a date")))?.0);
+    }
+    if let Some(to) = &params.to {
+        filter.to = Some(Timestamp::parse_fhir_range(to).ok_or_else(|| bad_request(format!("to: '{to}' is not a date")))?.1);
+    }
+    let page = state.reader.timeline(&caller.requester(), person, &filter).await?;
+    let mut entries = Vec::with_capacity(page.entries.len());
+    for e in page.entries {
+        let name = state.reader.institution_name(&e.institution).await;
+        entries.push(TimelineEntry {
+            id: e.id.to_string(),
+            category: e.category,
+            category_label: e.category.label_zh(),
+            resource_type: e.resource_type,
+            clinical_time: e.clinical_time.as_ref().map(|_| e.sort_time.to_rfc3339_cst()),
+            collected_at: e.collected_at.to_rfc3339_cst(),
+            version: e.version,
+            source: Source { code: e.institution, name },
+            resource: crate::respond::raw(&e.resource),
+        });
+    }
+    Ok(Json(TimelineResponse { entries, next_cursor: page.next_cursor }))
+}
+
+/// An institution in the registry.
+#[derive(Serialize, ToSchema)]
+struct InstitutionView {
+    code: String,
+    name: String,
+    city: String,
+    city_label: &'static str,
+    level: String,
+    ownership: String,
+    kind: String,
+    connection: String,
+}
+
+/// The registry of data sources.
+#[utoipa::path(get, path = "/institutions", responses((status = 200, body = Vec<InstitutionView>), (status = 401, body = ErrorBody)), security(("institution_key" = [])))]
+async fn institutions(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(_caller): ApiCaller,
+) -> Result<Json<Vec<InstitutionView>>, ApiError> {
+    let list = state.store.institutions().await.map_err(ApiError::internal)?;
+    Ok(Json(
+        list.into_iter()
+            .map(|i| InstitutionView {
+                code: i.code.to_string(),
+                name: i.name,
+                city: i.city.code().into(),
+                city_label: i.city.label_zh(),
+                level: i.level.code().into(),
+                ownership: i.ownership.code().into(),
+                kind: i.kind.code().into(),
+                connection: i.connection.code().into(),
+            })
+            .collect(),
+    ))
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "The OpenAPI 3 description of /api/v1")))]
+async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::openapi())
+}

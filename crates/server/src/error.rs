@@ -1,0 +1,115 @@
+//! Error answers in the two shapes clients rely on: FHIR OperationOutcome under `/fhir`, and
+//! `{"error": {"code", "message"}}` under `/api/v1`. Messages never carry submitted content.
+
+use crate::respond::fhir_json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tongdang_access::AccessError;
+use tongdang_fhir::outcome::operation_outcome;
+use tongdang_fhir::{Issue, IssueCode};
+
+/// An error answered as an OperationOutcome.
+#[derive(Debug)]
+pub struct FhirError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The issues.
+    pub issues: Vec<Issue>,
+}
+
+impl FhirError {
+    /// One issue with a status.
+    pub fn new(status: StatusCode, code: IssueCode, message: impl Into<String>) -> FhirError {
+        FhirError { status, issues: vec![Issue::error(code, "", message)] }
+    }
+
+    /// Refused content, with every issue.
+    pub fn invalid(issues: Vec<Issue>) -> FhirError {
+        FhirError { status: StatusCode::BAD_REQUEST, issues }
+    }
+
+    /// An internal failure; details go to the log, not the client.
+    pub fn internal(e: impl std::fmt::Display) -> FhirError {
+        tracing::error!(error = %e, "request failed");
+        FhirError::new(StatusCode::INTERNAL_SERVER_ERROR, IssueCode::Exception, "internal error; the request was not applied")
+    }
+}
+
+impl IntoResponse for FhirError {
+    fn into_response(self) -> Response {
+        let mut r = fhir_json(self.status, &operation_outcome(&self.issues));
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        r
+    }
+}
+
+impl From<AccessError> for FhirError {
+    fn from(e: AccessError) -> FhirError {
+        match e {
+            AccessError::Denied(_) => FhirError::new(StatusCode::FORBIDDEN, IssueCode::Security, e.to_string()),
+            AccessError::NotFound(_) => FhirError::new(StatusCode::NOT_FOUND, IssueCode::NotFound, e.to_string()),
+            AccessError::BadCursor => FhirError::new(StatusCode::BAD_REQUEST, IssueCode::Value, e.to_string()),
+            AccessError::Store(e) => FhirError::internal(e),
+        }
+    }
+}
+
+impl From<tongdang_ingest::IngestError> for FhirError {
+    fn from(e: tongdang_ingest::IngestError) -> FhirError {
+        FhirError::internal(e)
+    }
+}
+
+/// An error answered as `{"error": {"code", "message"}}`.
+#[derive(Debug)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// A stable machine code, e.g. `unauthorized`.
+    pub code: &'static str,
+    /// Plain words.
+    pub message: String,
+}
+
+impl ApiError {
+    /// An error.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into() }
+    }
+
+    /// An internal failure; details go to the log.
+    pub fn internal(e: impl std::fmt::Display) -> ApiError {
+        tracing::error!(error = %e, "request failed");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error; the request was not applied")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut r = (self.status, axum::Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        r
+    }
+}
+
+impl From<AccessError> for ApiError {
+    fn from(e: AccessError) -> ApiError {
+        match e {
+            AccessError::Denied(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string()),
+            AccessError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
+            AccessError::BadCursor => ApiError::new(StatusCode::BAD_REQUEST, "bad_cursor", e.to_string()),
+            AccessError::Store(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<tongdang_ingest::IngestError> for ApiError {
+    fn from(e: tongdang_ingest::IngestError) -> ApiError {
+        ApiError::internal(e)
+    }
+}

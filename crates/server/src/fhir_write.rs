@@ -1,0 +1,255 @@
+//! Submissions over FHIR REST: a `batch` or `transaction` Bundle at the base, `PUT` and `POST`
+//! of single resources.
+
+use crate::AppState;
+use crate::auth::{Caller, FhirCaller};
+use crate::error::FhirError;
+use crate::respond::{Bundle, BundleEntry, fhir_base, fhir_json};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
+use bytes::Bytes;
+use serde_json::json;
+use std::sync::Arc;
+use tongdang_fhir::bundle::{BundleMode, parse_bundle};
+use tongdang_fhir::outcome::operation_outcome;
+use tongdang_fhir::{Issue, IssueCode, Severity, parse_resource};
+use tongdang_ingest::{Channel, GroupMode, Item, ItemResult, Outcome, Position, Summary, prepare};
+
+fn require_submit(caller: &Caller) -> Result<(), FhirError> {
+    if caller.may_submit() {
+        Ok(())
+    } else {
+        Err(FhirError::new(StatusCode::FORBIDDEN, IssueCode::Security, "this API key does not carry the submit scope"))
+    }
+}
+
+/// The body as UTF-8 text, with size and media-type problems answered as OperationOutcomes.
+pub(crate) fn body_text(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<String, FhirError> {
+    if let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        let media = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if media != "application/fhir+json" && media != "application/json" {
+            return Err(FhirError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                IssueCode::NotSupported,
+                format!("media type {media} is not accepted; send application/fhir+json"),
+            ));
+        }
+    }
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            FhirError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                IssueCode::TooLong,
+                "the body is larger than the limit; split it, or use the bulk endpoint /api/v1/ingest",
+            )
+        } else {
+            FhirError::new(StatusCode::BAD_REQUEST, IssueCode::Structure, "the body could not be read")
+        }
+    })?;
+    String::from_utf8(bytes.to_vec())
+        .map_err(|_| FhirError::new(StatusCode::BAD_REQUEST, IssueCode::Structure, "the body is not UTF-8 text"))
+}
+
+fn status_of_refusal(issues: &[Issue]) -> StatusCode {
+    if issues.iter().any(|i| i.code == IssueCode::NotFound) { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::BAD_REQUEST }
+}
+
+/// Locate an item's issues in the submitted document.
+fn located(position: Position, issues: Vec<Issue>) -> Vec<Issue> {
+    match position {
+        Position::Entry(n) => {
+            let prefix = format!("Bundle.entry[{n}].resource");
+            issues.into_iter().map(|i| if i.path.starts_with("Bundle.") { i } else { i.under(&prefix) }).collect()
+        }
+        _ => issues,
+    }
+}
+
+async fn record(
+    state: &AppState,
+    caller: &Caller,
+    channel: Channel,
+    items: Vec<tongdang_ingest::Prepared>,
+    mode: GroupMode,
+) -> Result<Vec<ItemResult>, FhirError> {
+    let submission = state.ingestor.begin(caller.institution.clone(), channel).await?;
+    let results = state.ingestor.commit(&submission, items, mode).await?;
+    let mut summary = Summary::default();
+    results.iter().for_each(|r| summary.add(r));
+    state.ingestor.finish(&submission, &summary).await?;
+    Ok(results)
+}
+
+/// `POST /fhir`: a batch or transaction Bundle.
+pub(crate) async fn submit_bundle(
+    State(state): State<Arc<AppState>>,
+    FhirCaller(caller): FhirCaller,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, FhirError> {
+    require_submit(&caller)?;
+    let text = body_text(&headers, body)?;
+    let institution = caller.institution.clone();
+    let parsed = tokio::task::spawn_blocking(move || {
+        parse_bundle(&text).map(|bundle| {
+            let items: Vec<_> = bundle
+                .entries
+                .into_iter()
+                .enumerate()
+                .map(|(n, e)| {
+                    // A POST entry without an id is named by its urn:uuid fullUrl, so resending
+                    // the Bundle updates instead of duplicating.
+                    let hint = e.full_url.as_deref().and_then(|u| u.strip_prefix("urn:uuid:")).map(str::to_string);
+                    prepare(
+                        Item { position: Position::Entry(n), full_url: e.full_url, id_hint: hint, resource: e.resource },
+                        &institution,
+                        0,
+                    )
+                })
+                .collect();
+            (bundle.mode, items)
+        })
+    })
+    .await
+    .map_err(FhirError::internal)?;
+    let (mode, items) = parsed.map_err(FhirError::invalid)?;
+    let group_mode = if mode == BundleMode::Transaction { GroupMode::Transaction } else { GroupMode::Batch };
+    let results = record(&state, &caller, Channel::Bundle, items, group_mode).await?;
+    let base = fhir_base(&headers);
+    if mode == BundleMode::Transaction {
+        let failed: Vec<Issue> = results
+            .iter()
+            .filter_map(|r| match &r.outcome {
+                Outcome::Refused(issues) => Some(located(r.position, issues.clone())),
+                _ => None,
+            })
+            .flatten()
+            .filter(|i| !i.message.starts_with("not stored: the transaction failed"))
+            .collect();
+        if !failed.is_empty() {
+            let status = status_of_refusal(&failed);
+            return Ok(fhir_json(status, &operation_outcome(&failed)));
+        }
+    }
+    let entries = results.into_iter().map(|r| response_entry(&base, r)).collect();
+    let kind = if mode == BundleMode::Transaction { "transaction-response" } else { "batch-response" };
+    Ok(fhir_json(StatusCode::OK, &Bundle { resource_type: "Bundle", kind, total: None, link: Vec::new(), entry: entries }))
+}
+
+fn response_entry(base: &str, r: ItemResult) -> BundleEntry {
+    let (status, location, version, issues) = match r.outcome {
+        Outcome::Created { target, version } => {
+            ("201 Created", Some(target.reference(&r.resource_type)), Some(version), r.warnings)
+        }
+        Outcome::Updated { target, version } => ("200 OK", Some(target.reference(&r.resource_type)), Some(version), r.warnings),
+        Outcome::Unchanged { target, version } => ("200 OK", Some(target.reference(&r.resource_type)), Some(version), r.warnings),
+        Outcome::Refused(issues) | Outcome::Deferred(issues) => {
+            let status = if status_of_refusal(&issues) == StatusCode::UNPROCESSABLE_ENTITY {
+                "422 Unprocessable Entity"
+            } else {
+                "400 Bad Request"
+            };
+            (status, None, None, located(r.position, issues))
+        }
+    };
+    let mut response = json!({"status": status});
+    if let (Some(loc), Some(v)) = (&location, version) {
+        response["location"] = json!(format!("{loc}/_history/{v}"));
+        response["etag"] = json!(format!("W/\"{v}\""));
+    }
+    if !issues.is_empty() {
+        response["outcome"] = operation_outcome(&issues);
+    }
+    BundleEntry { full_url: location.map(|l| format!("{base}/{l}")), resource: None, search: None, response: Some(response) }
+}
+
+/// `PUT /fhir/{type}/{id}`: create or update the institution's resource with that id.
+pub(crate) async fn update(
+    State(state): State<Arc<AppState>>,
+    FhirCaller(caller): FhirCaller,
+    Path((resource_type, id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, FhirError> {
+    write_one(&state, &caller, &headers, body, &resource_type, Some(id)).await
+}
+
+/// `POST /fhir/{type}`: submit one resource. With an `id`, it is the institution's id and the
+/// call updates like PUT; without one, a new id is assigned (and resending creates another).
+pub(crate) async fn create(
+    State(state): State<Arc<AppState>>,
+    FhirCaller(caller): FhirCaller,
+    Path(resource_type): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, FhirError> {
+    write_one(&state, &caller, &headers, body, &resource_type, None).await
+}
+
+async fn write_one(
+    state: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    resource_type: &str,
+    url_id: Option<String>,
+) -> Result<Response, FhirError> {
+    require_submit(caller)?;
+    crate::fhir_read::known_type(resource_type)?;
+    let text = body_text(headers, body)?;
+    let parsed = parse_resource(&text).map_err(FhirError::invalid)?;
+    if parsed.resource_type() != resource_type {
+        return Err(FhirError::invalid(vec![Issue::error(
+            IssueCode::Invalid,
+            "resourceType",
+            format!("the body is a {}, but the URL names {resource_type}", parsed.resource_type()),
+        )]));
+    }
+    if let (Some(url), Some(body_id)) = (&url_id, parsed.id()) {
+        if url != body_id {
+            return Err(FhirError::invalid(vec![Issue::error(
+                IssueCode::Invalid,
+                format!("{resource_type}.id"),
+                "the id in the body differs from the id in the URL",
+            )]));
+        }
+    }
+    let hint = url_id.or_else(|| Some(uuid::Uuid::new_v4().to_string()));
+    let item = prepare(
+        Item { position: Position::Single, full_url: None, id_hint: hint, resource: Ok(parsed) },
+        &caller.institution,
+        text.len(),
+    );
+    let result = record(state, caller, Channel::Rest, vec![item], GroupMode::Transaction)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| FhirError::internal("no result"))?;
+    let base = fhir_base(headers);
+    let (status, target, version) = match result.outcome {
+        Outcome::Created { target, version } => (StatusCode::CREATED, target, version),
+        Outcome::Updated { target, version } | Outcome::Unchanged { target, version } => (StatusCode::OK, target, version),
+        Outcome::Refused(issues) | Outcome::Deferred(issues) => {
+            return Err(FhirError { status: status_of_refusal(&issues), issues });
+        }
+    };
+    let reference = target.reference(resource_type);
+    let mut issues = vec![Issue {
+        severity: Severity::Information,
+        code: IssueCode::Informational,
+        path: String::new(),
+        message: format!("stored as {reference}, version {version}"),
+    }];
+    issues.extend(result.warnings);
+    let mut response = fhir_json(status, &operation_outcome(&issues));
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&format!("{base}/{reference}/_history/{version}")) {
+        h.insert(header::LOCATION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&format!("W/\"{version}\"")) {
+        h.insert(header::ETAG, v);
+    }
+    Ok(response)
+}
