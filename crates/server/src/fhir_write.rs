@@ -207,14 +207,14 @@ async fn write_one(
             format!("the body is a {}, but the URL names {resource_type}", parsed.resource_type()),
         )]));
     }
-    if let (Some(url), Some(body_id)) = (&url_id, parsed.id()) {
-        if url != body_id {
-            return Err(FhirError::invalid(vec![Issue::error(
-                IssueCode::Invalid,
-                format!("{resource_type}.id"),
-                "the id in the body differs from the id in the URL",
-            )]));
-        }
+    if let (Some(url), Some(body_id)) = (&url_id, parsed.id())
+        && url != body_id
+    {
+        return Err(FhirError::invalid(vec![Issue::error(
+            IssueCode::Invalid,
+            format!("{resource_type}.id"),
+            "the id in the body differs from the id in the URL",
+        )]));
     }
     let hint = url_id.or_else(|| Some(uuid::Uuid::new_v4().to_string()));
     let item = prepare(

@@ -74,11 +74,11 @@ pub fn entry_search(resource_type: &str, params: &[(String, String)]) -> Result<
             "_lastUpdated" => narrow("_lastUpdated", value, &mut s.query.updated_from, &mut s.query.updated_to)?,
             "code" | "category" | "vaccine-code" => {
                 for token in value.split(',') {
-                    if name == "category" {
-                        if let Ok(c) = token.parse::<Category>() {
-                            s.query.categories.push(c);
-                            continue;
-                        }
+                    if name == "category"
+                        && let Ok(c) = token.parse::<Category>()
+                    {
+                        s.query.categories.push(c);
+                        continue;
                     }
                     let (system, code) = match token.split_once('|') {
                         Some((sys, code)) => (Some(sys).filter(|s| !s.is_empty()), Some(code).filter(|c| !c.is_empty())),

@@ -1,0 +1,122 @@
+//! `tongdang demo`: a synthetic Guangdong province, submitted through the same ingest pipeline as
+//! real NDJSON submissions, then served.
+
+use anyhow::anyhow;
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::net::SocketAddr;
+use std::time::Instant;
+use tongdang_core::{City, InstitutionKind, Level, Scope};
+use tongdang_ingest::{Channel, Ingestor, Session};
+use tongdang_store::Location;
+use tongdang_synth::{Province, SynthConfig};
+
+#[derive(Args)]
+pub(crate) struct DemoArgs {
+    /// Residents to generate.
+    #[arg(long, default_value_t = 2000)]
+    residents: usize,
+    /// Seed of the generator (the same seed gives the same province).
+    #[arg(long, default_value_t = 20241001)]
+    seed: u64,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Fill the data directory and exit instead of serving.
+    #[arg(long)]
+    no_serve: bool,
+}
+
+/// Lines per chunk handed to the pipeline.
+const CHUNK: usize = 2000;
+
+pub(crate) async fn run(location: &Location, args: &DemoArgs) -> anyhow::Result<()> {
+    let store = crate::open(location).await?;
+    let config = SynthConfig { residents: args.residents, seed: args.seed, ..SynthConfig::default() };
+    let province = Province::generate(&config);
+    let existing = store.counts().await?;
+    if existing.persons == 0 {
+        let started = Instant::now();
+        for i in &province.institutions {
+            store.upsert_institution(i).await?;
+        }
+        let ingestor = Ingestor::new(store.clone());
+        let bar = ProgressBar::new(province.institutions.len() as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} 生成演示数据 {wide_bar} {pos}/{len} 机构 {msg}")
+                .map_err(|e| anyhow!("{e}"))?,
+        );
+        let mut resources = 0u64;
+        let mut refused = 0u64;
+        for submission in province.submissions() {
+            let sub = ingestor.begin(submission.institution.clone(), Channel::Ndjson).await?;
+            let mut session = Session::new(ingestor.clone(), sub, 10);
+            let mut line = 0u64;
+            for chunk in submission.lines.chunks(CHUNK) {
+                let lines = chunk
+                    .iter()
+                    .map(|l| {
+                        line += 1;
+                        (line, Ok(l.clone()))
+                    })
+                    .collect();
+                session.push(lines).await?;
+            }
+            let (summary, refusals) = session.finish().await?;
+            let t = summary.totals();
+            resources += t.read;
+            refused += t.refused;
+            if let Some((pos, issues)) = refusals.first() {
+                tracing::warn!(?pos, reason = %issues[0], "a synthetic resource was refused");
+            }
+            bar.inc(1);
+            bar.set_message(format!("{resources} 条资源"));
+        }
+        bar.finish_and_clear();
+        let counts = store.counts().await?;
+        println!(
+            "通档 demo: generated {} institutions, {} persons, {} entries from {resources} resources ({refused} refused) in {:.1} s",
+            counts.institutions,
+            counts.persons,
+            counts.entries,
+            started.elapsed().as_secs_f64()
+        );
+    } else {
+        println!(
+            "通档 demo: using the existing data in this directory ({} persons, {} entries)",
+            existing.persons, existing.entries
+        );
+    }
+
+    // The demo sign-in: a fresh key for a large hospital, printed once.
+    let hospital = province
+        .institutions
+        .iter()
+        .find(|i| i.city == City::Guangzhou && i.level == Level::TertiaryA && i.kind == InstitutionKind::Hospital)
+        .or(province.institutions.first())
+        .ok_or_else(|| anyhow!("the synthetic province has no institutions"))?;
+    let key = crate::institution::issue_key(&*store, &hospital.code, &[Scope::Submit, Scope::Read], true).await?;
+    let sample = match province.residents.first() {
+        Some(r) => {
+            store.persons_by_identifier(Some(tongdang_identity::systems::HEALTH_CODE), &r.health_code).await?.first().copied()
+        }
+        None => None,
+    };
+    let base = format!("http://{}", args.listen);
+    println!();
+    println!("  网页 Web          {base}/");
+    println!("  FHIR R4           {base}/fhir/metadata");
+    println!("  API (OpenAPI)     {base}/api/v1/openapi.json");
+    println!();
+    println!("  演示登录 Demo sign-in: API key of {} ({}), scopes submit + read", hospital.name, hospital.code);
+    println!("  export TONGDANG_KEY={key}");
+    if let Some(p) = sample {
+        println!("  curl -H \"Authorization: Bearer $TONGDANG_KEY\" '{base}/api/v1/persons/{p}/timeline?limit=5'");
+        println!("  curl -H \"Authorization: Bearer $TONGDANG_KEY\" '{base}/fhir/Patient/{p}/$everything'");
+    }
+    println!();
+    if args.no_serve {
+        return Ok(());
+    }
+    crate::serve(store, args.listen).await
+}

@@ -1,0 +1,109 @@
+//! `tongdang`: one binary for the whole system. Every command that touches data takes
+//! `--data-dir DIR` (embedded SQLite, the default) or `--database-url postgres://…`.
+
+mod demo;
+mod import;
+mod institution;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tongdang_store::{Location, Store};
+
+#[derive(Parser)]
+#[command(name = "tongdang", version, about = "通档 — the Guangdong health-record exchange")]
+struct Cli {
+    /// Data directory of the embedded database.
+    #[arg(long, global = true, env = "TONGDANG_DATA_DIR", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://…); overrides --data-dir.
+    #[arg(long, global = true, env = "TONGDANG_DATABASE_URL", value_name = "URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Fill an empty data directory with a synthetic Guangdong province and serve it.
+    Demo(demo::DemoArgs),
+    /// Load FHIR R4 NDJSON files and Bundle JSON files for an institution.
+    Import(import::ImportArgs),
+    /// The registry of institutions and their API keys.
+    #[command(subcommand)]
+    Institution(institution::InstitutionCommand),
+}
+
+impl Cli {
+    fn location(&self, default_dir: &str) -> anyhow::Result<Location> {
+        if let Some(url) = &self.database_url {
+            if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+                return Ok(Location::Postgres(url.clone()));
+            }
+            bail!("--database-url must be a postgres:// URL (the embedded database is chosen with --data-dir)");
+        }
+        Ok(Location::DataDir(self.data_dir.clone().unwrap_or_else(|| PathBuf::from(default_dir))))
+    }
+}
+
+/// Open the store named by the command line.
+async fn open(location: &Location) -> anyhow::Result<Arc<dyn Store>> {
+    let what = match location {
+        Location::DataDir(d) => format!("the database in {}", d.display()),
+        Location::Postgres(_) => "the PostgreSQL database".to_string(),
+    };
+    tongdang_store::open(location).await.with_context(|| format!("cannot open {what}"))
+}
+
+fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TONGDANG_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build();
+    let result = runtime.map_err(anyhow::Error::from).and_then(|rt| rt.block_on(run(cli)));
+    if let Err(e) = result {
+        eprintln!("tongdang: {}", format!("{e:#}").replace('\n', " "));
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Serve { listen } => {
+            init_logging("info");
+            let store = open(&cli.location("./tongdang-data")?).await?;
+            serve(store, *listen).await
+        }
+        Command::Demo(args) => {
+            init_logging("warn");
+            demo::run(&cli.location("./tongdang-demo")?, args).await
+        }
+        Command::Import(args) => {
+            init_logging("warn");
+            import::run(&cli.location("./tongdang-data")?, args).await
+        }
+        Command::Institution(cmd) => {
+            init_logging("warn");
+            institution::run(&cli.location("./tongdang-data")?, cmd).await
+        }
+    }
+}
+
+/// Serve the store on `listen`.
+pub(crate) async fn serve(store: Arc<dyn Store>, listen: SocketAddr) -> anyhow::Result<()> {
+    let state = Arc::new(tongdang_server::AppState::new(store));
+    tracing::info!(%listen, "serving");
+    tongdang_server::serve(state, listen).await.with_context(|| format!("cannot serve on {listen}"))
+}
