@@ -4,6 +4,7 @@
 mod demo;
 mod import;
 mod institution;
+mod synth;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -11,6 +12,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use tongdang_store::{Location, Store};
+
+// Ingest allocates and frees many small JSON nodes; glibc's malloc took a quarter of the
+// profile, mimalloc a fraction of that (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(name = "tongdang", version, about = "通档 — the Guangdong health-record exchange")]
@@ -40,6 +46,8 @@ enum Command {
     /// The registry of institutions and their API keys.
     #[command(subcommand)]
     Institution(institution::InstitutionCommand),
+    /// Write synthetic FHIR R4 NDJSON for one institution (load tests, benchmarks).
+    Synth(synth::SynthArgs),
 }
 
 impl Cli {
@@ -94,6 +102,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             init_logging("warn");
             import::run(&cli.location("./tongdang-data")?, args).await
         }
+        Command::Synth(args) => synth::run(args),
         Command::Institution(cmd) => {
             init_logging("warn");
             institution::run(&cli.location("./tongdang-data")?, cmd).await

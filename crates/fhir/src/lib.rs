@@ -10,8 +10,10 @@ pub mod kind;
 pub mod outcome;
 pub mod parse;
 pub mod reference;
+pub mod template;
 
 pub use kind::{ResourceKind, classify};
 pub use outcome::{Issue, IssueCode, Severity};
 pub use parse::{ParsedResource, parse_resource};
 pub use reference::{Reference, ReferenceSite};
+pub use template::Template;

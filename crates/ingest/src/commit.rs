@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tongdang_core::{EntryId, PersonId, Timestamp};
 use tongdang_fhir::{Issue, IssueCode, Reference};
-use tongdang_identity::{IdentifierFacts, Resolution, resolve_person, systems};
+use tongdang_identity::{IdentifierFacts, Resolution, resolve_person};
 use tongdang_store::{
     DirectoryRecord, EntryRecord, EntryStatus, IdKind, IngestTx, PatientRecord, PersonIdentifier, SourceIdentifier, SourceKey,
     SourceKind, Store, TypeAndId, WriteSet,
@@ -474,7 +474,6 @@ async fn plan_and_write(
     // 6. Write.
     let now = Timestamp::now();
     let now_text = now.to_rfc3339_cst();
-    let source_uri = systems::institution_source_uri(institution);
     let mut set = WriteSet::default();
     // A new person is created only when a Patient naming it is stored.
     let mut stored_persons: Vec<PersonId> = (0..items.len())
@@ -515,19 +514,7 @@ async fn plan_and_write(
                     });
                     continue;
                 };
-                write_item(
-                    &mut set,
-                    institution,
-                    submission.id,
-                    &p.resource_type,
-                    body,
-                    slot,
-                    target,
-                    version,
-                    now,
-                    &now_text,
-                    &source_uri,
-                );
+                write_item(&mut set, institution, submission.id, &p.resource_type, body, slot, target, version, now, &now_text);
                 if slot.existing.is_some() { Outcome::Updated { target, version } } else { Outcome::Created { target, version } }
             }
         };
@@ -590,23 +577,23 @@ fn write_item(
     institution: &str,
     submission: i64,
     resource_type: &str,
-    body: &mut Body,
+    body: &Body,
     slot: &Slot,
     target: Target,
     version: i64,
     now: Timestamp,
     now_text: &str,
-    source_uri: &str,
 ) {
-    let rewrites = &slot.rewrites;
-    body.resource.rewrite_references(|raw| rewrites.get(raw).cloned());
     let (kind, target_id, platform_id) = match target {
         Target::Person(p) => (SourceKind::Patient, 0, p.0),
         Target::Directory(id) => (SourceKind::Directory, id, id),
         Target::Entry(id) => (SourceKind::Entry, id.0, id.0),
     };
-    body.resource.set_platform_meta(&platform_id.to_string(), version, now_text, source_uri);
-    let bytes = body.resource.to_compact().into_bytes();
+    let rewrites = &slot.rewrites;
+    let references = &body.references;
+    let bytes = body
+        .template
+        .render(&platform_id.to_string(), version, now_text, |i| rewrites.get(&references[i].0.raw).map(String::as_str));
     let digest = body.digest.to_vec();
     let mut key = SourceKey {
         institution: institution.to_string(),

@@ -1,8 +1,9 @@
 //! Preparation: everything about an item that depends on the item alone. Pure and parallel.
 
 use tongdang_core::{Category, InstitutionCode, Timestamp};
-use tongdang_fhir::kind::EntrySpec;
-use tongdang_fhir::{Issue, IssueCode, ParsedResource, Reference, ReferenceSite, ResourceKind, classify, parse_resource};
+use tongdang_fhir::{
+    Issue, IssueCode, ParsedResource, Reference, ReferenceSite, ResourceKind, Template, classify, parse_resource,
+};
 use tongdang_identity::{IdentifierFacts, StrongIdentifier, systems};
 
 /// Where an item came from, for messages.
@@ -50,8 +51,8 @@ pub enum Role {
 /// A valid item, ready to commit.
 #[derive(Debug)]
 pub struct Body {
-    /// The resource.
-    pub resource: ParsedResource,
+    /// The stored form, with holes for what the commit decides.
+    pub template: Template,
     /// The institution's id of it.
     pub source_id: String,
     /// Canonical digest of what was received.
@@ -116,35 +117,42 @@ fn prepare_body(
             "the institution's own id of the resource is required, so that resubmitting it updates instead of duplicating",
         )]);
     };
+    // Everything that needs the tree, then the template (which consumes it) and its references.
+    let digest = resource.digest();
+    let role = match kind {
+        ResourceKind::Patient => patient_role(&resource, institution, warnings),
+        // NotAccepted was refused above.
+        ResourceKind::Directory | ResourceKind::NotAccepted => Role::Directory { identifiers: identifiers(&resource, None) },
+        ResourceKind::Entry(spec) => Role::Entry {
+            category: resource.category(&spec),
+            clinical: resource.time_at(spec.times),
+            codes: resource.code_tokens(&spec),
+            withdrawn: resource.is_entered_in_error(),
+            subject_path: format!("{rt}.{}", spec.subject),
+        },
+    };
+    let template = resource.into_template(&systems::institution_source_uri(institution.as_str()));
     let mut errors = Vec::new();
-    let references: Vec<(ReferenceSite, Reference)> = resource
+    let references: Vec<(ReferenceSite, Reference)> = template
         .references()
-        .into_iter()
+        .iter()
         .map(|site| {
             let r = Reference::parse(&site.raw);
             if let Reference::Unsupported(why) = &r {
                 errors.push(Issue::error(IssueCode::Value, format!("{}.reference", site.path), why.clone()));
             }
-            (site, r)
+            (site.clone(), r)
         })
         .collect();
-    let role = match kind {
-        ResourceKind::Patient => patient_role(&resource, institution, warnings),
-        // NotAccepted was refused above.
-        ResourceKind::Directory | ResourceKind::NotAccepted => Role::Directory { identifiers: identifiers(&resource, None) },
-        ResourceKind::Entry(spec) => match entry_role(&resource, &spec, &references) {
-            Ok(role) => role,
-            Err(issue) => {
-                errors.push(issue);
-                return Err(errors);
-            }
-        },
-    };
+    if let Role::Entry { subject_path, .. } = &role
+        && let Err(issue) = check_subject(subject_path, &references)
+    {
+        errors.push(issue);
+    }
     if !errors.is_empty() {
         return Err(errors);
     }
-    let digest = resource.digest();
-    Ok(Body { resource, source_id, digest, role, references })
+    Ok(Body { template, source_id, digest, role, references })
 }
 
 fn identifiers(resource: &ParsedResource, default_system: Option<&str>) -> Vec<(String, String)> {
@@ -173,9 +181,7 @@ fn patient_role(resource: &ParsedResource, institution: &InstitutionCode, warnin
     Role::Patient { identifiers: ids, strong: facts.strong }
 }
 
-fn entry_role(resource: &ParsedResource, spec: &EntrySpec, references: &[(ReferenceSite, Reference)]) -> Result<Role, Issue> {
-    let rt = resource.resource_type();
-    let subject_path = format!("{rt}.{}", spec.subject);
+fn check_subject(subject_path: &str, references: &[(ReferenceSite, Reference)]) -> Result<(), Issue> {
     let Some((_, subject)) = references.iter().find(|(site, _)| site.path == subject_path) else {
         return Err(Issue::error(
             IssueCode::Required,
@@ -199,13 +205,7 @@ fn entry_role(resource: &ParsedResource, spec: &EntrySpec, references: &[(Refere
             "the patient must be a Patient submitted by this institution, not a contained resource or another server's",
         ));
     }
-    Ok(Role::Entry {
-        category: resource.category(spec),
-        clinical: resource.time_at(spec.times),
-        codes: resource.code_tokens(spec),
-        withdrawn: resource.is_entered_in_error(),
-        subject_path,
-    })
+    Ok(())
 }
 
 #[cfg(test)]
