@@ -179,7 +179,7 @@ async fn stream_file(
         }
         let text = match (buf.len() <= MAX_LINE_BYTES, std::str::from_utf8(&buf)) {
             (true, Ok(t)) => Ok(t.trim_end().to_string()),
-            (false, _) => Err(too_long(buf.len())),
+            (false, _) => Err(too_long(buf.len(), MAX_LINE_BYTES)),
             (true, Err(_)) => Err(not_utf8()),
         };
         chunk.push((base | line_no, text));
@@ -242,9 +242,10 @@ async fn json_file(session: &mut Session, p: &Planned) -> Result<(), ImportError
     Ok(())
 }
 
-/// The refusal of a line longer than [`MAX_LINE_BYTES`].
-pub fn too_long(len: usize) -> Issue {
-    Issue::error(IssueCode::TooLong, "", format!("line of {len} bytes is longer than the limit of {MAX_LINE_BYTES} bytes"))
+/// The refusal of a line of `len` bytes, longer than `limit` (the reader's line limit:
+/// [`MAX_LINE_BYTES`] for files, the server's own for `/api/v1/ingest`).
+pub fn too_long(len: usize, limit: usize) -> Issue {
+    Issue::error(IssueCode::TooLong, "", format!("line of {len} bytes is longer than the limit of {limit} bytes"))
 }
 
 /// The refusal of a line that is not UTF-8.
