@@ -23,7 +23,17 @@ fn fhir_like() -> impl Strategy<Value = serde_json::Value> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
             prop::collection::vec(
-                (prop_oneof![Just("subject".to_string()), Just("patient".to_string()), Just("code".to_string()), Just("status".to_string()), Just("id".to_string()), "[a-z]{1,8}"], inner),
+                (
+                    prop_oneof![
+                        Just("subject".to_string()),
+                        Just("patient".to_string()),
+                        Just("code".to_string()),
+                        Just("status".to_string()),
+                        Just("id".to_string()),
+                        "[a-z]{1,8}"
+                    ],
+                    inner
+                ),
                 0..6
             )
             .prop_map(|kv| serde_json::Value::Object(kv.into_iter().collect())),

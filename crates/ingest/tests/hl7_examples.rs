@@ -31,7 +31,10 @@ fn official_examples_never_panic_and_refusals_name_the_element() {
                 for i in &issues {
                     assert!(!i.path.is_empty(), "{}: a refusal without an element: {i}", path.display());
                 }
-                if issues.iter().any(|i| i.code != tongdang_fhir::IssueCode::NotSupported && i.code != tongdang_fhir::IssueCode::Required) {
+                if issues
+                    .iter()
+                    .any(|i| i.code != tongdang_fhir::IssueCode::NotSupported && i.code != tongdang_fhir::IssueCode::Required)
+                {
                     invalid_r4 += 1;
                 }
             }

@@ -28,6 +28,7 @@ use utoipa_axum::routes;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Tongdang 通档 API", description = "Provincial health-record exchange: what FHIR does not cover. FHIR R4 itself is at /fhir."),
+    servers((url = "/api/v1", description = "The paths below are relative to /api/v1")),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -188,7 +189,7 @@ async fn ingest(
                 }
             }
             total += (skipped - buf.len()) as u64;
-            long = Some(too_long(skipped));
+            long = Some(too_long(skipped, limits.ndjson_line_bytes));
         }
         if total > limits.ndjson_body_bytes {
             over_limit = true;

@@ -14,7 +14,7 @@ use serde_json::json;
 use std::sync::Arc;
 use tongdang_fhir::bundle::{BundleMode, parse_bundle};
 use tongdang_fhir::outcome::operation_outcome;
-use tongdang_fhir::{Issue, IssueCode, Severity, parse_resource};
+use tongdang_fhir::{Issue, IssueCode, ParsedResource, Severity, parse_resource};
 use tongdang_ingest::{Channel, GroupMode, Item, ItemResult, Outcome, Position, Summary, prepare};
 
 fn require_submit(caller: &Caller) -> Result<(), FhirError> {
@@ -82,6 +82,28 @@ async fn record(
     Ok(results)
 }
 
+/// The rule of `PUT /fhir/{type}/{id}` (the URL names the resource's type and id) applied to a
+/// Bundle entry's literal `request.url` (`Type/id` for PUT, `Type` for POST). Conditional and
+/// absolute URLs are not checked.
+fn request_url_issues(n: usize, method: &str, url: &str, resource: &ParsedResource) -> Vec<Issue> {
+    let url = url.trim();
+    if url.is_empty() || url.contains('?') || url.contains("://") {
+        return Vec::new();
+    }
+    let path = format!("Bundle.entry[{n}].request.url");
+    let rt = resource.resource_type();
+    let mut parts = url.split('/');
+    match (method, parts.next(), parts.next(), parts.next()) {
+        (_, Some(named), _, _) if named != rt => {
+            vec![Issue::error(IssueCode::Invalid, path, format!("request.url names {named}, but the resource is a {rt}"))]
+        }
+        ("PUT", _, Some(id), None) if resource.id().is_some_and(|own| own != id) => {
+            vec![Issue::error(IssueCode::Invalid, path, "the id of the resource differs from the id in request.url")]
+        }
+        _ => Vec::new(),
+    }
+}
+
 /// `POST /fhir`: a batch or transaction Bundle.
 pub(crate) async fn submit_bundle(
     State(state): State<Arc<AppState>>,
@@ -102,11 +124,11 @@ pub(crate) async fn submit_bundle(
                     // A POST entry without an id is named by its urn:uuid fullUrl, so resending
                     // the Bundle updates instead of duplicating.
                     let hint = e.full_url.as_deref().and_then(|u| u.strip_prefix("urn:uuid:")).map(str::to_string);
-                    prepare(
-                        Item { position: Position::Entry(n), full_url: e.full_url, id_hint: hint, resource: e.resource },
-                        &institution,
-                        0,
-                    )
+                    let resource = e.resource.and_then(|r| {
+                        let issues = request_url_issues(n, &e.method, &e.url, &r);
+                        if issues.is_empty() { Ok(r) } else { Err(issues) }
+                    });
+                    prepare(Item { position: Position::Entry(n), full_url: e.full_url, id_hint: hint, resource }, &institution, 0)
                 })
                 .collect();
             (bundle.mode, items)

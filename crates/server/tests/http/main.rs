@@ -1,0 +1,11 @@
+//! The HTTP server end to end: the whole application served on a free port over a fresh store,
+//! driven with a real HTTP client. Every test runs on SQLite and on PostgreSQL
+//! (`tongdang_testkit::backend_tests!`, one invocation per module).
+
+mod common;
+
+mod auth;
+mod bundle;
+mod fhir_write;
+mod ingest;
+mod read;
