@@ -8,6 +8,7 @@ pub mod model;
 mod postgres;
 mod shared;
 mod sqlite;
+mod sqlite_reads;
 
 use async_trait::async_trait;
 use std::collections::HashMap;

@@ -86,7 +86,16 @@ impl Store for PgStore {
     }
 
     async fn entries(&self, query: &EntryQuery) -> Result<Vec<EntryRecord>> {
-        sql::entries(&self.pool, query).await
+        let (text, params) = crate::shared::entries_sql(query);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(text));
+        for p in params {
+            q = match p {
+                crate::shared::SqlParam::Int(n) => q.bind(n),
+                crate::shared::SqlParam::Text(t) => q.bind(t),
+            };
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(crate::shared::entry_from_row).collect()
     }
 
     async fn entry(&self, id: EntryId) -> Result<Option<EntryRecord>> {

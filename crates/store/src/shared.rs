@@ -73,6 +73,80 @@ pub(crate) fn scopes_from_text(text: &str) -> Result<Vec<Scope>, StoreError> {
     text.split_whitespace().map(|s| s.parse::<Scope>().map_err(|_| corrupt("key scope"))).collect()
 }
 
+/// A bound parameter of dialect-neutral SQL.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum SqlParam {
+    Int(i64),
+    Text(String),
+}
+
+/// The SQL of an entry query, with `$n` placeholders each used once in increasing order (so
+/// SQLite, which reads `$1` as a named parameter, binds them by position too).
+pub(crate) fn entries_sql(q: &EntryQuery) -> (String, Vec<SqlParam>) {
+    let mut sql = format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE 1 = 1");
+    let mut params = Vec::new();
+    let mut bind = |sql: &mut String, p: SqlParam| {
+        params.push(p);
+        sql.push_str(&format!("${}", params.len()));
+    };
+    if let Some(p) = q.person {
+        sql.push_str(" AND person_id = ");
+        bind(&mut sql, SqlParam::Int(p.0));
+    }
+    if !q.include_withdrawn {
+        sql.push_str(" AND status = 0");
+    }
+    if !q.categories.is_empty() {
+        sql.push_str(" AND category IN (");
+        for (i, c) in q.categories.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            bind(&mut sql, SqlParam::Int(i64::from(c.as_i16())));
+        }
+        sql.push(')');
+    }
+    if let Some(rt) = &q.resource_type {
+        sql.push_str(" AND resource_type = ");
+        bind(&mut sql, SqlParam::Text(rt.clone()));
+    }
+    for (column, op, t) in [
+        ("sort_time", ">=", q.from),
+        ("sort_time", "<", q.to),
+        ("collected_at", ">=", q.updated_from),
+        ("collected_at", "<", q.updated_to),
+    ] {
+        if let Some(t) = t {
+            sql.push_str(&format!(" AND {column} {op} "));
+            bind(&mut sql, SqlParam::Int(t.0));
+        }
+    }
+    if !q.code_patterns.is_empty() {
+        sql.push_str(" AND (");
+        for (i, p) in q.code_patterns.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(" OR ");
+            }
+            sql.push_str("codes LIKE ");
+            bind(&mut sql, SqlParam::Text(p.clone()));
+            sql.push_str(" ESCAPE '\\'");
+        }
+        sql.push(')');
+    }
+    if let Some((t, id)) = q.after {
+        sql.push_str(" AND (sort_time < ");
+        bind(&mut sql, SqlParam::Int(t.0));
+        sql.push_str(" OR (sort_time = ");
+        bind(&mut sql, SqlParam::Int(t.0));
+        sql.push_str(" AND id < ");
+        bind(&mut sql, SqlParam::Int(id.0));
+        sql.push_str("))");
+    }
+    sql.push_str(" ORDER BY sort_time DESC, id DESC LIMIT ");
+    bind(&mut sql, SqlParam::Int(i64::from(q.limit)));
+    (sql, params)
+}
+
 /// Generates the parts of a store that are the same SQL on both dialects. `$conflict_entries`
 /// and `$conflict_patients` are the conflict targets of the person-owned tables' primary keys.
 macro_rules! shared_sql {
@@ -165,55 +239,6 @@ macro_rules! shared_sql {
             .execute(pool)
             .await?;
             Ok(())
-        }
-
-        pub(crate) async fn entries(pool: &sqlx::Pool<$db>, q: &crate::EntryQuery) -> crate::Result<Vec<crate::EntryRecord>> {
-            let mut b: QueryBuilder<$db> = QueryBuilder::new(format!("SELECT {ENTRY_COLUMNS} FROM entries WHERE 1 = 1"));
-            if let Some(p) = q.person {
-                b.push(" AND person_id = ").push_bind(p.0);
-            }
-            if !q.include_withdrawn {
-                b.push(" AND status = 0");
-            }
-            if !q.categories.is_empty() {
-                b.push(" AND category IN (");
-                let mut sep = b.separated(", ");
-                for c in &q.categories {
-                    sep.push_bind(c.as_i16());
-                }
-                b.push(")");
-            }
-            if let Some(rt) = &q.resource_type {
-                b.push(" AND resource_type = ").push_bind(rt.clone());
-            }
-            if let Some(t) = q.from {
-                b.push(" AND sort_time >= ").push_bind(t.0);
-            }
-            if let Some(t) = q.to {
-                b.push(" AND sort_time < ").push_bind(t.0);
-            }
-            if let Some(t) = q.updated_from {
-                b.push(" AND collected_at >= ").push_bind(t.0);
-            }
-            if let Some(t) = q.updated_to {
-                b.push(" AND collected_at < ").push_bind(t.0);
-            }
-            if !q.code_patterns.is_empty() {
-                b.push(" AND (");
-                for (i, p) in q.code_patterns.iter().enumerate() {
-                    if i > 0 {
-                        b.push(" OR ");
-                    }
-                    b.push("codes LIKE ").push_bind(p.clone()).push(" ESCAPE '\\'");
-                }
-                b.push(")");
-            }
-            if let Some((t, id)) = q.after {
-                b.push(" AND (sort_time < ").push_bind(t.0).push(" OR (sort_time = ").push_bind(t.0).push(" AND id < ").push_bind(id.0).push("))");
-            }
-            b.push(" ORDER BY sort_time DESC, id DESC LIMIT ").push_bind(i64::from(q.limit));
-            let rows = b.build().fetch_all(pool).await?;
-            rows.iter().map(entry_from_row).collect()
         }
 
         pub(crate) async fn entry(pool: &sqlx::Pool<$db>, id: tongdang_core::EntryId) -> crate::Result<Option<crate::EntryRecord>> {

@@ -22,6 +22,7 @@ mod sql {
 pub(crate) struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    fast: std::sync::Arc<crate::sqlite_reads::ReadPool>,
 }
 
 impl SqliteStore {
@@ -48,7 +49,8 @@ impl SqliteStore {
         let write = SqlitePoolOptions::new().max_connections(1).min_connections(1).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
         let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
-        Ok(SqliteStore { read, write })
+        let fast = crate::sqlite_reads::ReadPool::new(crate::sqlite_path(dir));
+        Ok(SqliteStore { read, write, fast })
     }
 }
 
@@ -106,7 +108,7 @@ impl Store for SqliteStore {
     }
 
     async fn entries(&self, query: &EntryQuery) -> Result<Vec<EntryRecord>> {
-        sql::entries(&self.read, query).await
+        self.fast.entries(query).await
     }
 
     async fn entry(&self, id: EntryId) -> Result<Option<EntryRecord>> {

@@ -1,0 +1,102 @@
+//! The hot read path of the embedded store on rusqlite. sqlx's SQLite driver runs each query on
+//! a worker thread and hands every row across threads; reading a 1,000-entry record spent more
+//! time in those hand-offs than in SQLite (BENCHMARKS.md). Here a query runs whole on one
+//! blocking thread. rusqlite 0.39 links the same libsqlite3-sys as sqlx, so there is one SQLite.
+
+use crate::shared::{SqlParam, entries_sql};
+use crate::{EntryQuery, EntryRecord, EntryStatus, StoreError};
+use rusqlite::{Connection, OpenFlags};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use tongdang_core::{Category, EntryId, PersonId, Timestamp};
+
+/// Idle connections kept.
+const IDLE: usize = 8;
+
+/// Read-only connections, opened on demand and reused.
+pub(crate) struct ReadPool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadPool {
+    pub(crate) fn new(path: PathBuf) -> Arc<ReadPool> {
+        Arc::new(ReadPool { path, idle: Mutex::new(Vec::new()) })
+    }
+
+    fn connection(&self) -> Result<Connection, StoreError> {
+        if let Some(c) = self.idle.lock().map_err(|_| corrupt("read pool"))?.pop() {
+            return Ok(c);
+        }
+        let c = Connection::open_with_flags(&self.path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(sqlite)?;
+        c.busy_timeout(std::time::Duration::from_secs(30)).map_err(sqlite)?;
+        c.execute_batch("PRAGMA case_sensitive_like = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = memory;")
+            .map_err(sqlite)?;
+        Ok(c)
+    }
+
+    fn give_back(&self, c: Connection) {
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < IDLE
+        {
+            idle.push(c);
+        }
+    }
+
+    /// Run an entry query.
+    pub(crate) async fn entries(self: &Arc<Self>, q: &EntryQuery) -> Result<Vec<EntryRecord>, StoreError> {
+        let pool = self.clone();
+        let (sql, params) = entries_sql(q);
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.connection()?;
+            let result = query(&conn, &sql, &params);
+            pool.give_back(conn);
+            result
+        })
+        .await
+        .map_err(|_| corrupt("read worker"))?
+    }
+}
+
+fn query(conn: &Connection, sql: &str, params: &[SqlParam]) -> Result<Vec<EntryRecord>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(sqlite)?;
+    let values: Vec<rusqlite::types::Value> = params
+        .iter()
+        .map(|p| match p {
+            SqlParam::Int(n) => rusqlite::types::Value::Integer(*n),
+            SqlParam::Text(t) => rusqlite::types::Value::Text(t.clone()),
+        })
+        .collect();
+    let mut rows = stmt.query(rusqlite::params_from_iter(values)).map_err(sqlite)?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next().map_err(sqlite)? {
+        let category: i16 = r.get(2).map_err(sqlite)?;
+        out.push(EntryRecord {
+            id: EntryId(r.get(0).map_err(sqlite)?),
+            person: PersonId(r.get(1).map_err(sqlite)?),
+            category: Category::from_i16(category).ok_or_else(|| corrupt("entry category"))?,
+            resource_type: r.get(3).map_err(sqlite)?,
+            sort_time: Timestamp(r.get(4).map_err(sqlite)?),
+            clinical_time: r.get(5).map_err(sqlite)?,
+            collected_at: Timestamp(r.get(6).map_err(sqlite)?),
+            institution: r.get(7).map_err(sqlite)?,
+            source_id: r.get(8).map_err(sqlite)?,
+            version: r.get(9).map_err(sqlite)?,
+            status: EntryStatus::from_i16(r.get(10).map_err(sqlite)?),
+            codes: r.get(11).map_err(sqlite)?,
+            digest: r.get(12).map_err(sqlite)?,
+            submission: r.get(13).map_err(sqlite)?,
+            resource: r.get(14).map_err(sqlite)?,
+        });
+    }
+    Ok(out)
+}
+
+fn sqlite(e: rusqlite::Error) -> StoreError {
+    StoreError::Corrupt(format!("SQLite read failed: {e}"))
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} failed"))
+}
