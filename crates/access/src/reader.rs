@@ -164,8 +164,14 @@ impl RecordReader {
         value: &str,
     ) -> Result<Vec<(PersonId, Value)>, AccessError> {
         self.decide(who, None, &[])?;
+        // Strong identifiers are stored in their normalized spelling; search them the same way.
+        let value = match system {
+            Some(tongdang_identity::systems::NATIONAL_ID) => value.trim().to_ascii_uppercase(),
+            Some(tongdang_identity::systems::HEALTH_CODE) => value.trim().to_ascii_lowercase(),
+            _ => value.to_string(),
+        };
         let mut out = Vec::new();
-        for p in self.store.persons_by_identifier(system, value).await? {
+        for p in self.store.persons_by_identifier(system, &value).await? {
             out.push((p, self.compose_patient(p).await?));
         }
         Ok(out)

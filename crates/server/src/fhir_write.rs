@@ -121,9 +121,14 @@ pub(crate) async fn submit_bundle(
                 .into_iter()
                 .enumerate()
                 .map(|(n, e)| {
-                    // A POST entry without an id is named by its urn:uuid fullUrl, so resending
-                    // the Bundle updates instead of duplicating.
-                    let hint = e.full_url.as_deref().and_then(|u| u.strip_prefix("urn:uuid:")).map(str::to_string);
+                    // A resource without an id takes it from a PUT's request.url (as FHIR says),
+                    // else from its urn:uuid fullUrl, so resending the Bundle updates instead of
+                    // duplicating.
+                    let url_id = (e.method == "PUT")
+                        .then(|| e.url.trim().split('/').nth(1).filter(|id| !id.contains('?')).map(str::to_string))
+                        .flatten();
+                    let hint =
+                        url_id.or_else(|| e.full_url.as_deref().and_then(|u| u.strip_prefix("urn:uuid:")).map(str::to_string));
                     let resource = e.resource.and_then(|r| {
                         let issues = request_url_issues(n, &e.method, &e.url, &r);
                         if issues.is_empty() { Ok(r) } else { Err(issues) }

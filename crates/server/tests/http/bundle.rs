@@ -202,7 +202,28 @@ async fn request_urls_must_match_their_entries(store: Arc<dyn Store>) {
     assert_eq!(store.counts().await.unwrap(), counts);
 }
 
+/// A PUT entry whose resource has no id takes it from request.url, as FHIR says; resending it
+/// then updates the same resource. Identifier search accepts any spelling of a strong identifier.
+async fn put_entries_take_their_id_from_the_url(store: Arc<dyn Store>) {
+    let s = Server::start(store.clone()).await;
+    let bundle = json!({"resourceType": "Bundle", "type": "batch", "entry": [{
+        "resource": {"resourceType": "Patient", "identifier": [{"system": NATIONAL_ID_SYSTEM, "value": NATIONAL_ID}], "name": [{"text": "张伟"}]},
+        "request": {"method": "PUT", "url": "Patient/from-url"}
+    }]});
+    let (status, first) = s.post_bundle(&bundle).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(entries(&first)[0]["response"]["status"], "201 Created", "{first}");
+    let (status, again) = s.post_bundle(&bundle).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(entries(&again)[0]["response"]["status"], "200 OK", "the same source id, so unchanged: {again}");
+    assert_eq!(response_location(&entries(&first)[0]), response_location(&entries(&again)[0]));
+    assert_eq!(store.counts().await.unwrap().persons, 1);
+    // Stored as 11010519491231002X; found however the check character is written.
+    assert_eq!(identifier_hits(&s, &NATIONAL_ID.to_ascii_lowercase()).await, 1);
+}
+
 tongdang_testkit::backend_tests!(
+    put_entries_take_their_id_from_the_url,
     batch_entries_stand_alone,
     transactions_are_all_or_nothing,
     other_bundles_are_refused,
