@@ -3,6 +3,8 @@
 
 use rand::RngExt;
 use sha2::{Digest, Sha256};
+use tongdang_core::{Scope, Timestamp};
+use tongdang_store::ApiKeyRecord;
 
 /// The prefix every key starts with, so leaked keys are easy to recognise and scan for.
 pub const KEY_PREFIX: &str = "tdk_";
@@ -16,6 +18,20 @@ pub fn generate_key() -> String {
 /// The stored hash of a key.
 pub fn hash_key(key: &str) -> Vec<u8> {
     Sha256::digest(key.as_bytes()).to_vec()
+}
+
+/// A new key for `institution`: the secret (to show once) and the record to store.
+pub fn new_key(institution: &str, scopes: &[Scope]) -> (String, ApiKeyRecord) {
+    let key = generate_key();
+    let record = ApiKeyRecord {
+        hash: hash_key(&key),
+        prefix: key_prefix(&key),
+        institution: institution.to_string(),
+        scopes: scopes.to_vec(),
+        created_at: Timestamp::now(),
+        revoked_at: None,
+    };
+    (key, record)
 }
 
 /// The part of a key shown in listings.

@@ -3,9 +3,9 @@
 use anyhow::{Context, anyhow, bail};
 use clap::Subcommand;
 use comfy_table::Table;
-use tongdang_access::credential::{generate_key, hash_key, key_prefix};
-use tongdang_core::{City, ConnectionMode, Institution, InstitutionCode, InstitutionKind, Level, Ownership, Scope, Timestamp};
-use tongdang_store::{ApiKeyRecord, Location};
+use tongdang_access::credential::new_key;
+use tongdang_core::{City, ConnectionMode, Institution, InstitutionCode, InstitutionKind, Level, Ownership, Scope};
+use tongdang_store::Location;
 
 #[derive(Subcommand)]
 pub(crate) enum InstitutionCommand {
@@ -131,15 +131,7 @@ pub(crate) async fn issue_key(
     if scopes.is_empty() {
         bail!("a key needs at least one scope (submit, read)");
     }
-    let key = generate_key();
-    let record = ApiKeyRecord {
-        hash: hash_key(&key),
-        prefix: key_prefix(&key),
-        institution: code.to_string(),
-        scopes: scopes.to_vec(),
-        created_at: Timestamp::now(),
-        revoked_at: None,
-    };
+    let (key, record) = new_key(code.as_str(), scopes);
     store.insert_api_key(&record, revoke_others).await.context("cannot store the key")?;
     Ok(key)
 }

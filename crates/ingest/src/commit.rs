@@ -605,24 +605,25 @@ fn write_item(
         version,
         digest: digest.clone(),
     };
+    // Patients and directory data can be named by identifier (conditional references).
+    if let Role::Patient { identifiers, .. } | Role::Directory { identifiers } = &body.role {
+        set.source_identifiers.extend(identifiers.iter().map(|(system, value)| SourceIdentifier {
+            institution: institution.to_string(),
+            resource_type: resource_type.to_string(),
+            system: system.clone(),
+            value: value.clone(),
+            source_id: body.source_id.clone(),
+        }));
+    }
     match &body.role {
         Role::Patient { identifiers, .. } => {
             let person = slot.person.unwrap_or(PersonId(0));
-            for (system, value) in identifiers {
-                set.person_identifiers.push(PersonIdentifier {
-                    system: system.clone(),
-                    value: value.clone(),
-                    person,
-                    institution: institution.to_string(),
-                });
-                set.source_identifiers.push(SourceIdentifier {
-                    institution: institution.to_string(),
-                    resource_type: resource_type.to_string(),
-                    system: system.clone(),
-                    value: value.clone(),
-                    source_id: body.source_id.clone(),
-                });
-            }
+            set.person_identifiers.extend(identifiers.iter().map(|(system, value)| PersonIdentifier {
+                system: system.clone(),
+                value: value.clone(),
+                person,
+                institution: institution.to_string(),
+            }));
             key.target_id = slot.record_id.unwrap_or(0);
             set.patients.push(PatientRecord {
                 id: key.target_id,
@@ -634,16 +635,7 @@ fn write_item(
                 resource: bytes,
             });
         }
-        Role::Directory { identifiers } => {
-            for (system, value) in identifiers {
-                set.source_identifiers.push(SourceIdentifier {
-                    institution: institution.to_string(),
-                    resource_type: resource_type.to_string(),
-                    system: system.clone(),
-                    value: value.clone(),
-                    source_id: body.source_id.clone(),
-                });
-            }
+        Role::Directory { .. } => {
             set.directory.push(DirectoryRecord {
                 id: slot.record_id.unwrap_or(target_id),
                 resource_type: resource_type.to_string(),

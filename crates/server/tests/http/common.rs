@@ -6,10 +6,10 @@ use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap};
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use tongdang_access::credential::{generate_key, hash_key, key_prefix};
+use tongdang_access::credential::new_key;
 use tongdang_core::{City, ConnectionMode, Institution, InstitutionCode, InstitutionKind, Level, Ownership, Scope, Timestamp};
 use tongdang_server::AppState;
-use tongdang_store::{ApiKeyRecord, Store};
+use tongdang_store::Store;
 
 /// The institution every test submits as.
 pub const CODE: &str = "12440100MB1234567X";
@@ -42,15 +42,7 @@ pub fn institution(code: &str, name: &str) -> Institution {
 
 /// Issue an API key the way `tongdang institution key` does; returns the secret.
 pub async fn issue_key(store: &Arc<dyn Store>, code: &str, scopes: &[Scope], revoke_others: bool) -> String {
-    let key = generate_key();
-    let record = ApiKeyRecord {
-        hash: hash_key(&key),
-        prefix: key_prefix(&key),
-        institution: code.to_string(),
-        scopes: scopes.to_vec(),
-        created_at: Timestamp::now(),
-        revoked_at: None,
-    };
+    let (key, record) = new_key(code, scopes);
     store.insert_api_key(&record, revoke_others).await.unwrap();
     key
 }
