@@ -8,5 +8,5 @@ pub mod patient;
 pub mod policy;
 mod reader;
 
-pub use policy::{Decision, DenyReason, Policy, Requester};
+pub use policy::{Categories, Decision, DenyReason, Policy, Requester};
 pub use reader::{AccessError, Everything, RecordReader, TimelineFilter, TimelinePage};

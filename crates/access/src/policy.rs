@@ -28,11 +28,38 @@ impl DenyReason {
     }
 }
 
+/// Which categories a permit covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Categories {
+    /// The whole record.
+    All,
+    /// Only these (possibly none).
+    Only(Vec<Category>),
+}
+
+impl Categories {
+    /// What may be read of `requested` (empty: everything asked): `None` when nothing may be,
+    /// `Some(empty)` for the whole record. An empty intersection never widens to "all".
+    pub fn allow(&self, requested: &[Category]) -> Option<Vec<Category>> {
+        match self {
+            Categories::All => Some(requested.to_vec()),
+            Categories::Only(allowed) => {
+                let granted: Vec<Category> = if requested.is_empty() {
+                    allowed.clone()
+                } else {
+                    requested.iter().copied().filter(|c| allowed.contains(c)).collect()
+                };
+                if granted.is_empty() { None } else { Some(granted) }
+            }
+        }
+    }
+}
+
 /// A decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    /// Read allowed for these categories (all, when empty).
-    Permit { categories: Vec<Category> },
+    /// Read allowed for these categories.
+    Permit { categories: Categories },
     /// Read refused.
     Deny(DenyReason),
 }
@@ -42,13 +69,13 @@ pub enum Decision {
 pub struct Policy;
 
 impl Policy {
-    /// Decide whether `who` may read `person`'s record (or, for `None`, search across persons
-    /// by identifier), for the `categories` asked (empty: all).
-    pub fn decide(&self, who: &Requester, _person: Option<PersonId>, categories: &[Category]) -> Decision {
+    /// Decide whether `who` may read `person`'s record (or, for `None`, find persons by
+    /// identifier), and which categories of it.
+    pub fn decide(&self, who: &Requester, _person: Option<PersonId>) -> Decision {
         if !who.scopes.contains(&Scope::Read) {
             return Decision::Deny(DenyReason::NoReadScope);
         }
-        Decision::Permit { categories: categories.to_vec() }
+        Decision::Permit { categories: Categories::All }
     }
 }
 
@@ -60,8 +87,18 @@ mod tests {
     fn read_needs_the_read_scope() {
         let code = InstitutionCode::new("12440100MB1234567X").unwrap();
         let submit_only = Requester { institution: code.clone(), scopes: vec![Scope::Submit] };
-        assert_eq!(Policy.decide(&submit_only, None, &[]), Decision::Deny(DenyReason::NoReadScope));
+        assert_eq!(Policy.decide(&submit_only, None), Decision::Deny(DenyReason::NoReadScope));
         let reader = Requester { institution: code, scopes: vec![Scope::Read] };
-        assert!(matches!(Policy.decide(&reader, Some(PersonId(1)), &[Category::Lab]), Decision::Permit { .. }));
+        assert!(matches!(Policy.decide(&reader, Some(PersonId(1))), Decision::Permit { .. }));
+    }
+
+    #[test]
+    fn an_empty_intersection_never_widens_to_the_whole_record() {
+        let only_lab = Categories::Only(vec![Category::Lab]);
+        assert_eq!(only_lab.allow(&[Category::Vaccination]), None);
+        assert_eq!(only_lab.allow(&[]), Some(vec![Category::Lab]));
+        assert_eq!(only_lab.allow(&[Category::Lab, Category::Blood]), Some(vec![Category::Lab]));
+        assert_eq!(Categories::Only(vec![]).allow(&[]), None);
+        assert_eq!(Categories::All.allow(&[]), Some(vec![]));
     }
 }

@@ -75,9 +75,15 @@ impl RecordReader {
         RecordReader { store, policy, names: RwLock::new(HashMap::new()) }
     }
 
-    fn decide(&self, who: &Requester, person: Option<PersonId>, categories: &[Category]) -> Result<Vec<Category>, AccessError> {
-        match self.policy.decide(who, person, categories) {
-            Decision::Permit { categories } => Ok(categories),
+    /// Ask the policy. `Ok(None)`: permitted, but none of the requested categories may be read.
+    fn decide(
+        &self,
+        who: &Requester,
+        person: Option<PersonId>,
+        categories: &[Category],
+    ) -> Result<Option<Vec<Category>>, AccessError> {
+        match self.policy.decide(who, person) {
+            Decision::Permit { categories: allowed } => Ok(allowed.allow(categories)),
             Decision::Deny(reason) => Err(AccessError::Denied(reason)),
         }
     }
@@ -95,6 +101,7 @@ impl RecordReader {
     ) -> Result<TimelinePage, AccessError> {
         let categories = self.decide(who, Some(person), &filter.categories)?;
         self.existing_person(person).await?;
+        let Some(categories) = categories else { return Ok(TimelinePage { entries: Vec::new(), next_cursor: None }) };
         let query = EntryQuery {
             person: Some(person),
             categories,
@@ -116,6 +123,7 @@ impl RecordReader {
     ) -> Result<TimelinePage, AccessError> {
         let categories = self.decide(who, Some(person), &query.categories)?;
         self.existing_person(person).await?;
+        let Some(categories) = categories else { return Ok(TimelinePage { entries: Vec::new(), next_cursor: None }) };
         self.page(EntryQuery { person: Some(person), categories, ..query }, cursor).await
     }
 
@@ -137,9 +145,15 @@ impl RecordReader {
 
     /// One entry, by its platform id and type.
     pub async fn entry(&self, who: &Requester, resource_type: &str, id: EntryId) -> Result<EntryRecord, AccessError> {
-        let entry =
-            self.store.entry(id).await?.filter(|e| e.resource_type == resource_type).ok_or(AccessError::NotFound("resource"))?;
-        self.decide(who, Some(entry.person), &[entry.category])?;
+        // Asked before anything is looked up, so a refused caller learns nothing of what exists.
+        self.decide(who, None, &[])?;
+        let entry = self
+            .store
+            .entry(id)
+            .await?
+            .filter(|e| e.resource_type == resource_type && e.status == tongdang_store::EntryStatus::Current)
+            .ok_or(AccessError::NotFound("resource"))?;
+        self.decide(who, Some(entry.person), &[entry.category])?.ok_or(AccessError::NotFound("resource"))?;
         Ok(entry)
     }
 
@@ -197,8 +211,14 @@ impl RecordReader {
         let categories = self.decide(who, Some(person), &[])?;
         self.existing_person(person).await?;
         let patient = self.compose_patient(person).await?;
-        let entries =
-            self.store.entries(&EntryQuery { person: Some(person), categories, limit: u32::MAX, ..Default::default() }).await?;
+        let entries = match categories {
+            Some(categories) => {
+                self.store
+                    .entries(&EntryQuery { person: Some(person), categories, limit: u32::MAX, ..Default::default() })
+                    .await?
+            }
+            None => Vec::new(),
+        };
         let mut ids = BTreeSet::new();
         for e in &entries {
             directory_references(&e.resource, &mut ids);
@@ -228,13 +248,26 @@ impl RecordReader {
     }
 }
 
-const DIRECTORY_TYPES: &[&str] =
-    &["Organization", "Location", "Practitioner", "PractitionerRole", "Medication", "HealthcareService", "Endpoint", "Substance"];
-
 /// Collect platform ids of directory resources referenced in a stored resource. A byte scan:
 /// stored resources are compact JSON written by the platform, so references look exactly like
-/// `"reference":"Type/123"`.
+/// `"reference":"Type/123"`. Contained resources keep their references as submitted (source ids,
+/// not platform ids), so a resource with any is scanned without them.
 fn directory_references(resource: &[u8], out: &mut BTreeSet<i64>) {
+    const CONTAINED: &[u8] = b"\"contained\":";
+    if resource.windows(CONTAINED.len()).any(|w| w == CONTAINED)
+        && let Ok(mut v) = serde_json::from_slice::<Value>(resource)
+        && let Some(o) = v.as_object_mut()
+    {
+        o.remove("contained");
+        if let Ok(bytes) = serde_json::to_vec(&v) {
+            scan_references(&bytes, out);
+        }
+        return;
+    }
+    scan_references(resource, out);
+}
+
+fn scan_references(resource: &[u8], out: &mut BTreeSet<i64>) {
     const NEEDLE: &[u8] = b"\"reference\":\"";
     let mut rest = resource;
     while let Some(at) = rest.windows(NEEDLE.len()).position(|w| w == NEEDLE) {
@@ -242,7 +275,7 @@ fn directory_references(resource: &[u8], out: &mut BTreeSet<i64>) {
         let end = rest.iter().position(|b| *b == b'"').unwrap_or(rest.len());
         if let Ok(text) = std::str::from_utf8(&rest[..end])
             && let Some((rt, id)) = text.split_once('/')
-            && DIRECTORY_TYPES.contains(&rt)
+            && tongdang_fhir::classify(rt) == tongdang_fhir::ResourceKind::Directory
             && let Ok(id) = id.parse()
         {
             out.insert(id);
@@ -259,5 +292,8 @@ mod tests {
         let mut ids = BTreeSet::new();
         directory_references(br#"{"subject":{"reference":"Patient/1"},"location":[{"location":{"reference":"Location/7"}}],"x":{"reference":"Practitioner/9"}}"#, &mut ids);
         assert_eq!(ids.into_iter().collect::<Vec<_>>(), vec![7, 9]);
+        let mut ids = BTreeSet::new();
+        directory_references(br#"{"contained":[{"resourceType":"Practitioner","id":"c"},{"x":{"reference":"Location/123"}}],"y":{"reference":"Location/8"}}"#, &mut ids);
+        assert_eq!(ids.into_iter().collect::<Vec<_>>(), vec![8], "contained references are source ids, not platform ids");
     }
 }

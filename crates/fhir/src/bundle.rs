@@ -61,11 +61,11 @@ fn parse_bundle_as(text: &str, any_type: bool) -> Result<SubmittedBundle, Vec<Is
         Some("batch") => BundleMode::Batch,
         Some("transaction") => BundleMode::Transaction,
         Some(_) if any_type => BundleMode::Batch,
-        Some(other) => {
+        Some(_) => {
             return Err(vec![Issue::error(
                 IssueCode::NotSupported,
                 "Bundle.type",
-                format!("Bundle type '{other}' cannot be submitted; use batch or transaction"),
+                "this Bundle type cannot be submitted; use batch or transaction".to_string(),
             )]);
         }
         None => {
@@ -76,7 +76,7 @@ fn parse_bundle_as(text: &str, any_type: bool) -> Result<SubmittedBundle, Vec<Is
     let mut bundle_errors = Vec::new();
     let mut entry_errors: Vec<(usize, Issue)> = Vec::new();
     for i in found.iter().filter(|i| i.severity == fhirkit::Severity::Error) {
-        let issue = Issue::error(IssueCode::Invalid, i.path.clone(), i.message.clone());
+        let issue = crate::parse::convert(i);
         match entry_index(&i.path) {
             Some(n) => entry_errors.push((n, issue)),
             None => bundle_errors.push(issue),
@@ -129,7 +129,12 @@ fn parse_bundle_as(text: &str, any_type: bool) -> Result<SubmittedBundle, Vec<Is
                 Json::Object(m) => m.into_iter().find(|(k, _)| k == "resource").map(|(_, v)| v),
                 _ => None,
             };
+            let mut bad = Vec::new();
+            if let Some(r) = &resource {
+                crate::parse::control_characters(r, &mut format!("{prefix}.resource"), &mut bad);
+            }
             match resource.and_then(ParsedResource::prevalidated) {
+                Some(_) if !bad.is_empty() => Err(bad),
                 Some(r) => Ok(r),
                 None => Err(vec![Issue::error(
                     IssueCode::Required,

@@ -63,8 +63,8 @@ pub fn capability_statement(base: &str, software_version: &str) -> Value {
                         json!({"name": "patient", "type": "reference", "documentation": "the person's platform Patient id"}),
                         json!({"name": "subject", "type": "reference"}),
                         json!({"name": "date", "type": "date", "documentation": "the entry's clinical time; prefixes eq, ne, lt, le, gt, ge"}),
-                        json!({"name": "category", "type": "token", "documentation": "a category coding of the resource, or a Tongdang record category (encounter, physical_exam, lab, blood, vaccination, medication, procedure, allergy, document, other)"}),
-                        json!({"name": "code", "type": "token", "documentation": "system|code, code, or system|"}),
+                        json!({"name": "category", "type": "token", "documentation": "a category coding of the resource (system|code or code), or a Tongdang record category as urn:tongdang:category|lab (encounter, physical_exam, lab, blood, vaccination, medication, procedure, allergy, document, other); repeated parameters must all match, comma-separated values are alternatives"}),
+                        json!({"name": "code", "type": "token", "documentation": "system|code, code, or system|; repeated parameters must all match, comma-separated values are alternatives"}),
                         json!({"name": "_lastUpdated", "type": "date", "documentation": "when the platform received the current version"}),
                         json!({"name": "_count", "type": "number"}),
                     ];

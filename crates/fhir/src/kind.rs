@@ -152,23 +152,31 @@ impl ParsedResource {
         }
     }
 
-    /// Search tokens of this entry: `system|code` of every coding in the spec's code elements,
-    /// newline-delimited with a newline at both ends so `\nsystem|code\n` finds an exact token.
+    /// Search tokens of this entry's codes: `system|code` of every coding in the spec's code
+    /// elements (its `category` aside), newline-delimited with a newline at both ends so that
+    /// `\nsystem|code\n` finds an exact token.
     pub fn code_tokens(&self, spec: &EntrySpec) -> String {
-        let mut out = String::from("\n");
-        for key in spec.codes {
-            for (system, code) in self.codings(key) {
-                if system.contains('\n') || code.contains('\n') {
-                    continue;
-                }
-                out.push_str(system);
-                out.push('|');
-                out.push_str(code);
-                out.push('\n');
-            }
-        }
-        out
+        tokens(spec.codes.iter().filter(|k| **k != "category").flat_map(|k| self.codings(k)))
     }
+
+    /// Search tokens of the resource's own `category` codings, in the same form.
+    pub fn category_tokens(&self) -> String {
+        tokens(self.codings("category").into_iter())
+    }
+}
+
+fn tokens<'a>(codings: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut out = String::from("\n");
+    for (system, code) in codings {
+        if system.contains('\n') || code.contains('\n') {
+            continue;
+        }
+        out.push_str(system);
+        out.push('|');
+        out.push_str(code);
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]
@@ -203,5 +211,6 @@ mod tests {
     fn code_tokens_are_delimited() {
         let c = parse_resource(r#"{"resourceType":"Condition","subject":{"reference":"Patient/1"},"code":{"coding":[{"system":"http://hl7.org/fhir/sid/icd-10","code":"I10"},{"code":"x y"}]}}"#).unwrap();
         assert_eq!(c.code_tokens(&spec("Condition")), "\nhttp://hl7.org/fhir/sid/icd-10|I10\n|x y\n");
+        assert_eq!(c.category_tokens(), "\n");
     }
 }

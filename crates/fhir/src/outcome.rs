@@ -48,6 +48,8 @@ pub enum IssueCode {
     Conflict,
     /// Informational note.
     Informational,
+    /// Not processed because something else failed (the rest of a failed transaction).
+    Processing,
 }
 
 impl IssueCode {
@@ -65,6 +67,7 @@ impl IssueCode {
             IssueCode::Security => "security",
             IssueCode::Conflict => "conflict",
             IssueCode::Informational => "informational",
+            IssueCode::Processing => "processing",
         }
     }
 }

@@ -1,4 +1,4 @@
-//! Parsing and structural validation of one resource, and read/write access to its tree.
+//! Parsing and structural validation of one resource, and read access to its tree.
 
 use crate::digest::canonical_digest;
 use crate::outcome::{Issue, IssueCode};
@@ -6,8 +6,8 @@ use fhirkit::json::Json;
 use fhirkit::r4::Resource;
 use tongdang_core::Timestamp;
 
-/// A resource that parsed and validated as R4. Owns its JSON tree; the stored form is this tree
-/// after [`ParsedResource::set_platform_meta`] and reference rewriting.
+/// A resource that parsed and validated as R4. Owns its JSON tree; its stored form is rendered
+/// from the tree by [`ParsedResource::into_template`].
 #[derive(Debug, Clone)]
 pub struct ParsedResource {
     json: Json,
@@ -43,6 +43,7 @@ impl ParsedResource {
             let issue = convert(&i);
             if issue.is_error() { errors.push(issue) } else { warnings.push(issue) }
         }
+        control_characters(&json, &mut resource_type.clone(), &mut errors);
         if decoded.is_none() && errors.is_empty() {
             errors.push(Issue::error(
                 IssueCode::NotSupported,
@@ -130,66 +131,13 @@ impl ParsedResource {
             || self.codings("verificationStatus").iter().any(|(_, c)| *c == "entered-in-error")
     }
 
-    /// Write the platform's identity into the resource: its id, version, time and source.
-    pub fn set_platform_meta(&mut self, id: &str, version: i64, last_updated: &str, source: &str) {
-        let Json::Object(members) = &mut self.json else {
-            return;
-        };
-        set_member(members, "id", Json::String(id.to_string()), 1);
-        let meta_pos = members.iter().position(|(k, _)| k == "meta");
-        let meta = match meta_pos {
-            Some(i) => &mut members[i].1,
-            None => {
-                let at = members.iter().position(|(k, _)| k == "id").map_or(members.len(), |i| i + 1);
-                members.insert(at, ("meta".to_string(), Json::Object(Vec::new())));
-                &mut members[at].1
-            }
-        };
-        if let Json::Object(m) = meta {
-            set_member(m, "versionId", Json::String(version.to_string()), 0);
-            set_member(m, "lastUpdated", Json::String(last_updated.to_string()), 1);
-            set_member(m, "source", Json::String(source.to_string()), 2);
-        }
-    }
-
-    /// Replace the resource's `identifier` list (used for the platform's view of a person).
-    pub fn set_identifiers(&mut self, ids: &[(String, String)]) {
-        let Json::Object(members) = &mut self.json else {
-            return;
-        };
-        let list = ids
-            .iter()
-            .map(|(s, v)| {
-                Json::Object(vec![("system".into(), Json::String(s.clone())), ("value".into(), Json::String(v.clone()))])
-            })
-            .collect();
-        let at = members.iter().position(|(k, _)| k == "meta").map_or(2.min(members.len()), |i| i + 1);
-        set_member(members, "identifier", Json::Array(list), at);
-    }
-
-    /// Compact JSON text of the tree as it stands.
-    pub fn to_compact(&self) -> String {
-        self.json.to_compact()
-    }
-
     /// SHA-256 of the canonical form of the content (see [`crate::digest`]).
     pub fn digest(&self) -> [u8; 32] {
         canonical_digest(&self.json)
     }
 
-    pub(crate) fn json_mut(&mut self) -> &mut Json {
-        &mut self.json
-    }
-
     pub(crate) fn json(&self) -> &Json {
         &self.json
-    }
-}
-
-fn set_member(members: &mut Vec<(String, Json)>, key: &str, value: Json, preferred_index: usize) {
-    match members.iter_mut().find(|(k, _)| k == key) {
-        Some((_, v)) => *v = value,
-        None => members.insert(preferred_index.min(members.len()), (key.to_string(), value)),
     }
 }
 
@@ -209,7 +157,9 @@ fn first(v: &Json) -> Option<&Json> {
     }
 }
 
-fn convert(i: &fhirkit::Issue) -> Issue {
+/// One fhirkit issue in our terms. Quoted values are cut out of the message: it goes back to the
+/// submitter and into summaries and logs, and must not carry what was submitted.
+pub(crate) fn convert(i: &fhirkit::Issue) -> Issue {
     let code = if i.message.contains("required element missing") || i.message.starts_with("at least") {
         IssueCode::Required
     } else if i.message.contains("unknown element") || i.message.starts_with("expected") || i.message.contains("more than once") {
@@ -219,9 +169,63 @@ fn convert(i: &fhirkit::Issue) -> Issue {
     } else {
         IssueCode::Value
     };
+    let message = redact_quoted(&i.message);
     match i.severity {
-        fhirkit::Severity::Error => Issue::error(code, i.path.clone(), i.message.clone()),
-        fhirkit::Severity::Warning => Issue::warning(code, i.path.clone(), i.message.clone()),
+        fhirkit::Severity::Error => Issue::error(code, i.path.clone(), message),
+        fhirkit::Severity::Warning => Issue::warning(code, i.path.clone(), message),
+    }
+}
+
+/// `"1949-02-30" is not a valid date` → `the value is not a valid date`.
+fn redact_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut parts = message.split('"');
+    if let Some(first) = parts.next() {
+        out.push_str(first);
+    }
+    for (n, part) in parts.enumerate() {
+        if n % 2 == 0 {
+            out.push_str("the value");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+/// FHIR strings allow no control characters but tab, carriage return and line feed (and
+/// PostgreSQL text none at all): each one found is an error at its element.
+pub(crate) fn control_characters(v: &Json, path: &mut String, out: &mut Vec<Issue>) {
+    let bad = |s: &str| s.bytes().any(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'));
+    match v {
+        Json::String(s) if bad(s) => out.push(Issue::error(
+            IssueCode::Value,
+            path.clone(),
+            "contains a control character, which FHIR strings do not allow",
+        )),
+        Json::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                control_characters(item, path, out);
+                path.truncate(len);
+            }
+        }
+        Json::Object(members) => {
+            for (k, child) in members {
+                let len = path.len();
+                path.push('.');
+                if bad(k) {
+                    out.push(Issue::error(IssueCode::Structure, path.clone(), "an element name contains a control character"));
+                    path.truncate(len);
+                    continue;
+                }
+                path.push_str(k);
+                control_characters(child, path, out);
+                path.truncate(len);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -240,6 +244,19 @@ mod tests {
     }
 
     #[test]
+    fn messages_carry_no_submitted_values_and_control_characters_are_refused() {
+        let errs = parse_resource(r#"{"resourceType":"Patient","birthDate":"19490230"}"#).unwrap_err();
+        assert_eq!(errs[0].path, "Patient.birthDate");
+        assert!(!errs[0].message.contains("1949"), "{}", errs[0].message);
+        assert!(errs[0].message.contains("the value"), "{}", errs[0].message);
+        let nul =
+            parse_resource("{\"resourceType\":\"Patient\",\"id\":\"a\",\"gender\":\"male\",\"name\":[{\"text\":\"x\\u0000y\"}]}")
+                .unwrap_err();
+        assert_eq!(nul[0].path, "Patient.name[0].text");
+        assert!(parse_resource("{\"resourceType\":\"Patient\",\"name\":[{\"text\":\"line\\nbreak\"}]}").is_ok());
+    }
+
+    #[test]
     fn non_resources_are_refused_plainly() {
         assert_eq!(parse_resource("{").unwrap_err()[0].code, IssueCode::Structure);
         assert!(parse_resource("[1]").unwrap_err()[0].message.contains("JSON object"));
@@ -248,17 +265,6 @@ mod tests {
         assert!(!unknown.is_empty());
         let wrong_type = parse_resource(r#"{"resourceType":"Patient","birthDate":19900101}"#).unwrap_err();
         assert_eq!(wrong_type[0].path, "Patient.birthDate");
-    }
-
-    #[test]
-    fn platform_meta_is_written_and_source_content_kept() {
-        let mut r =
-            parse_resource(r#"{"resourceType":"Patient","id":"mrn-1","meta":{"profile":["x"]},"gender":"male"}"#).unwrap();
-        let before = r.digest();
-        r.set_platform_meta("42", 3, "2024-10-03T14:22:00+08:00", "urn:tongdang:institution:X");
-        let text = r.to_compact();
-        assert!(text.starts_with(r#"{"resourceType":"Patient","id":"42","meta":{"versionId":"3","lastUpdated":"2024-10-03T14:22:00+08:00","source":"urn:tongdang:institution:X","profile":["x"]}"#), "{text}");
-        assert_ne!(before, r.digest());
     }
 
     #[test]

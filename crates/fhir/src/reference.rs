@@ -1,9 +1,5 @@
-//! References inside a resource: finding them, understanding their form, and rewriting them to
-//! the platform's ids once they are resolved in the submitting institution's namespace.
-
-use crate::kind::EntrySpec;
-use crate::parse::ParsedResource;
-use fhirkit::json::Json;
+//! What a reference string means. The references of a resource are found (with their element
+//! paths) while its stored form is rendered (`template`), and resolved by the ingest commit.
 
 /// What a `Reference.reference` string means.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +32,7 @@ impl Reference {
         }
         if let Some((rt, query)) = s.split_once('?') {
             if !is_type_name(rt) {
-                return Reference::Unsupported(format!("'{rt}' is not a resource type"));
+                return Reference::Unsupported("the part before '?' is not a resource type".into());
             }
             let Some(param) = query.strip_prefix("identifier=") else {
                 return Reference::Unsupported(
@@ -107,83 +103,9 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-impl ParsedResource {
-    /// Every reference in the resource, contained resources excluded (their references are
-    /// the container's business only when they point outside; kept as given).
-    pub fn references(&self) -> Vec<ReferenceSite> {
-        let mut out = Vec::new();
-        let mut path = self.resource_type().to_string();
-        collect(self.json(), &mut path, &mut out, true);
-        out
-    }
-
-    /// Replace reference strings: `f` gets each one and returns its replacement, if any.
-    pub fn rewrite_references(&mut self, mut f: impl FnMut(&str) -> Option<String>) {
-        rewrite(self.json_mut(), &mut f, true);
-    }
-
-    /// The reference string naming the entry's patient, if present.
-    pub fn subject_reference(&self, spec: &EntrySpec) -> Option<&str> {
-        self.str_at(&[spec.subject, "reference"])
-    }
-}
-
-fn collect(v: &Json, path: &mut String, out: &mut Vec<ReferenceSite>, top: bool) {
-    match v {
-        Json::Object(members) => {
-            if let Some((_, Json::String(r))) = members.iter().find(|(k, _)| k == "reference") {
-                out.push(ReferenceSite { path: path.clone(), raw: r.clone() });
-            }
-            for (k, child) in members {
-                if top && k == "contained" {
-                    continue;
-                }
-                let len = path.len();
-                path.push('.');
-                path.push_str(k);
-                collect(child, path, out, false);
-                path.truncate(len);
-            }
-        }
-        Json::Array(items) => {
-            for (i, child) in items.iter().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("[{i}]"));
-                collect(child, path, out, false);
-                path.truncate(len);
-            }
-        }
-        _ => {}
-    }
-}
-
-fn rewrite(v: &mut Json, f: &mut impl FnMut(&str) -> Option<String>, top: bool) {
-    match v {
-        Json::Object(members) => {
-            for (k, child) in members.iter_mut() {
-                if top && k == "contained" {
-                    continue;
-                }
-                if k == "reference"
-                    && let Json::String(r) = child
-                {
-                    if let Some(new) = f(r) {
-                        *r = new;
-                    }
-                    continue;
-                }
-                rewrite(child, f, false);
-            }
-        }
-        Json::Array(items) => items.iter_mut().for_each(|c| rewrite(c, f, false)),
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::parse::parse_resource;
 
     #[test]
     fn reference_forms_are_understood() {
@@ -215,19 +137,5 @@ mod tests {
         assert!(matches!(Reference::parse("patient/1"), Reference::Unsupported(_)));
         assert!(matches!(Reference::parse("Patient?name=x"), Reference::Unsupported(_)));
         assert!(matches!(Reference::parse("Patient/%"), Reference::Unsupported(_)));
-    }
-
-    #[test]
-    fn references_are_found_with_paths_and_rewritten() {
-        let mut r = parse_resource(
-            r#"{"resourceType":"Encounter","status":"finished","class":{"code":"AMB"},"subject":{"reference":"Patient/p1"},"participant":[{"individual":{"reference":"Practitioner?identifier=x|1"}}],"contained":[{"resourceType":"Patient","id":"c","link":[{"other":{"reference":"Patient/zz"},"type":"seealso"}]}]}"#,
-        )
-        .unwrap();
-        let sites = r.references();
-        let paths: Vec<&str> = sites.iter().map(|s| s.path.as_str()).collect();
-        assert_eq!(paths, ["Encounter.subject", "Encounter.participant[0].individual"]);
-        r.rewrite_references(|s| (s == "Patient/p1").then(|| "Patient/42".to_string()));
-        assert!(r.to_compact().contains(r#""subject":{"reference":"Patient/42"}"#));
-        assert!(r.to_compact().contains("Patient/zz"), "contained resources are kept as given");
     }
 }

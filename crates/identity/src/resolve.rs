@@ -85,12 +85,10 @@ pub enum Resolution {
     New,
 }
 
-/// Decide the person for a Patient: `linked` is the person already linked to the institution's
-/// local id; `holders` gives, for each of `facts.strong` in order, the person holding it.
-pub fn resolve_person(linked: Option<PersonId>, facts: &IdentifierFacts, holders: &[Option<PersonId>]) -> Resolution {
-    if let Some(p) = linked {
-        return Resolution::Existing(p);
-    }
+/// Decide the person for a Patient not yet linked to any: `holders` gives, for each of
+/// `facts.strong` in order, the person holding it. The first holder wins (health code before ID
+/// number); no holder means a new person.
+pub fn resolve_person(facts: &IdentifierFacts, holders: &[Option<PersonId>]) -> Resolution {
     debug_assert_eq!(facts.strong.len(), holders.len());
     match holders.iter().flatten().next() {
         Some(p) => Resolution::Existing(*p),
@@ -114,13 +112,13 @@ mod tests {
     }
 
     #[test]
-    fn health_code_comes_first_and_local_link_wins() {
+    fn health_code_comes_first() {
         let hc = "ab".repeat(32);
         let facts = IdentifierFacts::from_identifiers([(systems::NATIONAL_ID, ID), (systems::HEALTH_CODE, hc.as_str())]);
         assert!(matches!(facts.strong[0], StrongIdentifier::HealthCode(_)));
         let p = |n| Some(PersonId(n));
-        assert_eq!(resolve_person(p(7), &facts, &[p(1), p(2)]), Resolution::Existing(PersonId(7)));
-        assert_eq!(resolve_person(None, &facts, &[None, p(2)]), Resolution::Existing(PersonId(2)));
-        assert_eq!(resolve_person(None, &facts, &[None, None]), Resolution::New);
+        assert_eq!(resolve_person(&facts, &[p(1), p(2)]), Resolution::Existing(PersonId(1)));
+        assert_eq!(resolve_person(&facts, &[None, p(2)]), Resolution::Existing(PersonId(2)));
+        assert_eq!(resolve_person(&facts, &[None, None]), Resolution::New);
     }
 }

@@ -329,7 +329,7 @@ async fn plan_and_write(
         let facts = IdentifierFacts { strong: strong.clone(), findings: Vec::new() };
         let found: Vec<Option<PersonId>> =
             strong.iter().map(|s| holders.get(&(s.system().to_string(), s.value().to_string())).copied()).collect();
-        match resolve_person(None, &facts, &found) {
+        match resolve_person(&facts, &found) {
             Resolution::Existing(person) => slots[i].person = Some(person),
             Resolution::New => {
                 // Two new Patients of one group with the same strong identifier are one person.
@@ -424,10 +424,7 @@ async fn plan_and_write(
                     None => problems.push(Issue::error(
                         IssueCode::NotFound,
                         format!("{}.reference", site.path),
-                        format!(
-                            "'{}' does not resolve: nothing with that identity has been submitted by this institution",
-                            site.raw
-                        ),
+                        "the reference does not resolve: nothing of that type with that id or identifier has been submitted by this institution".to_string(),
                     )),
                 }
             }
@@ -460,7 +457,7 @@ async fn plan_and_write(
         for s in slots.iter_mut() {
             if matches!(s.state, State::Pending | State::Unchanged) {
                 s.state = State::Refused(vec![Issue::error(
-                    IssueCode::Invalid,
+                    IssueCode::Processing,
                     "",
                     format!(
                         "not stored: the transaction failed because entry {} was refused",
@@ -607,6 +604,9 @@ fn write_item(
     };
     // Patients and directory data can be named by identifier (conditional references).
     if let Role::Patient { identifiers, .. } | Role::Directory { identifiers } = &body.role {
+        if slot.existing.is_some() {
+            set.replaced_identifiers.push((institution.to_string(), resource_type.to_string(), body.source_id.clone()));
+        }
         set.source_identifiers.extend(identifiers.iter().map(|(system, value)| SourceIdentifier {
             institution: institution.to_string(),
             resource_type: resource_type.to_string(),
@@ -623,6 +623,7 @@ fn write_item(
                 value: value.clone(),
                 person,
                 institution: institution.to_string(),
+                source_id: body.source_id.clone(),
             }));
             key.target_id = slot.record_id.unwrap_or(0);
             set.patients.push(PatientRecord {
@@ -646,7 +647,7 @@ fn write_item(
                 resource: bytes,
             });
         }
-        Role::Entry { category, clinical, codes, withdrawn, .. } => {
+        Role::Entry { category, clinical, codes, category_codes, withdrawn, .. } => {
             set.entries.push(EntryRecord {
                 id: EntryId(target_id),
                 person: slot.person.unwrap_or(PersonId(0)),
@@ -663,6 +664,7 @@ fn write_item(
                 digest,
                 submission,
                 resource: bytes,
+                category_codes: category_codes.clone(),
             });
         }
     }

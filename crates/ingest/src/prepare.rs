@@ -45,7 +45,14 @@ pub enum Role {
     /// Directory data and its identifiers (for conditional references).
     Directory { identifiers: Vec<(String, String)> },
     /// A record entry.
-    Entry { category: Category, clinical: Option<(String, Timestamp)>, codes: String, withdrawn: bool, subject_path: String },
+    Entry {
+        category: Category,
+        clinical: Option<(String, Timestamp)>,
+        codes: String,
+        category_codes: String,
+        withdrawn: bool,
+        subject_path: String,
+    },
 }
 
 /// A valid item, ready to commit.
@@ -127,6 +134,7 @@ fn prepare_body(
             category: resource.category(&spec),
             clinical: resource.time_at(spec.times),
             codes: resource.code_tokens(&spec),
+            category_codes: resource.category_tokens(),
             withdrawn: resource.is_entered_in_error(),
             subject_path: format!("{rt}.{}", spec.subject),
         },

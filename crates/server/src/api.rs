@@ -146,17 +146,28 @@ async fn ingest(
     let mut total = 0u64;
     let mut buf = Vec::new();
     let mut over_limit = false;
+    let mut read_failed = false;
+    // A failure part-way leaves earlier chunks committed: say so, and that resending is safe.
+    let partial = |line: u64| {
+        move |e: tongdang_ingest::IngestError| {
+            tracing::error!(error = %e, "bulk submission failed");
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                format!(
+                    "internal error near line {line}; lines before it may be stored as submission {submission_id}; resending the whole body is safe (identical resources are not stored twice)"
+                ),
+            )
+        }
+    };
     loop {
         buf.clear();
         let cap = limits.ndjson_line_bytes as u64 + 1;
         let n = match (&mut reader).take(cap).read_until(b'\n', &mut buf).await {
             Ok(n) => n,
             Err(_) => {
-                return Err(ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "body_read_failed",
-                    format!("the body could not be read after line {line_no}"),
-                ));
+                read_failed = true;
+                break;
             }
         };
         if n == 0 {
@@ -169,10 +180,10 @@ async fn ingest(
             // Skip the rest of an over-long line without holding it.
             let mut skipped = buf.len();
             loop {
-                let available = reader
-                    .fill_buf()
-                    .await
-                    .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "body_read_failed", "the body could not be read"))?;
+                let Ok(available) = reader.fill_buf().await else {
+                    read_failed = true;
+                    break;
+                };
                 if available.is_empty() {
                     break;
                 }
@@ -188,6 +199,9 @@ async fn ingest(
                         skipped += len;
                     }
                 }
+            }
+            if read_failed {
+                break;
             }
             total += (skipped - buf.len()) as u64;
             long = Some(too_long(skipped, limits.ndjson_line_bytes));
@@ -205,11 +219,20 @@ async fn ingest(
         };
         chunk.push((line_no, line));
         if chunk.len() == CHUNK_LINES {
-            session.push(std::mem::take(&mut chunk)).await?;
+            session.push(std::mem::take(&mut chunk)).await.map_err(partial(line_no))?;
         }
     }
-    session.push(chunk).await?;
-    let (summary, refusals) = session.finish().await?;
+    session.push(chunk).await.map_err(partial(line_no))?;
+    let (summary, refusals) = session.finish().await.map_err(partial(line_no))?;
+    if read_failed {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "body_read_failed",
+            format!(
+                "the body could not be read after line {line_no}; the lines before were processed as submission {submission_id}"
+            ),
+        ));
+    }
     if over_limit {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -328,17 +351,19 @@ async fn timeline(
         TimelineFilter { limit: params.limit.unwrap_or(100).clamp(1, 5000), cursor: params.cursor, ..Default::default() };
     if let Some(cats) = &params.category {
         for c in cats.split(',').filter(|c| !c.is_empty()) {
-            filter.categories.push(
-                c.parse().map_err(|e: tongdang_core::category::UnknownCategory| bad_request(format!("category '{c}': {e}")))?,
-            );
+            filter
+                .categories
+                .push(c.parse().map_err(|e: tongdang_core::category::UnknownCategory| bad_request(format!("category: {e}")))?);
         }
     }
     if let Some(from) = &params.from {
-        filter.from =
-            Some(Timestamp::parse_fhir_range(from).ok_or_else(|| bad_request(format!("from: '{from}' is not a date")))?.0);
+        filter.from = Some(
+            Timestamp::parse_fhir_range(from).ok_or_else(|| bad_request("from: not a FHIR date or dateTime".to_string()))?.0,
+        );
     }
     if let Some(to) = &params.to {
-        filter.to = Some(Timestamp::parse_fhir_range(to).ok_or_else(|| bad_request(format!("to: '{to}' is not a date")))?.1);
+        filter.to =
+            Some(Timestamp::parse_fhir_range(to).ok_or_else(|| bad_request("to: not a FHIR date or dateTime".to_string()))?.1);
     }
     let page = state.reader.timeline(&caller.requester(), person, &filter).await?;
     // Written by hand around the stored bytes: each resource was written by the platform as

@@ -153,7 +153,7 @@ pub(crate) async fn submit_bundle(
                 _ => None,
             })
             .flatten()
-            .filter(|i| !i.message.starts_with("not stored: the transaction failed"))
+            .filter(|i| i.code != IssueCode::Processing)
             .collect();
         if !failed.is_empty() {
             let status = status_of_refusal(&failed);

@@ -23,6 +23,9 @@ use tongdang_store::Store;
 use tower_http::trace::TraceLayer;
 
 pub use auth::KeyCache;
+use axum::http::StatusCode;
+use error::{ApiError, FhirError};
+use tongdang_fhir::IssueCode;
 
 /// Limits on what a request may carry.
 #[derive(Debug, Clone)]
@@ -72,8 +75,25 @@ impl AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     let fhir_limit = state.limits.fhir_body_bytes;
     let (api, _) = api::router().split_for_parts();
+    // Unknown paths and methods answer in each surface's error shape, not with an empty body.
+    let fhir = fhir_read::router()
+        .fallback(|| async {
+            FhirError::new(StatusCode::NOT_FOUND, IssueCode::NotFound, "no such FHIR endpoint; see /fhir/metadata")
+        })
+        .method_not_allowed_fallback(|| async {
+            FhirError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                IssueCode::NotSupported,
+                "method not supported here; nothing is deleted",
+            )
+        });
+    let api = api
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint; see /api/v1/openapi.json") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not supported here")
+        });
     Router::new()
-        .nest("/fhir", fhir_read::router().layer(DefaultBodyLimit::max(fhir_limit)))
+        .nest("/fhir", fhir.layer(DefaultBodyLimit::max(fhir_limit)))
         .nest("/api/v1", api)
         .merge(pages::router())
         .with_state(state)

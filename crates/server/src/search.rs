@@ -32,8 +32,7 @@ fn narrow(name: &str, value: &str, from: &mut Option<Timestamp>, to: &mut Option
         Some(p @ ("eq" | "ne" | "lt" | "le" | "gt" | "ge" | "sa" | "eb" | "ap")) => (p, &value[2..]),
         _ => ("eq", value),
     };
-    let (start, end) =
-        Timestamp::parse_fhir_range(rest).ok_or_else(|| bad(format!("{name}: '{rest}' is not a FHIR date or dateTime")))?;
+    let (start, end) = Timestamp::parse_fhir_range(rest).ok_or_else(|| bad(format!("{name}: not a FHIR date or dateTime")))?;
     let (lo, hi) = match prefix {
         "eq" => (Some(start), Some(end)),
         "ge" => (Some(start), None),
@@ -59,7 +58,27 @@ fn narrow(name: &str, value: &str, from: &mut Option<Timestamp>, to: &mut Option
 
 fn person_param(value: &str) -> Result<PersonId, FhirError> {
     let id = value.strip_prefix("Patient/").unwrap_or(value);
-    id.parse().map_err(|_| bad(format!("'{value}' is not a platform Patient id")))
+    id.parse().map_err(|_| bad("patient: not a platform Patient id".to_string()))
+}
+
+/// `category=urn:tongdang:category|lab` names a record category; other tokens are FHIR codings.
+const CATEGORY_SYSTEM_BAR: &str = "urn:tongdang:category|";
+
+/// One parameter occurrence's comma-separated tokens as alternative `LIKE` patterns.
+fn token_patterns(name: &str, value: &str) -> Result<Vec<String>, FhirError> {
+    value
+        .split(',')
+        .map(|token| {
+            let (system, code) = match token.split_once('|') {
+                Some((sys, code)) => (Some(sys).filter(|s| !s.is_empty()), Some(code).filter(|c| !c.is_empty())),
+                None => (None, Some(token).filter(|c| !c.is_empty())),
+            };
+            if system.is_none() && code.is_none() {
+                return Err(bad(format!("{name}: empty token")));
+            }
+            Ok(code_pattern(system, code))
+        })
+        .collect()
 }
 
 /// Parse the query of `GET /fhir/{type}` for an entry type.
@@ -72,26 +91,35 @@ pub fn entry_search(resource_type: &str, params: &[(String, String)]) -> Result<
             "patient" | "subject" | "patient:Patient" | "subject:Patient" => s.person = Some(person_param(value)?),
             "date" => narrow("date", value, &mut s.query.from, &mut s.query.to)?,
             "_lastUpdated" => narrow("_lastUpdated", value, &mut s.query.updated_from, &mut s.query.updated_to)?,
-            "code" | "category" | "vaccine-code" => {
-                for token in value.split(',') {
-                    if name == "category"
-                        && let Ok(c) = token.parse::<Category>()
-                    {
-                        s.query.categories.push(c);
-                        continue;
+            // Each occurrence of a parameter must match (AND); its comma-separated values are
+            // alternatives (OR).
+            "code" | "vaccine-code" => s.query.code_patterns.push(token_patterns(name, value)?),
+            "category" => {
+                let (platform, fhir): (Vec<&str>, Vec<&str>) = value.split(',').partition(|t| t.starts_with(CATEGORY_SYSTEM_BAR));
+                if !platform.is_empty() && !fhir.is_empty() {
+                    return Err(bad("category: give record categories and FHIR category codings in separate parameters".into()));
+                }
+                if fhir.is_empty() {
+                    let mut wanted = Vec::new();
+                    for t in platform {
+                        wanted
+                            .push(t[CATEGORY_SYSTEM_BAR.len()..].parse::<Category>().map_err(|e| bad(format!("category: {e}")))?);
                     }
-                    let (system, code) = match token.split_once('|') {
-                        Some((sys, code)) => (Some(sys).filter(|s| !s.is_empty()), Some(code).filter(|c| !c.is_empty())),
-                        None => (None, Some(token)),
+                    s.query.categories = if s.query.categories.is_empty() {
+                        wanted
+                    } else {
+                        s.query.categories.iter().copied().filter(|c| wanted.contains(c)).collect()
                     };
-                    if system.is_none() && code.is_none() {
-                        return Err(bad(format!("{name}: empty token")));
+                    if s.query.categories.is_empty() {
+                        // Two disjoint sets of record categories: nothing can match.
+                        s.query.category_patterns.push(vec![String::new()]);
                     }
-                    s.query.code_patterns.push(code_pattern(system, code));
+                } else {
+                    s.query.category_patterns.push(token_patterns(name, value)?);
                 }
             }
             "_count" => {
-                let n: u32 = value.parse().map_err(|_| bad(format!("_count: '{value}' is not a number")))?;
+                let n: u32 = value.parse().map_err(|_| bad("_count: not a number".to_string()))?;
                 s.query.limit = n.clamp(1, MAX_COUNT);
             }
             "_cursor" => s.cursor = Some(value.clone()),
@@ -142,10 +170,24 @@ mod tests {
 
     #[test]
     fn codes_and_categories_become_filters() {
-        let s =
-            entry_search("Observation", &p(&[("patient", "1"), ("code", "http://loinc.org|718-7,8480-6"), ("category", "lab")]))
-                .unwrap();
-        assert_eq!(s.query.code_patterns.len(), 2);
+        let s = entry_search(
+            "Observation",
+            &p(&[
+                ("patient", "1"),
+                ("code", "http://loinc.org|718-7,8480-6"),
+                ("code", "x"),
+                ("category", "urn:tongdang:category|lab"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.query.code_patterns.len(), 2, "one group per occurrence");
+        assert_eq!(s.query.code_patterns[0].len(), 2, "alternatives within one");
         assert_eq!(s.query.categories, vec![Category::Lab]);
+        let fhir = entry_search("Observation", &p(&[("patient", "1"), ("category", "procedure")])).unwrap();
+        assert!(fhir.query.categories.is_empty(), "a bare token is a FHIR category coding");
+        assert_eq!(fhir.query.category_patterns.len(), 1);
+        assert!(
+            entry_search("Observation", &p(&[("patient", "1"), ("category", "urn:tongdang:category|lab,laboratory")])).is_err()
+        );
     }
 }

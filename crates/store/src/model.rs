@@ -1,6 +1,6 @@
 //! What the store holds, as plain values crossing the `Store` trait.
 
-use tongdang_core::{Category, EntryId, Institution, PersonId, Scope, Timestamp};
+use tongdang_core::{Category, EntryId, PersonId, Scope, Timestamp};
 
 /// Whether an entry is part of ordinary reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub struct EntryRecord {
     pub version: i64,
     /// Shown or withdrawn.
     pub status: EntryStatus,
-    /// `\nsystem|code\n…` search tokens.
+    /// `\nsystem|code\n…` search tokens of the resource's codes.
     pub codes: String,
     /// SHA-256 of the canonical form of what the source sent.
     pub digest: Vec<u8>,
@@ -51,6 +51,8 @@ pub struct EntryRecord {
     pub submission: i64,
     /// The stored resource (platform form, compact JSON).
     pub resource: Vec<u8>,
+    /// `\nsystem|code\n…` search tokens of the resource's own category codings.
+    pub category_codes: String,
 }
 
 /// What was last stored for one source resource `(institution, type, id)`.
@@ -143,8 +145,10 @@ pub struct PersonIdentifier {
     pub value: String,
     /// The person.
     pub person: PersonId,
-    /// Who submitted it first.
+    /// The institution whose Patient carried it.
     pub institution: String,
+    /// That Patient's source id: a corrected Patient replaces the identifiers it carried.
+    pub source_id: String,
 }
 
 /// An identifier of a Patient or directory resource within its institution, for conditional
@@ -195,6 +199,9 @@ pub struct WriteSet {
     pub source_keys: Vec<SourceKey>,
     /// Identifiers of Patient and directory resources.
     pub source_identifiers: Vec<SourceIdentifier>,
+    /// `(institution, type, source id)` of updated Patient and directory resources, whose
+    /// identifiers are replaced by the ones written now.
+    pub replaced_identifiers: Vec<(String, String, String)>,
     /// Patient records to insert or replace.
     pub patients: Vec<PatientRecord>,
     /// Directory resources to insert or replace.
@@ -233,8 +240,10 @@ pub struct EntryQuery {
     pub updated_from: Option<Timestamp>,
     /// `collected_at < updated_to`.
     pub updated_to: Option<Timestamp>,
-    /// Any of these `LIKE` patterns over the code tokens (empty: no filter).
-    pub code_patterns: Vec<String>,
+    /// Code filters: every group must match, by any of its `LIKE` patterns over the code tokens.
+    pub code_patterns: Vec<Vec<String>>,
+    /// Category filters, as `code_patterns` over the category codings.
+    pub category_patterns: Vec<Vec<String>>,
     /// Continue after this `(sort_time, id)`, newest first.
     pub after: Option<(Timestamp, EntryId)>,
     /// At most this many.
@@ -270,6 +279,3 @@ pub struct Counts {
     /// Entries (current versions).
     pub entries: i64,
 }
-
-/// An institution with its registration time.
-pub type InstitutionRow = Institution;

@@ -15,7 +15,71 @@ use std::time::Duration;
 use tongdang_core::{EntryId, Institution, InstitutionCode, PersonId};
 
 mod sql {
-    crate::shared::shared_sql!(sqlx::Postgres, sqlx::PgConnection, "(person_id, id)", "(person_id, id)");
+    crate::shared::shared_sql!(sqlx::Postgres, sqlx::PgConnection, "(person_id, id)");
+
+    /// One statement per group: each column is one array parameter, unnested into rows, so
+    /// PostgreSQL parses and plans once instead of binding fifteen parameters a row.
+    pub(crate) async fn insert_entries(conn: &mut sqlx::PgConnection, entries: &[crate::EntryRecord]) -> crate::Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let col = |f: &dyn Fn(&crate::EntryRecord) -> i64| entries.iter().map(f).collect::<Vec<i64>>();
+        let text = |f: &dyn Fn(&crate::EntryRecord) -> String| entries.iter().map(f).collect::<Vec<String>>();
+        sqlx::query(
+            "INSERT INTO entries (id, person_id, category, resource_type, sort_time, clinical_time, collected_at, institution, source_id, version,
+                                  status, codes, digest, submission_id, resource, category_codes)
+             SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int2[], $4::text[], $5::int8[], $6::text[], $7::int8[], $8::text[], $9::text[],
+                                  $10::int8[], $11::int2[], $12::text[], $13::bytea[], $14::int8[], $15::bytea[], $16::text[])
+             ON CONFLICT (person_id, id) DO UPDATE SET category = excluded.category, resource_type = excluded.resource_type,
+                 sort_time = excluded.sort_time, clinical_time = excluded.clinical_time, collected_at = excluded.collected_at,
+                 version = excluded.version, status = excluded.status, codes = excluded.codes, digest = excluded.digest,
+                 submission_id = excluded.submission_id, resource = excluded.resource, category_codes = excluded.category_codes",
+        )
+        .bind(col(&|e| e.id.0))
+        .bind(col(&|e| e.person.0))
+        .bind(entries.iter().map(|e| e.category.as_i16()).collect::<Vec<i16>>())
+        .bind(text(&|e| e.resource_type.clone()))
+        .bind(col(&|e| e.sort_time.0))
+        .bind(entries.iter().map(|e| e.clinical_time.clone()).collect::<Vec<Option<String>>>())
+        .bind(col(&|e| e.collected_at.0))
+        .bind(text(&|e| e.institution.clone()))
+        .bind(text(&|e| e.source_id.clone()))
+        .bind(col(&|e| e.version))
+        .bind(entries.iter().map(|e| e.status as i16).collect::<Vec<i16>>())
+        .bind(text(&|e| e.codes.clone()))
+        .bind(entries.iter().map(|e| e.digest.clone()).collect::<Vec<Vec<u8>>>())
+        .bind(col(&|e| e.submission))
+        .bind(entries.iter().map(|e| e.resource.clone()).collect::<Vec<Vec<u8>>>())
+        .bind(text(&|e| e.category_codes.clone()))
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    /// As [`insert_entries`].
+    pub(crate) async fn insert_source_keys(conn: &mut sqlx::PgConnection, keys: &[crate::SourceKey]) -> crate::Result<()> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let text = |f: &dyn Fn(&crate::SourceKey) -> String| keys.iter().map(f).collect::<Vec<String>>();
+        sqlx::query(
+            "INSERT INTO source_keys (institution, resource_type, source_id, kind, person_id, target_id, version, digest)
+             SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int2[], $5::int8[], $6::int8[], $7::int8[], $8::bytea[])
+             ON CONFLICT (institution, resource_type, source_id) DO UPDATE SET kind = excluded.kind, person_id = excluded.person_id,
+                 target_id = excluded.target_id, version = excluded.version, digest = excluded.digest",
+        )
+        .bind(text(&|k| k.institution.clone()))
+        .bind(text(&|k| k.resource_type.clone()))
+        .bind(text(&|k| k.source_id.clone()))
+        .bind(keys.iter().map(|k| k.kind as i16).collect::<Vec<i16>>())
+        .bind(keys.iter().map(|k| k.person.map(|p| p.0)).collect::<Vec<Option<i64>>>())
+        .bind(keys.iter().map(|k| k.target_id).collect::<Vec<i64>>())
+        .bind(keys.iter().map(|k| k.version).collect::<Vec<i64>>())
+        .bind(keys.iter().map(|k| k.digest.clone()).collect::<Vec<Vec<u8>>>())
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
 }
 
 /// PostgreSQL behind the [`Store`] trait.

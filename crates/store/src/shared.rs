@@ -11,9 +11,9 @@ use tongdang_core::{
 };
 
 /// Columns of `entries` in the order [`entry_from_row`] reads them.
-pub(crate) const ENTRY_COLUMNS: &str = "id, person_id, category, resource_type, sort_time, clinical_time, collected_at, institution, source_id, version, status, codes, digest, submission_id, resource";
+pub(crate) const ENTRY_COLUMNS: &str = "id, person_id, category, resource_type, sort_time, clinical_time, collected_at, institution, source_id, version, status, codes, digest, submission_id, resource, category_codes";
 
-/// Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters with 15 columns.
+/// Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters with 16 columns.
 pub(crate) const ROWS_PER_INSERT: usize = 1000;
 
 fn corrupt(what: &str) -> StoreError {
@@ -45,6 +45,7 @@ where
         digest: row.try_get(12)?,
         submission: row.try_get(13)?,
         resource: row.try_get(14)?,
+        category_codes: row.try_get(15)?,
     })
 }
 
@@ -121,17 +122,19 @@ pub(crate) fn entries_sql(q: &EntryQuery) -> (String, Vec<SqlParam>) {
             bind(&mut sql, SqlParam::Int(t.0));
         }
     }
-    if !q.code_patterns.is_empty() {
-        sql.push_str(" AND (");
-        for (i, p) in q.code_patterns.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(" OR ");
+    for (column, groups) in [("codes", &q.code_patterns), ("category_codes", &q.category_patterns)] {
+        for group in groups.iter().filter(|g| !g.is_empty()) {
+            sql.push_str(" AND (");
+            for (i, p) in group.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(" OR ");
+                }
+                sql.push_str(&format!("{column} LIKE "));
+                bind(&mut sql, SqlParam::Text(p.clone()));
+                sql.push_str(" ESCAPE '\\'");
             }
-            sql.push_str("codes LIKE ");
-            bind(&mut sql, SqlParam::Text(p.clone()));
-            sql.push_str(" ESCAPE '\\'");
+            sql.push(')');
         }
-        sql.push(')');
     }
     if let Some((t, id)) = q.after {
         sql.push_str(" AND (sort_time < ");
@@ -147,10 +150,11 @@ pub(crate) fn entries_sql(q: &EntryQuery) -> (String, Vec<SqlParam>) {
     (sql, params)
 }
 
-/// Generates the parts of a store that are the same SQL on both dialects. `$conflict_entries`
-/// and `$conflict_patients` are the conflict targets of the person-owned tables' primary keys.
+/// Generates the parts of a store that are the same SQL on both dialects. `$conflict_patients`
+/// is the conflict target of `patient_records`' primary key. The expanding module provides
+/// `insert_entries` and `insert_source_keys`.
 macro_rules! shared_sql {
-    ($db:ty, $conn:ty, $conflict_entries:literal, $conflict_patients:literal) => {
+    ($db:ty, $conn:ty, $conflict_patients:literal) => {
         use crate::shared::*;
         use sqlx::QueryBuilder;
 
@@ -283,7 +287,7 @@ macro_rules! shared_sql {
 
         pub(crate) async fn person_identifiers(pool: &sqlx::Pool<$db>, p: tongdang_core::PersonId) -> crate::Result<Vec<crate::PersonIdentifier>> {
             use sqlx::Row;
-            let rows = sqlx::query("SELECT system, value, person_id, institution FROM person_identifiers WHERE person_id = $1 ORDER BY system, value")
+            let rows = sqlx::query("SELECT system, value, person_id, institution, source_id FROM person_identifiers WHERE person_id = $1 ORDER BY system, value")
                 .bind(p.0)
                 .fetch_all(pool)
                 .await?;
@@ -294,6 +298,7 @@ macro_rules! shared_sql {
                         value: r.try_get(1)?,
                         person: tongdang_core::PersonId(r.try_get(2)?),
                         institution: r.try_get(3)?,
+                        source_id: r.try_get(4)?,
                     })
                 })
                 .collect()
@@ -453,33 +458,36 @@ macro_rules! shared_sql {
                 });
                 b.build().execute(&mut *conn).await?;
             }
+            // A corrected Patient or directory resource carries its identifiers anew: the old
+            // ones go, so a mistyped ID number stops linking once the source fixes it.
+            for (institution, resource_type, source_id) in &set.replaced_identifiers {
+                if resource_type == "Patient" {
+                    sqlx::query("DELETE FROM person_identifiers WHERE institution = $1 AND source_id = $2")
+                        .bind(institution)
+                        .bind(source_id)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                sqlx::query("DELETE FROM source_identifiers WHERE institution = $1 AND resource_type = $2 AND source_id = $3")
+                    .bind(institution)
+                    .bind(resource_type)
+                    .bind(source_id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
             for chunk in set.person_identifiers.chunks(ROWS_PER_INSERT) {
-                let mut b: QueryBuilder<$db> = QueryBuilder::new("INSERT INTO person_identifiers (system, value, person_id, institution) ");
+                let mut b: QueryBuilder<$db> = QueryBuilder::new("INSERT INTO person_identifiers (system, value, person_id, institution, source_id) ");
                 b.push_values(chunk, |mut row, i| {
-                    row.push_bind(i.system.clone()).push_bind(i.value.clone()).push_bind(i.person.0).push_bind(i.institution.clone());
+                    row.push_bind(i.system.clone())
+                        .push_bind(i.value.clone())
+                        .push_bind(i.person.0)
+                        .push_bind(i.institution.clone())
+                        .push_bind(i.source_id.clone());
                 });
-                b.push(" ON CONFLICT (system, value, person_id) DO NOTHING");
+                b.push(" ON CONFLICT (system, value, person_id, institution, source_id) DO NOTHING");
                 b.build().execute(&mut *conn).await?;
             }
-            for chunk in set.source_keys.chunks(ROWS_PER_INSERT) {
-                let mut b: QueryBuilder<$db> =
-                    QueryBuilder::new("INSERT INTO source_keys (institution, resource_type, source_id, kind, person_id, target_id, version, digest) ");
-                b.push_values(chunk, |mut row, k| {
-                    row.push_bind(k.institution.clone())
-                        .push_bind(k.resource_type.clone())
-                        .push_bind(k.source_id.clone())
-                        .push_bind(k.kind as i16)
-                        .push_bind(k.person.map(|p| p.0))
-                        .push_bind(k.target_id)
-                        .push_bind(k.version)
-                        .push_bind(k.digest.clone());
-                });
-                b.push(
-                    " ON CONFLICT (institution, resource_type, source_id) DO UPDATE SET kind = excluded.kind, person_id = excluded.person_id,
-                      target_id = excluded.target_id, version = excluded.version, digest = excluded.digest",
-                );
-                b.build().execute(&mut *conn).await?;
-            }
+            insert_source_keys(&mut *conn, &set.source_keys).await?;
             for chunk in set.source_identifiers.chunks(ROWS_PER_INSERT) {
                 let mut b: QueryBuilder<$db> = QueryBuilder::new("INSERT INTO source_identifiers (institution, resource_type, system, value, source_id) ");
                 b.push_values(chunk, |mut row, i| {
@@ -524,7 +532,7 @@ macro_rules! shared_sql {
             }
             let updated: Vec<i64> = set.entries.iter().filter(|e| e.version > 1).map(|e| e.id.0).collect();
             for chunk in updated.chunks(ROWS_PER_INSERT) {
-                // The superseded version moves to the history before the new one replaces it.
+                // The superseded version moves to the history before the new one is written.
                 let mut b: QueryBuilder<$db> = QueryBuilder::new(
                     "INSERT INTO entry_history (entry_id, version, person_id, collected_at, status, digest, submission_id, resource)
                      SELECT id, version, person_id, collected_at, status, digest, submission_id, resource FROM entries WHERE id IN (",
@@ -535,35 +543,18 @@ macro_rules! shared_sql {
                 }
                 b.push(")");
                 b.build().execute(&mut *conn).await?;
-            }
-            for chunk in set.entries.chunks(ROWS_PER_INSERT) {
-                let mut b: QueryBuilder<$db> = QueryBuilder::new(format!("INSERT INTO entries ({ENTRY_COLUMNS}) "));
-                b.push_values(chunk, |mut row, e| {
-                    row.push_bind(e.id.0)
-                        .push_bind(e.person.0)
-                        .push_bind(e.category.as_i16())
-                        .push_bind(e.resource_type.clone())
-                        .push_bind(e.sort_time.0)
-                        .push_bind(e.clinical_time.clone())
-                        .push_bind(e.collected_at.0)
-                        .push_bind(e.institution.clone())
-                        .push_bind(e.source_id.clone())
-                        .push_bind(e.version)
-                        .push_bind(e.status as i16)
-                        .push_bind(e.codes.clone())
-                        .push_bind(e.digest.clone())
-                        .push_bind(e.submission)
-                        .push_bind(e.resource.clone());
-                });
-                b.push(concat!(
-                    " ON CONFLICT ",
-                    $conflict_entries,
-                    " DO UPDATE SET category = excluded.category, resource_type = excluded.resource_type, sort_time = excluded.sort_time,
-                      clinical_time = excluded.clinical_time, collected_at = excluded.collected_at, version = excluded.version, status = excluded.status,
-                      codes = excluded.codes, digest = excluded.digest, submission_id = excluded.submission_id, resource = excluded.resource"
-                ));
+                // Then the row goes: a new version may belong to another person (a corrected
+                // subject), and the person is part of the primary key on PostgreSQL.
+                let mut b: QueryBuilder<$db> = QueryBuilder::new("DELETE FROM entries WHERE id IN (");
+                let mut sep = b.separated(", ");
+                for id in chunk {
+                    sep.push_bind(*id);
+                }
+                b.push(")");
                 b.build().execute(&mut *conn).await?;
             }
+            // Each dialect writes the two largest tables its fastest way.
+            insert_entries(&mut *conn, &set.entries).await?;
             Ok(())
         }
     };

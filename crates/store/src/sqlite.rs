@@ -15,7 +15,68 @@ use std::time::Duration;
 use tongdang_core::{EntryId, Institution, InstitutionCode, PersonId};
 
 mod sql {
-    crate::shared::shared_sql!(sqlx::Sqlite, sqlx::SqliteConnection, "(id)", "(id)");
+    crate::shared::shared_sql!(sqlx::Sqlite, sqlx::SqliteConnection, "(id)");
+
+    /// Multi-row VALUES in the one writer's transaction: SQLite has no array parameters, and
+    /// binding is cheap in-process.
+    pub(crate) async fn insert_entries(conn: &mut sqlx::SqliteConnection, entries: &[crate::EntryRecord]) -> crate::Result<()> {
+        for chunk in entries.chunks(ROWS_PER_INSERT) {
+            let mut b: QueryBuilder<sqlx::Sqlite> = QueryBuilder::new(format!("INSERT INTO entries ({ENTRY_COLUMNS}) "));
+            b.push_values(chunk, |mut row, e| {
+                row.push_bind(e.id.0)
+                    .push_bind(e.person.0)
+                    .push_bind(e.category.as_i16())
+                    .push_bind(e.resource_type.clone())
+                    .push_bind(e.sort_time.0)
+                    .push_bind(e.clinical_time.clone())
+                    .push_bind(e.collected_at.0)
+                    .push_bind(e.institution.clone())
+                    .push_bind(e.source_id.clone())
+                    .push_bind(e.version)
+                    .push_bind(e.status as i16)
+                    .push_bind(e.codes.clone())
+                    .push_bind(e.digest.clone())
+                    .push_bind(e.submission)
+                    .push_bind(e.resource.clone())
+                    .push_bind(e.category_codes.clone());
+            });
+            b.push(concat!(
+                " ON CONFLICT ",
+                "(id)",
+                " DO UPDATE SET category = excluded.category, resource_type = excluded.resource_type, sort_time = excluded.sort_time,
+                  clinical_time = excluded.clinical_time, collected_at = excluded.collected_at, version = excluded.version, status = excluded.status,
+                  codes = excluded.codes, digest = excluded.digest, submission_id = excluded.submission_id, resource = excluded.resource,
+                      category_codes = excluded.category_codes"
+            ));
+            b.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    /// As [`insert_entries`].
+    pub(crate) async fn insert_source_keys(conn: &mut sqlx::SqliteConnection, keys: &[crate::SourceKey]) -> crate::Result<()> {
+        for chunk in keys.chunks(ROWS_PER_INSERT) {
+            let mut b: QueryBuilder<sqlx::Sqlite> = QueryBuilder::new(
+                "INSERT INTO source_keys (institution, resource_type, source_id, kind, person_id, target_id, version, digest) ",
+            );
+            b.push_values(chunk, |mut row, k| {
+                row.push_bind(k.institution.clone())
+                    .push_bind(k.resource_type.clone())
+                    .push_bind(k.source_id.clone())
+                    .push_bind(k.kind as i16)
+                    .push_bind(k.person.map(|p| p.0))
+                    .push_bind(k.target_id)
+                    .push_bind(k.version)
+                    .push_bind(k.digest.clone());
+            });
+            b.push(
+                " ON CONFLICT (institution, resource_type, source_id) DO UPDATE SET kind = excluded.kind, person_id = excluded.person_id,
+                  target_id = excluded.target_id, version = excluded.version, digest = excluded.digest",
+            );
+            b.build().execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
 }
 
 /// SQLite behind the [`Store`] trait.

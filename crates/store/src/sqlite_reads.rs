@@ -88,6 +88,7 @@ fn query(conn: &Connection, sql: &str, params: &[SqlParam]) -> Result<Vec<EntryR
             digest: r.get(12).map_err(sqlite)?,
             submission: r.get(13).map_err(sqlite)?,
             resource: r.get(14).map_err(sqlite)?,
+            category_codes: r.get(15).map_err(sqlite)?,
         });
     }
     Ok(out)

@@ -9,3 +9,4 @@ mod bundle;
 mod fhir_write;
 mod ingest;
 mod read;
+mod review;

@@ -1,0 +1,83 @@
+//! Sources correct what they sent: an entry moved to the right patient, an identifier fixed.
+//! Nothing of the old state may keep showing or keep linking.
+
+use serde_json::json;
+use std::sync::Arc;
+use tongdang_core::{InstitutionCode, PersonId};
+use tongdang_ingest::{Channel, GroupMode, Ingestor, Item, Outcome, Target, prepare};
+use tongdang_store::{EntryQuery, Store};
+
+const NATIONAL_ID: &str = "urn:oid:2.16.156.10011.1.3";
+
+async fn submit(ingestor: &Ingestor, code: &str, resources: &[serde_json::Value]) -> Vec<Outcome> {
+    let institution = InstitutionCode::new(code).unwrap();
+    let submission = ingestor.begin(institution.clone(), Channel::Rest).await.unwrap();
+    let items = resources
+        .iter()
+        .enumerate()
+        .map(|(n, r)| {
+            let text = r.to_string();
+            prepare(Item::from_line(n as u64 + 1, &text), &institution, text.len())
+        })
+        .collect();
+    ingestor.commit(&submission, items, GroupMode::Batch).await.unwrap().into_iter().map(|r| r.outcome).collect()
+}
+
+fn patient(id: &str, national_id: &str) -> serde_json::Value {
+    json!({"resourceType": "Patient", "id": id, "identifier": [{"system": NATIONAL_ID, "value": national_id}]})
+}
+
+fn encounter(id: &str, subject: &str) -> serde_json::Value {
+    json!({"resourceType": "Encounter", "id": id, "status": "finished", "class": {"code": "AMB"}, "subject": {"reference": subject},
+           "period": {"start": "2024-10-03T14:22:00+08:00"}})
+}
+
+fn person(o: &Outcome) -> PersonId {
+    match o {
+        Outcome::Created { target: Target::Person(p), .. } | Outcome::Updated { target: Target::Person(p), .. } => *p,
+        other => panic!("not a stored Patient: {other:?}"),
+    }
+}
+
+async fn record(store: &Arc<dyn Store>, p: PersonId) -> Vec<tongdang_store::EntryRecord> {
+    store.entries(&EntryQuery { person: Some(p), limit: 100, ..Default::default() }).await.unwrap()
+}
+
+/// A hospital files an encounter under the wrong patient, then corrects its subject.
+async fn an_entry_moves_to_the_corrected_patient(store: Arc<dyn Store>) {
+    let ingestor = Ingestor::new(store.clone());
+    let h = "12440100MB1234567X";
+    let out = submit(
+        &ingestor,
+        h,
+        &[patient("a", "11010519491231002X"), patient("b", "440106199003071231"), encounter("e1", "Patient/a")],
+    )
+    .await;
+    let (a, b) = (person(&out[0]), person(&out[1]));
+    assert_eq!(record(&store, a).await.len(), 1);
+    let out = submit(&ingestor, h, &[encounter("e1", "Patient/b")]).await;
+    assert!(matches!(out[0], Outcome::Updated { version: 2, .. }), "{out:?}");
+    assert!(record(&store, a).await.is_empty(), "nothing of it stays in the wrong record");
+    let moved = record(&store, b).await;
+    assert_eq!(moved.len(), 1);
+    assert_eq!(moved[0].version, 2);
+    assert!(std::str::from_utf8(&moved[0].resource).unwrap().contains(&format!("\"Patient/{b}\"")));
+    assert_eq!(store.counts().await.unwrap().entries, 1);
+}
+
+/// A Patient entered with a relative's ID number is corrected: the wrong number stops linking,
+/// so its real owner, arriving from another hospital, becomes a person of their own.
+async fn a_corrected_identifier_stops_linking(store: Arc<dyn Store>) {
+    let ingestor = Ingestor::new(store.clone());
+    let wrong = "11010519491231002X";
+    let out = submit(&ingestor, "12440100MB1234567X", &[patient("p1", wrong)]).await;
+    let first = person(&out[0]);
+    let out = submit(&ingestor, "12440100MB1234567X", &[patient("p1", "440106199003071231")]).await;
+    assert_eq!(person(&out[0]), first);
+    assert!(store.persons_by_identifier(Some(NATIONAL_ID), wrong).await.unwrap().is_empty(), "the old number is gone");
+    let out = submit(&ingestor, "12440300MB7654321X", &[patient("x9", wrong)]).await;
+    assert_ne!(person(&out[0]), first, "the real owner is not merged into the corrected record");
+    assert_eq!(store.counts().await.unwrap().persons, 2);
+}
+
+tongdang_testkit::backend_tests!(an_entry_moves_to_the_corrected_patient, a_corrected_identifier_stops_linking);
