@@ -178,12 +178,11 @@ impl RecordReader {
         value: &str,
     ) -> Result<Vec<(PersonId, Value)>, AccessError> {
         self.decide(who, None, &[])?;
-        // Strong identifiers are stored in their normalized spelling; search them the same way.
-        let value = match system {
-            Some(tongdang_identity::systems::NATIONAL_ID) => value.trim().to_ascii_uppercase(),
-            Some(tongdang_identity::systems::HEALTH_CODE) => value.trim().to_ascii_lowercase(),
-            _ => value.to_string(),
-        };
+        // Identity documents are stored in their normalized spelling; search them the same way.
+        let value = system
+            .and_then(tongdang_identity::documents::DocumentKind::from_system)
+            .and_then(|kind| tongdang_identity::documents::normalize(kind, value).ok())
+            .unwrap_or_else(|| value.to_string());
         let mut out = Vec::new();
         for p in self.store.persons_by_identifier(system, &value).await? {
             out.push((p, self.compose_patient(p).await?));

@@ -194,8 +194,28 @@ fn redact_quoted(message: &str) -> String {
 }
 
 /// FHIR strings allow no control characters but tab, carriage return and line feed (and
-/// PostgreSQL text none at all): each one found is an error at its element.
+/// PostgreSQL text none at all): each one found is an error at its element. The common case —
+/// none — is one scan without building paths.
 pub(crate) fn control_characters(v: &Json, path: &mut String, out: &mut Vec<Issue>) {
+    if has_control_characters(v) {
+        locate_control_characters(v, path, out);
+    }
+}
+
+fn is_control(s: &str) -> bool {
+    s.bytes().any(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+}
+
+fn has_control_characters(v: &Json) -> bool {
+    match v {
+        Json::String(s) => is_control(s),
+        Json::Array(items) => items.iter().any(has_control_characters),
+        Json::Object(members) => members.iter().any(|(k, child)| is_control(k) || has_control_characters(child)),
+        _ => false,
+    }
+}
+
+fn locate_control_characters(v: &Json, path: &mut String, out: &mut Vec<Issue>) {
     let bad = |s: &str| s.bytes().any(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'));
     match v {
         Json::String(s) if bad(s) => out.push(Issue::error(
@@ -207,7 +227,7 @@ pub(crate) fn control_characters(v: &Json, path: &mut String, out: &mut Vec<Issu
             for (i, item) in items.iter().enumerate() {
                 let len = path.len();
                 path.push_str(&format!("[{i}]"));
-                control_characters(item, path, out);
+                locate_control_characters(item, path, out);
                 path.truncate(len);
             }
         }
@@ -221,7 +241,7 @@ pub(crate) fn control_characters(v: &Json, path: &mut String, out: &mut Vec<Issu
                     continue;
                 }
                 path.push_str(k);
-                control_characters(child, path, out);
+                locate_control_characters(child, path, out);
                 path.truncate(len);
             }
         }

@@ -1,6 +1,7 @@
 //! Who a submission is about: identifier systems, validation of Chinese identity documents, and
 //! the first-cut person resolution (strong identifiers, else the institution's local id).
 
+pub mod documents;
 pub mod gb11643;
 pub mod health_code;
 pub mod resolve;

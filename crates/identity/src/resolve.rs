@@ -3,34 +3,39 @@
 //! (health code first, then national ID number); else to a new person. Probabilistic matching
 //! on demographics comes with the master patient index.
 
-use crate::gb11643::NationalId;
-use crate::health_code::HealthCode;
-use crate::systems;
+use crate::documents::{DocumentKind, normalize};
 use tongdang_core::PersonId;
 
-/// A verified identifier strong enough to link two submissions to one person.
+/// A verified identity document strong enough to link two submissions to one person.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum StrongIdentifier {
-    /// The electronic health code.
-    HealthCode(HealthCode),
-    /// A GB 11643 ID number with a correct check character.
-    NationalId(NationalId),
+pub struct StrongIdentifier {
+    kind: DocumentKind,
+    system: String,
+    value: String,
 }
 
 impl StrongIdentifier {
     /// The identifier system.
-    pub fn system(&self) -> &'static str {
-        match self {
-            StrongIdentifier::HealthCode(_) => systems::HEALTH_CODE,
-            StrongIdentifier::NationalId(_) => systems::NATIONAL_ID,
-        }
+    pub fn system(&self) -> &str {
+        &self.system
     }
 
     /// The normalized value.
     pub fn value(&self) -> &str {
-        match self {
-            StrongIdentifier::HealthCode(h) => h.as_str(),
-            StrongIdentifier::NationalId(n) => n.as_str(),
+        &self.value
+    }
+
+    /// The kind of document.
+    pub fn kind(&self) -> DocumentKind {
+        self.kind
+    }
+
+    /// Which identifier links first: the health code, then the ID number, then the others.
+    fn rank(&self) -> u8 {
+        match self.kind {
+            DocumentKind::HealthCode => 0,
+            DocumentKind::NationalId => 1,
+            _ => 2,
         }
     }
 }
@@ -47,8 +52,10 @@ pub struct IdentifierFinding {
 /// The identifiers of one Patient resource, sorted into strong ones and problems.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct IdentifierFacts {
-    /// Verified strong identifiers, health code first.
+    /// Verified strong identifiers, health code first, then ID number.
     pub strong: Vec<StrongIdentifier>,
+    /// `(index, normalized value)` of every identifier of a known kind that passed its check.
+    pub normalized: Vec<(usize, String)>,
     /// Identifiers that claim a known system but fail its check.
     pub findings: Vec<IdentifierFinding>,
 }
@@ -58,19 +65,18 @@ impl IdentifierFacts {
     pub fn from_identifiers<'a>(ids: impl IntoIterator<Item = (&'a str, &'a str)>) -> IdentifierFacts {
         let mut facts = IdentifierFacts::default();
         for (index, (system, value)) in ids.into_iter().enumerate() {
-            match system {
-                systems::HEALTH_CODE => match HealthCode::parse(value) {
-                    Ok(h) => facts.strong.push(StrongIdentifier::HealthCode(h)),
-                    Err(e) => facts.findings.push(IdentifierFinding { index, message: e.to_string() }),
-                },
-                systems::NATIONAL_ID => match NationalId::parse(value) {
-                    Ok(n) => facts.strong.push(StrongIdentifier::NationalId(n)),
-                    Err(e) => facts.findings.push(IdentifierFinding { index, message: format!("invalid ID number: {e}") }),
-                },
-                _ => {}
+            let Some(kind) = DocumentKind::from_system(system) else { continue };
+            match normalize(kind, value) {
+                Ok(v) => {
+                    if kind.is_strong() {
+                        facts.strong.push(StrongIdentifier { kind, system: system.to_string(), value: v.clone() });
+                    }
+                    facts.normalized.push((index, v));
+                }
+                Err(e) => facts.findings.push(IdentifierFinding { index, message: e.0 }),
             }
         }
-        facts.strong.sort_by_key(|s| matches!(s, StrongIdentifier::NationalId(_)));
+        facts.strong.sort_by_key(StrongIdentifier::rank);
         facts.strong.dedup();
         facts
     }
@@ -85,11 +91,11 @@ pub enum Resolution {
     New,
 }
 
-/// Decide the person for a Patient not yet linked to any: `holders` gives, for each of
-/// `facts.strong` in order, the person holding it. The first holder wins (health code before ID
-/// number); no holder means a new person.
-pub fn resolve_person(facts: &IdentifierFacts, holders: &[Option<PersonId>]) -> Resolution {
-    debug_assert_eq!(facts.strong.len(), holders.len());
+/// Decide the person for a Patient not yet linked to any: `holders` gives, for each of its
+/// `strong` identifiers in order, the person holding it. The first holder wins (health code
+/// before ID number); no holder means a new person.
+pub fn resolve_person(strong: &[StrongIdentifier], holders: &[Option<PersonId>]) -> Resolution {
+    debug_assert_eq!(strong.len(), holders.len());
     match holders.iter().flatten().next() {
         Some(p) => Resolution::Existing(*p),
         None => Resolution::New,
@@ -99,6 +105,7 @@ pub fn resolve_person(facts: &IdentifierFacts, holders: &[Option<PersonId>]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::systems;
 
     const ID: &str = "11010519491231002X";
 
@@ -115,10 +122,10 @@ mod tests {
     fn health_code_comes_first() {
         let hc = "ab".repeat(32);
         let facts = IdentifierFacts::from_identifiers([(systems::NATIONAL_ID, ID), (systems::HEALTH_CODE, hc.as_str())]);
-        assert!(matches!(facts.strong[0], StrongIdentifier::HealthCode(_)));
+        assert_eq!(facts.strong[0].kind(), DocumentKind::HealthCode);
         let p = |n| Some(PersonId(n));
-        assert_eq!(resolve_person(&facts, &[p(1), p(2)]), Resolution::Existing(PersonId(1)));
-        assert_eq!(resolve_person(&facts, &[None, p(2)]), Resolution::Existing(PersonId(2)));
-        assert_eq!(resolve_person(&facts, &[None, None]), Resolution::New);
+        assert_eq!(resolve_person(&facts.strong, &[p(1), p(2)]), Resolution::Existing(PersonId(1)));
+        assert_eq!(resolve_person(&facts.strong, &[None, p(2)]), Resolution::Existing(PersonId(2)));
+        assert_eq!(resolve_person(&facts.strong, &[None, None]), Resolution::New);
     }
 }

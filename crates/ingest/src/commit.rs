@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tongdang_core::{EntryId, PersonId, Timestamp};
 use tongdang_fhir::{Issue, IssueCode, Reference};
-use tongdang_identity::{IdentifierFacts, Resolution, resolve_person};
+use tongdang_identity::{Resolution, resolve_person};
 use tongdang_store::{
     DirectoryRecord, EntryRecord, EntryStatus, IdKind, IngestTx, PatientRecord, PersonIdentifier, SourceIdentifier, SourceKey,
     SourceKind, Store, TypeAndId, WriteSet,
@@ -326,10 +326,9 @@ async fn plan_and_write(
             slots[i].person = k.person;
             continue;
         }
-        let facts = IdentifierFacts { strong: strong.clone(), findings: Vec::new() };
         let found: Vec<Option<PersonId>> =
             strong.iter().map(|s| holders.get(&(s.system().to_string(), s.value().to_string())).copied()).collect();
-        match resolve_person(&facts, &found) {
+        match resolve_person(strong, &found) {
             Resolution::Existing(person) => slots[i].person = Some(person),
             Resolution::New => {
                 // Two new Patients of one group with the same strong identifier are one person.

@@ -178,10 +178,10 @@ fn patient_role(resource: &ParsedResource, institution: &InstitutionCode, warnin
             format!("{}; this identifier is not used to link the record", f.message),
         ));
     }
-    // Strong identifiers are indexed in their normalized spelling.
-    for s in &facts.strong {
-        if let Some(slot) = ids.iter_mut().find(|(sys, v)| sys == s.system() && v.trim().eq_ignore_ascii_case(s.value())) {
-            slot.1 = s.value().to_string();
+    // Identity documents are indexed in their normalized spelling.
+    for (index, value) in &facts.normalized {
+        if let Some(slot) = ids.get_mut(*index) {
+            slot.1 = value.clone();
         }
     }
     ids.sort();

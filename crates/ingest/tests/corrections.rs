@@ -80,4 +80,24 @@ async fn a_corrected_identifier_stops_linking(store: Arc<dyn Store>) {
     assert_eq!(store.counts().await.unwrap().persons, 2);
 }
 
-tongdang_testkit::backend_tests!(an_entry_moves_to_the_corrected_patient, a_corrected_identifier_stops_linking);
+/// A Hong Kong resident known to two hospitals only by the Home Return Permit, written
+/// differently by each, is one person; a passport alone links nothing (numbers change).
+async fn other_identity_documents_link_when_verified(store: Arc<dyn Store>) {
+    let ingestor = Ingestor::new(store.clone());
+    let permit = |id: &str, value: &str| json!({"resourceType": "Patient", "id": id, "identifier": [{"system": "urn:tongdang:sid:hk-macao-permit", "value": value}]});
+    let a = person(&submit(&ingestor, "12440100MB1234567X", &[permit("a", "H12345678")]).await[0]);
+    let b = person(&submit(&ingestor, "12440300MB7654321X", &[permit("b", "h1234 5678")]).await[0]);
+    assert_eq!(a, b);
+    let passport = |id: &str| json!({"resourceType": "Patient", "id": id, "identifier": [{"system": "http://hl7.org/fhir/sid/passport-CHN", "value": "E12345678"}]});
+    let c = person(&submit(&ingestor, "12440100MB1234567X", &[passport("c")]).await[0]);
+    let d = person(&submit(&ingestor, "12440300MB7654321X", &[passport("d")]).await[0]);
+    assert_ne!(c, d, "a passport number alone does not link");
+    // Both spellings find the permit holder.
+    assert_eq!(store.persons_by_identifier(Some("urn:tongdang:sid:hk-macao-permit"), "H12345678").await.unwrap(), vec![a]);
+}
+
+tongdang_testkit::backend_tests!(
+    an_entry_moves_to_the_corrected_patient,
+    a_corrected_identifier_stops_linking,
+    other_identity_documents_link_when_verified
+);
