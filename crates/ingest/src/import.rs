@@ -5,6 +5,7 @@
 //! exports write one type per file; within a stream, the session holds back items whose
 //! references arrive later. Running an import twice stores nothing twice.
 
+use crate::lines::{CHUNK_LINES, LineReader, not_utf8};
 use crate::prepare::{Item, Position, prepare};
 use crate::session::Session;
 use crate::summary::Summary;
@@ -13,10 +14,8 @@ use std::path::{Path, PathBuf};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tongdang_core::InstitutionCode;
 use tongdang_fhir::bundle::{BundleMode, parse_bundle_file};
-use tongdang_fhir::{Issue, IssueCode, ResourceKind, classify};
+use tongdang_fhir::{Issue, ResourceKind, classify};
 
-/// Lines per chunk handed to the session.
-const CHUNK_LINES: usize = 2000;
 /// Longest line taken.
 pub const MAX_LINE_BYTES: usize = 16 << 20;
 /// Bits of a stream position that hold the line number; the file's index sits above them.
@@ -160,32 +159,14 @@ async fn stream_file(
 ) -> Result<(), ImportError> {
     let read_err = |source| ImportError::Read { path: p.path.clone(), source };
     let file = tokio::fs::File::open(&p.path).await.map_err(read_err)?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let mut lines = LineReader::new(BufReader::with_capacity(1 << 20, file), MAX_LINE_BYTES);
     let mut chunk = Vec::with_capacity(CHUNK_LINES);
-    let mut line_no = 0u64;
-    let mut consumed = 0u64;
-    let mut buf = Vec::new();
     let base = (p.index as u64) << LINE_BITS;
-    loop {
-        buf.clear();
-        let n = reader.read_until(b'\n', &mut buf).await.map_err(|source| ImportError::Read { path: p.path.clone(), source })?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        consumed += n as u64;
-        if buf.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let text = match (buf.len() <= MAX_LINE_BYTES, std::str::from_utf8(&buf)) {
-            (true, Ok(t)) => Ok(t.trim_end().to_string()),
-            (false, _) => Err(too_long(buf.len(), MAX_LINE_BYTES)),
-            (true, Err(_)) => Err(not_utf8()),
-        };
+    while let Some((line_no, text)) = lines.next().await.map_err(|source| ImportError::Read { path: p.path.clone(), source })? {
         chunk.push((base | line_no, text));
         if chunk.len() == CHUNK_LINES {
             session.push(std::mem::take(&mut chunk)).await?;
-            progress(done_before + consumed);
+            progress(done_before + lines.consumed());
         }
     }
     session.push(chunk).await?;
@@ -240,15 +221,4 @@ async fn json_file(session: &mut Session, p: &Planned) -> Result<(), ImportError
         }
     }
     Ok(())
-}
-
-/// The refusal of a line of `len` bytes, longer than `limit` (the reader's line limit:
-/// [`MAX_LINE_BYTES`] for files, the server's own for `/api/v1/ingest`).
-pub fn too_long(len: usize, limit: usize) -> Issue {
-    Issue::error(IssueCode::TooLong, "", format!("line of {len} bytes is longer than the limit of {limit} bytes"))
-}
-
-/// The refusal of a line that is not UTF-8.
-pub fn not_utf8() -> Issue {
-    Issue::error(IssueCode::Structure, "", "not UTF-8 text")
 }

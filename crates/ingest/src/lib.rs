@@ -8,6 +8,7 @@
 mod commit;
 mod error;
 pub mod import;
+pub mod lines;
 mod prepare;
 mod session;
 mod summary;

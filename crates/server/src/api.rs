@@ -14,12 +14,12 @@ use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::sync::Arc;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
+use tokio::io::BufReader;
 use tokio_util::io::StreamReader;
 use tongdang_access::TimelineFilter;
 use tongdang_core::{Category, PersonId, Timestamp};
 use tongdang_fhir::outcome::operation_outcome;
-use tongdang_ingest::import::{not_utf8, too_long};
+use tongdang_ingest::lines::{CHUNK_LINES, LineReader};
 use tongdang_ingest::{Channel, Position, Session};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
@@ -52,8 +52,6 @@ pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(openapi_json))
 }
 
-/// Lines per chunk handed to the pipeline.
-const CHUNK_LINES: usize = 2000;
 /// Refusals reported in detail (all are counted).
 const REFUSALS_REPORTED: usize = 1000;
 
@@ -140,11 +138,8 @@ async fn ingest(
     let submission_id = submission.id;
     let mut session = Session::new(state.ingestor.clone(), submission, REFUSALS_REPORTED);
     let stream = body.into_data_stream().map_err(std::io::Error::other);
-    let mut reader = BufReader::with_capacity(1 << 20, StreamReader::new(stream));
+    let mut lines = LineReader::new(BufReader::with_capacity(1 << 20, StreamReader::new(stream)), limits.ndjson_line_bytes);
     let mut chunk = Vec::with_capacity(CHUNK_LINES);
-    let mut line_no = 0u64;
-    let mut total = 0u64;
-    let mut buf = Vec::new();
     let mut over_limit = false;
     let mut read_failed = false;
     // A failure part-way leaves earlier chunks committed: say so, and that resending is safe.
@@ -161,67 +156,24 @@ async fn ingest(
         }
     };
     loop {
-        buf.clear();
-        let cap = limits.ndjson_line_bytes as u64 + 1;
-        let n = match (&mut reader).take(cap).read_until(b'\n', &mut buf).await {
-            Ok(n) => n,
+        let line = match lines.next().await {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
             Err(_) => {
                 read_failed = true;
                 break;
             }
         };
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        line_no += 1;
-        let mut long = None;
-        if buf.len() as u64 == cap && buf.last() != Some(&b'\n') {
-            // Skip the rest of an over-long line without holding it.
-            let mut skipped = buf.len();
-            loop {
-                let Ok(available) = reader.fill_buf().await else {
-                    read_failed = true;
-                    break;
-                };
-                if available.is_empty() {
-                    break;
-                }
-                match available.iter().position(|b| *b == b'\n') {
-                    Some(i) => {
-                        reader.consume(i + 1);
-                        skipped += i + 1;
-                        break;
-                    }
-                    None => {
-                        let len = available.len();
-                        reader.consume(len);
-                        skipped += len;
-                    }
-                }
-            }
-            if read_failed {
-                break;
-            }
-            total += (skipped - buf.len()) as u64;
-            long = Some(too_long(skipped, limits.ndjson_line_bytes));
-        }
-        if total > limits.ndjson_body_bytes {
+        if lines.consumed() > limits.ndjson_body_bytes {
             over_limit = true;
             break;
         }
-        if long.is_none() && buf.iter().all(u8::is_ascii_whitespace) {
-            continue;
-        }
-        let line = match long {
-            Some(issue) => Err(issue),
-            None => std::str::from_utf8(&buf).map(|t| t.trim_end().to_string()).map_err(|_| not_utf8()),
-        };
-        chunk.push((line_no, line));
+        chunk.push(line);
         if chunk.len() == CHUNK_LINES {
-            session.push(std::mem::take(&mut chunk)).await.map_err(partial(line_no))?;
+            session.push(std::mem::take(&mut chunk)).await.map_err(partial(lines.line_no()))?;
         }
     }
+    let line_no = lines.line_no();
     session.push(chunk).await.map_err(partial(line_no))?;
     let (summary, refusals) = session.finish().await.map_err(partial(line_no))?;
     if read_failed {
