@@ -506,7 +506,7 @@ async fn plan_and_write(
                             "",
                             "no platform id could be assigned",
                         )]),
-                        warnings: std::mem::take(&mut p.warnings),
+                        warnings: p.warnings.clone(),
                     });
                     continue;
                 };
@@ -519,7 +519,7 @@ async fn plan_and_write(
             resource_type: p.resource_type.clone(),
             source_id,
             outcome,
-            warnings: std::mem::take(&mut p.warnings),
+            warnings: p.warnings.clone(),
         });
     }
     if !set.is_empty() {

@@ -19,10 +19,12 @@ fn official_examples_never_panic_and_refusals_name_the_element() {
     files.sort();
     assert!(files.len() >= 5306, "expected the 5,306 examples, found {}", files.len());
     let (mut accepted, mut refused, mut invalid_r4) = (0, 0, 0);
+    let mut types = std::collections::BTreeSet::new();
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();
         let outcome = std::panic::catch_unwind(|| prepare(Item::from_line(1, &text), &institution, text.len()));
         let prepared = outcome.unwrap_or_else(|_| panic!("preparing {} panicked", path.display()));
+        types.insert(prepared.resource_type.clone());
         match prepared.body {
             Ok(_) => accepted += 1,
             Err(issues) => {
@@ -39,6 +41,13 @@ fn official_examples_never_panic_and_refusals_name_the_element() {
                 }
             }
         }
+    }
+    // Every R4 type the pipeline takes is declared in the CapabilityStatement (and readable by
+    // URL), and nothing declared is refused.
+    for rt in types.iter().filter(|t| !t.is_empty()) {
+        let taken = tongdang_fhir::classify(rt) != tongdang_fhir::ResourceKind::NotAccepted;
+        let declared = tongdang_fhir::capability::ACCEPTED_TYPES.contains(&rt.as_str());
+        assert_eq!(taken, declared, "{rt}: accepted by the pipeline = {taken}, declared in /fhir/metadata = {declared}");
     }
     eprintln!("{} examples: {accepted} accepted, {refused} refused ({invalid_r4} with structural or value errors)", files.len());
     // Most examples are types an exchange does not take, or entries without a patient; but

@@ -18,14 +18,13 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether retrying the whole transaction may succeed (a concurrent writer got there first).
+    /// Whether retrying the whole transaction may succeed: a serialization failure or deadlock
+    /// on PostgreSQL, a busy database on SQLite. A constraint violation is not transient: the
+    /// same work would fail the same way.
     pub fn is_retryable(&self) -> bool {
         match self {
             StoreError::Database(sqlx::Error::Database(e)) => {
-                matches!(
-                    e.code().as_deref(),
-                    Some("23505") | Some("40001") | Some("40P01") | Some("2067") | Some("1555") | Some("5") | Some("517")
-                )
+                matches!(e.code().as_deref(), Some("40001") | Some("40P01") | Some("5") | Some("517"))
             }
             _ => false,
         }
