@@ -152,7 +152,7 @@ pub(crate) fn entries_sql(q: &EntryQuery) -> (String, Vec<SqlParam>) {
 
 /// Generates the parts of a store that are the same SQL on both dialects. `$conflict_patients`
 /// is the conflict target of `patient_records`' primary key. The expanding module provides
-/// `insert_entries` and `insert_source_keys`.
+/// `insert_entries`, `insert_source_keys` and `tx_source_keys`, each its dialect's fastest way.
 macro_rules! shared_sql {
     ($db:ty, $conn:ty, $conflict_patients:literal) => {
         use crate::shared::*;
@@ -363,48 +363,6 @@ macro_rules! shared_sql {
             let persons: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM persons").fetch_one(pool).await?;
             let entries: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM entries").fetch_one(pool).await?;
             Ok(crate::Counts { institutions, persons, entries })
-        }
-
-        pub(crate) async fn tx_source_keys(
-            conn: &mut $conn,
-            institution: &str,
-            keys: &[crate::TypeAndId],
-        ) -> crate::Result<std::collections::HashMap<crate::TypeAndId, crate::SourceKey>> {
-            use sqlx::Row;
-            let mut out = std::collections::HashMap::new();
-            // Group by type so each query is one index range per id.
-            let mut by_type: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
-            for (t, id) in keys {
-                by_type.entry(t.as_str()).or_default().push(id.as_str());
-            }
-            for (rt, ids) in by_type {
-                for chunk in ids.chunks(ROWS_PER_INSERT) {
-                    let mut b: QueryBuilder<$db> = QueryBuilder::new(
-                        "SELECT source_id, kind, person_id, target_id, version, digest FROM source_keys WHERE institution = ",
-                    );
-                    b.push_bind(institution.to_string()).push(" AND resource_type = ").push_bind(rt.to_string()).push(" AND source_id IN (");
-                    let mut sep = b.separated(", ");
-                    for id in chunk {
-                        sep.push_bind(id.to_string());
-                    }
-                    b.push(")");
-                    for r in b.build().fetch_all(&mut *conn).await? {
-                        let source_id: String = r.try_get(0)?;
-                        let key = crate::SourceKey {
-                            institution: institution.to_string(),
-                            resource_type: rt.to_string(),
-                            source_id: source_id.clone(),
-                            kind: crate::SourceKind::from_i16(r.try_get(1)?),
-                            person: r.try_get::<Option<i64>, _>(2)?.map(tongdang_core::PersonId),
-                            target_id: r.try_get(3)?,
-                            version: r.try_get(4)?,
-                            digest: r.try_get(5)?,
-                        };
-                        out.insert((rt.to_string(), source_id), key);
-                    }
-                }
-            }
-            Ok(out)
         }
 
         pub(crate) async fn tx_source_ids_by_identifier(

@@ -17,6 +17,52 @@ use tongdang_core::{EntryId, Institution, InstitutionCode, PersonId};
 mod sql {
     crate::shared::shared_sql!(sqlx::Sqlite, sqlx::SqliteConnection, "(id)");
 
+    /// Looks up by `IN` lists: SQLite probes the primary key once per id.
+    pub(crate) async fn tx_source_keys(
+        conn: &mut sqlx::SqliteConnection,
+        institution: &str,
+        keys: &[crate::TypeAndId],
+    ) -> crate::Result<std::collections::HashMap<crate::TypeAndId, crate::SourceKey>> {
+        use sqlx::Row;
+        let mut out = std::collections::HashMap::new();
+        // Group by type so each query is one index range per id.
+        let mut by_type: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for (t, id) in keys {
+            by_type.entry(t.as_str()).or_default().push(id.as_str());
+        }
+        for (rt, ids) in by_type {
+            for chunk in ids.chunks(ROWS_PER_INSERT) {
+                let mut b: QueryBuilder<sqlx::Sqlite> = QueryBuilder::new(
+                    "SELECT source_id, kind, person_id, target_id, version, digest FROM source_keys WHERE institution = ",
+                );
+                b.push_bind(institution.to_string())
+                    .push(" AND resource_type = ")
+                    .push_bind(rt.to_string())
+                    .push(" AND source_id IN (");
+                let mut sep = b.separated(", ");
+                for id in chunk {
+                    sep.push_bind(id.to_string());
+                }
+                b.push(")");
+                for r in b.build().fetch_all(&mut *conn).await? {
+                    let source_id: String = r.try_get(0)?;
+                    let key = crate::SourceKey {
+                        institution: institution.to_string(),
+                        resource_type: rt.to_string(),
+                        source_id: source_id.clone(),
+                        kind: crate::SourceKind::from_i16(r.try_get(1)?),
+                        person: r.try_get::<Option<i64>, _>(2)?.map(tongdang_core::PersonId),
+                        target_id: r.try_get(3)?,
+                        version: r.try_get(4)?,
+                        digest: r.try_get(5)?,
+                    };
+                    out.insert((rt.to_string(), source_id), key);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Multi-row VALUES in the one writer's transaction: SQLite has no array parameters, and
     /// binding is cheap in-process.
     pub(crate) async fn insert_entries(conn: &mut sqlx::SqliteConnection, entries: &[crate::EntryRecord]) -> crate::Result<()> {
