@@ -134,6 +134,10 @@ pub(crate) async fn commit_group_deferring(
         return Ok(Committed { results, deferred: Vec::new() });
     }
     let mut out = commit_unique(store, submission, now, mode).await?;
+    // A later version must not overtake an earlier one that is being held back.
+    let (held, later) = hold_behind(later, &out.deferred.iter().filter_map(key_of).collect());
+    out.results.extend(held.iter().map(waiting));
+    out.deferred.extend(held);
     if !later.is_empty() {
         let rest = Box::pin(commit_group_deferring(store, submission, later, mode)).await?;
         out.results.extend(rest.results);
@@ -141,6 +145,37 @@ pub(crate) async fn commit_group_deferring(
         out.results.sort_by_key(|r| position_key(r.position));
     }
     Ok(out)
+}
+
+/// The `(type, id)` of a valid item.
+pub(crate) fn key_of(p: &Prepared) -> Option<TypeAndId> {
+    p.body.as_ref().ok().map(|b| (p.resource_type.clone(), b.source_id.clone()))
+}
+
+/// Split off the items whose resource has an earlier version held back: `(held, rest)`.
+pub(crate) fn hold_behind(
+    items: Vec<Prepared>,
+    held_keys: &std::collections::HashSet<TypeAndId>,
+) -> (Vec<Prepared>, Vec<Prepared>) {
+    if held_keys.is_empty() {
+        return (Vec::new(), items);
+    }
+    items.into_iter().partition(|p| key_of(p).is_some_and(|k| held_keys.contains(&k)))
+}
+
+/// The result of an item waiting behind an earlier version of itself.
+pub(crate) fn waiting(p: &Prepared) -> ItemResult {
+    ItemResult {
+        position: p.position,
+        resource_type: p.resource_type.clone(),
+        source_id: p.body.as_ref().ok().map(|b| b.source_id.clone()),
+        outcome: Outcome::Deferred(vec![Issue::error(
+            IssueCode::Processing,
+            "",
+            "waits for an earlier version of the same resource",
+        )]),
+        warnings: p.warnings.clone(),
+    }
 }
 
 fn position_key(p: Position) -> (u64, u64) {

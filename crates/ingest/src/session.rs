@@ -2,7 +2,7 @@
 //! chunk is prepared on worker threads while the previous one is committed, and items whose
 //! references name something later in the stream are held back and tried again at the end.
 
-use crate::commit::{GroupMode, ItemResult, Outcome, commit_group_deferring};
+use crate::commit::{GroupMode, ItemResult, Outcome, commit_group_deferring, hold_behind, key_of};
 use crate::prepare::{Item, Position, Prepared, prepare};
 use crate::summary::Summary;
 use crate::{IngestError, Ingestor, Submission};
@@ -21,6 +21,7 @@ pub struct Session {
     refusals: Vec<(Position, Vec<Issue>)>,
     refusals_kept: usize,
     deferred: Vec<Prepared>,
+    deferred_keys: std::collections::HashSet<tongdang_store::TypeAndId>,
     deferred_bytes: usize,
     preparing: Option<JoinHandle<Vec<Prepared>>>,
 }
@@ -35,6 +36,7 @@ impl Session {
             refusals: Vec::new(),
             refusals_kept,
             deferred: Vec::new(),
+            deferred_keys: Default::default(),
             deferred_bytes: 0,
             preparing: None,
         }
@@ -104,10 +106,16 @@ impl Session {
             return Ok(());
         }
         let mode = if self.deferred_bytes < DEFER_BUDGET_BYTES { GroupMode::Stream } else { GroupMode::Batch };
+        // Versions of a resource whose earlier version is held back wait behind it, so the
+        // last one submitted is the one that stays current.
+        let (held, items) = hold_behind(items, &self.deferred_keys);
+        self.deferred_bytes += held.iter().map(|p| p.size).sum::<usize>();
+        self.deferred.extend(held);
         let committed = commit_group_deferring(self.ingestor.store(), &self.submission, items, mode).await?;
         for r in &committed.results {
             self.count(r);
         }
+        self.deferred_keys.extend(committed.deferred.iter().filter_map(key_of));
         self.deferred_bytes += committed.deferred.iter().map(|p| p.size).sum::<usize>();
         self.deferred.extend(committed.deferred);
         Ok(())

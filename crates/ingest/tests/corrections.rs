@@ -96,7 +96,35 @@ async fn other_identity_documents_link_when_verified(store: Arc<dyn Store>) {
     assert_eq!(store.persons_by_identifier(Some("urn:tongdang:sid:hk-macao-permit"), "H12345678").await.unwrap(), vec![a]);
 }
 
+/// In a stream, version 1 of an encounter waits for its Location (sent last); version 2 arrives
+/// in between and must not overtake it: the current version at the end is the last one sent.
+async fn a_held_back_version_is_not_overtaken(store: Arc<dyn Store>) {
+    let ingestor = Ingestor::new(store.clone());
+    let institution = InstitutionCode::new("12440100MB1234567X").unwrap();
+    let submission = ingestor.begin(institution, Channel::Ndjson).await.unwrap();
+    let mut session = tongdang_ingest::Session::new(ingestor.clone(), submission, 10);
+    let mut v1 = encounter("e1", "Patient/p");
+    v1["location"] = json!([{"location": {"reference": "Location/l1"}}]);
+    let mut v2 = encounter("e1", "Patient/p");
+    v2["status"] = json!("cancelled");
+    let location = json!({"resourceType": "Location", "id": "l1", "name": "门诊楼"});
+    let lines = [patient("p", "11010519491231002X"), v1, v2, location];
+    for (n, line) in lines.iter().enumerate() {
+        // One chunk per line, so each is committed before the next arrives.
+        session.push(vec![(n as u64 + 1, Ok(line.to_string()))]).await.unwrap();
+    }
+    let (summary, refusals) = session.finish().await.unwrap();
+    assert!(refusals.is_empty(), "{refusals:?}");
+    assert_eq!(summary.totals().stored, 4);
+    let persons = store.persons(None, 10).await.unwrap();
+    let entries = record(&store, persons[0]).await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].version, 2);
+    assert!(std::str::from_utf8(&entries[0].resource).unwrap().contains("\"cancelled\""), "the last version sent is current");
+}
+
 tongdang_testkit::backend_tests!(
+    a_held_back_version_is_not_overtaken,
     an_entry_moves_to_the_corrected_patient,
     a_corrected_identifier_stops_linking,
     other_identity_documents_link_when_verified
