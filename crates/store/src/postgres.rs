@@ -2,17 +2,12 @@
 //! transaction-scoped advisory lock, so two concurrent submissions of the same resource cannot
 //! both decide it is new; different institutions write in parallel.
 
-use crate::{
-    ApiKeyRecord, Counts, DirectoryRecord, EntryQuery, EntryRecord, IdKind, IdentifierLookup, IngestTx, PatientRecord,
-    PersonIdentifier, Result, SourceKey, Store, SubmissionRecord, TypeAndId, WriteSet,
-};
-use async_trait::async_trait;
+use crate::{EntryQuery, EntryRecord, IdKind, IngestTx, Result};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
-use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
-use tongdang_core::{EntryId, Institution, InstitutionCode, PersonId};
+use tongdang_core::InstitutionCode;
 
 mod sql {
     crate::shared::shared_sql!(sqlx::Postgres, sqlx::PgConnection, "(person_id, id)");
@@ -146,45 +141,19 @@ async fn allocate(conn: &mut PgConnection, kind: IdKind, n: usize) -> Result<Vec
     Ok(ids)
 }
 
-#[async_trait]
-impl Store for PgStore {
+struct PgIngest {
+    tx: Transaction<'static, Postgres>,
+}
+
+crate::shared::store_impls!(PgStore, PgIngest, read: pool, write: pool, {
     fn dialect(&self) -> &'static str {
         "postgres"
-    }
-
-    async fn upsert_institution(&self, institution: &Institution) -> Result<()> {
-        sql::upsert_institution(&self.pool, institution).await
-    }
-
-    async fn institution(&self, code: &InstitutionCode) -> Result<Option<Institution>> {
-        sql::institution(&self.pool, code).await
-    }
-
-    async fn institutions(&self) -> Result<Vec<Institution>> {
-        sql::institutions(&self.pool).await
-    }
-
-    async fn insert_api_key(&self, key: &ApiKeyRecord, revoke_others: bool) -> Result<()> {
-        sql::insert_api_key(&self.pool, key, revoke_others).await
-    }
-
-    async fn api_key(&self, hash: &[u8]) -> Result<Option<ApiKeyRecord>> {
-        sql::api_key(&self.pool, hash).await
     }
 
     async fn begin_ingest(&self, institution: &InstitutionCode) -> Result<Box<dyn IngestTx>> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(institution.as_str()).execute(&mut *tx).await?;
         Ok(Box::new(PgIngest { tx }))
-    }
-
-    async fn record_submission(&self, submission: &SubmissionRecord) -> Result<()> {
-        sql::record_submission(&self.pool, submission).await
-    }
-
-    async fn allocate_ids(&self, kind: IdKind, n: usize) -> Result<Vec<i64>> {
-        let mut conn = self.pool.acquire().await?;
-        allocate(&mut conn, kind, n).await
     }
 
     async fn entries(&self, query: &EntryQuery) -> Result<Vec<EntryRecord>> {
@@ -199,76 +168,4 @@ impl Store for PgStore {
         let rows = q.fetch_all(&self.pool).await?;
         rows.iter().map(crate::shared::entry_from_row).collect()
     }
-
-    async fn entry(&self, id: EntryId) -> Result<Option<EntryRecord>> {
-        sql::entry(&self.pool, id).await
-    }
-
-    async fn person_exists(&self, person: PersonId) -> Result<bool> {
-        sql::person_exists(&self.pool, person).await
-    }
-
-    async fn persons(&self, after: Option<PersonId>, limit: u32) -> Result<Vec<PersonId>> {
-        sql::persons(&self.pool, after, limit).await
-    }
-
-    async fn patient_records(&self, person: PersonId) -> Result<Vec<PatientRecord>> {
-        sql::patient_records(&self.pool, person).await
-    }
-
-    async fn person_identifiers(&self, person: PersonId) -> Result<Vec<PersonIdentifier>> {
-        sql::person_identifiers(&self.pool, person).await
-    }
-
-    async fn persons_by_identifier(&self, system: Option<&str>, value: &str) -> Result<Vec<PersonId>> {
-        sql::persons_by_identifier(&self.pool, system, value).await
-    }
-
-    async fn directory_resource(&self, resource_type: &str, id: i64) -> Result<Option<DirectoryRecord>> {
-        sql::directory_resource(&self.pool, resource_type, id).await
-    }
-
-    async fn directory_resources(&self, ids: &[i64]) -> Result<Vec<DirectoryRecord>> {
-        sql::directory_resources(&self.pool, ids).await
-    }
-
-    async fn counts(&self) -> Result<Counts> {
-        sql::counts(&self.pool).await
-    }
-}
-
-struct PgIngest {
-    tx: Transaction<'static, Postgres>,
-}
-
-#[async_trait]
-impl IngestTx for PgIngest {
-    async fn source_keys(&mut self, institution: &str, keys: &[TypeAndId]) -> Result<HashMap<TypeAndId, SourceKey>> {
-        sql::tx_source_keys(&mut self.tx, institution, keys).await
-    }
-
-    async fn source_ids_by_identifier(
-        &mut self,
-        institution: &str,
-        lookups: &[IdentifierLookup],
-    ) -> Result<HashMap<IdentifierLookup, String>> {
-        sql::tx_source_ids_by_identifier(&mut self.tx, institution, lookups).await
-    }
-
-    async fn persons_holding(&mut self, identifiers: &[(String, String)]) -> Result<HashMap<(String, String), PersonId>> {
-        sql::tx_persons_holding(&mut self.tx, identifiers).await
-    }
-
-    async fn allocate_ids(&mut self, kind: IdKind, n: usize) -> Result<Vec<i64>> {
-        allocate(&mut self.tx, kind, n).await
-    }
-
-    async fn write(&mut self, set: &WriteSet) -> Result<()> {
-        sql::tx_write(&mut self.tx, set).await
-    }
-
-    async fn commit(self: Box<Self>) -> Result<()> {
-        self.tx.commit().await?;
-        Ok(())
-    }
-}
+});

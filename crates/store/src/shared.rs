@@ -519,3 +519,122 @@ macro_rules! shared_sql {
 }
 
 pub(crate) use shared_sql;
+
+/// The `Store` and `IngestTx` impls of a dialect: every method that only hands its arguments to
+/// the shared SQL is generated here, reading through `self.$read` and writing through
+/// `self.$write`; the dialect writes the rest (`$own`). The expanding module has `sql` (from
+/// [`shared_sql!`]) and `allocate(conn, kind, n)`.
+macro_rules! store_impls {
+    ($store:ty, $tx:ident, read: $read:ident, write: $write:ident, { $($own:tt)* }) => {
+        #[async_trait::async_trait]
+        impl crate::Store for $store {
+            $($own)*
+
+            async fn upsert_institution(&self, institution: &tongdang_core::Institution) -> crate::Result<()> {
+                sql::upsert_institution(&self.$write, institution).await
+            }
+
+            async fn institution(&self, code: &tongdang_core::InstitutionCode) -> crate::Result<Option<tongdang_core::Institution>> {
+                sql::institution(&self.$read, code).await
+            }
+
+            async fn institutions(&self) -> crate::Result<Vec<tongdang_core::Institution>> {
+                sql::institutions(&self.$read).await
+            }
+
+            async fn insert_api_key(&self, key: &crate::ApiKeyRecord, revoke_others: bool) -> crate::Result<()> {
+                sql::insert_api_key(&self.$write, key, revoke_others).await
+            }
+
+            async fn api_key(&self, hash: &[u8]) -> crate::Result<Option<crate::ApiKeyRecord>> {
+                sql::api_key(&self.$read, hash).await
+            }
+
+            async fn record_submission(&self, submission: &crate::SubmissionRecord) -> crate::Result<()> {
+                sql::record_submission(&self.$write, submission).await
+            }
+
+            async fn allocate_ids(&self, kind: crate::IdKind, n: usize) -> crate::Result<Vec<i64>> {
+                let mut conn = self.$write.acquire().await?;
+                allocate(&mut conn, kind, n).await
+            }
+
+            async fn entry(&self, id: tongdang_core::EntryId) -> crate::Result<Option<crate::EntryRecord>> {
+                sql::entry(&self.$read, id).await
+            }
+
+            async fn person_exists(&self, person: tongdang_core::PersonId) -> crate::Result<bool> {
+                sql::person_exists(&self.$read, person).await
+            }
+
+            async fn persons(&self, after: Option<tongdang_core::PersonId>, limit: u32) -> crate::Result<Vec<tongdang_core::PersonId>> {
+                sql::persons(&self.$read, after, limit).await
+            }
+
+            async fn patient_records(&self, person: tongdang_core::PersonId) -> crate::Result<Vec<crate::PatientRecord>> {
+                sql::patient_records(&self.$read, person).await
+            }
+
+            async fn person_identifiers(&self, person: tongdang_core::PersonId) -> crate::Result<Vec<crate::PersonIdentifier>> {
+                sql::person_identifiers(&self.$read, person).await
+            }
+
+            async fn persons_by_identifier(&self, system: Option<&str>, value: &str) -> crate::Result<Vec<tongdang_core::PersonId>> {
+                sql::persons_by_identifier(&self.$read, system, value).await
+            }
+
+            async fn directory_resource(&self, resource_type: &str, id: i64) -> crate::Result<Option<crate::DirectoryRecord>> {
+                sql::directory_resource(&self.$read, resource_type, id).await
+            }
+
+            async fn directory_resources(&self, ids: &[i64]) -> crate::Result<Vec<crate::DirectoryRecord>> {
+                sql::directory_resources(&self.$read, ids).await
+            }
+
+            async fn counts(&self) -> crate::Result<crate::Counts> {
+                sql::counts(&self.$read).await
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl crate::IngestTx for $tx {
+            async fn source_keys(
+                &mut self,
+                institution: &str,
+                keys: &[crate::TypeAndId],
+            ) -> crate::Result<std::collections::HashMap<crate::TypeAndId, crate::SourceKey>> {
+                sql::tx_source_keys(&mut self.tx, institution, keys).await
+            }
+
+            async fn source_ids_by_identifier(
+                &mut self,
+                institution: &str,
+                lookups: &[crate::IdentifierLookup],
+            ) -> crate::Result<std::collections::HashMap<crate::IdentifierLookup, String>> {
+                sql::tx_source_ids_by_identifier(&mut self.tx, institution, lookups).await
+            }
+
+            async fn persons_holding(
+                &mut self,
+                identifiers: &[(String, String)],
+            ) -> crate::Result<std::collections::HashMap<(String, String), tongdang_core::PersonId>> {
+                sql::tx_persons_holding(&mut self.tx, identifiers).await
+            }
+
+            async fn allocate_ids(&mut self, kind: crate::IdKind, n: usize) -> crate::Result<Vec<i64>> {
+                allocate(&mut self.tx, kind, n).await
+            }
+
+            async fn write(&mut self, set: &crate::WriteSet) -> crate::Result<()> {
+                sql::tx_write(&mut self.tx, set).await
+            }
+
+            async fn commit(self: Box<Self>) -> crate::Result<()> {
+                self.tx.commit().await?;
+                Ok(())
+            }
+        }
+    };
+}
+
+pub(crate) use store_impls;

@@ -2,17 +2,12 @@
 //! writer at a time anyway; `BEGIN IMMEDIATE` takes the lock up front so a transaction that reads
 //! then writes never fails half-way), and a small pool of read-only connections.
 
-use crate::{
-    ApiKeyRecord, Counts, DirectoryRecord, EntryQuery, EntryRecord, IdKind, IdentifierLookup, IngestTx, PatientRecord,
-    PersonIdentifier, Result, SourceKey, Store, SubmissionRecord, TypeAndId, WriteSet,
-};
-use async_trait::async_trait;
+use crate::{EntryQuery, EntryRecord, IdKind, IngestTx, Result};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
-use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
-use tongdang_core::{EntryId, Institution, InstitutionCode, PersonId};
+use tongdang_core::InstitutionCode;
 
 mod sql {
     crate::shared::shared_sql!(sqlx::Sqlite, sqlx::SqliteConnection, "(id)");
@@ -174,30 +169,13 @@ async fn allocate(conn: &mut SqliteConnection, kind: IdKind, n: usize) -> Result
     Ok((end - n..end).collect())
 }
 
-#[async_trait]
-impl Store for SqliteStore {
+struct SqliteIngest {
+    tx: Transaction<'static, Sqlite>,
+}
+
+crate::shared::store_impls!(SqliteStore, SqliteIngest, read: read, write: write, {
     fn dialect(&self) -> &'static str {
         "sqlite"
-    }
-
-    async fn upsert_institution(&self, institution: &Institution) -> Result<()> {
-        sql::upsert_institution(&self.write, institution).await
-    }
-
-    async fn institution(&self, code: &InstitutionCode) -> Result<Option<Institution>> {
-        sql::institution(&self.read, code).await
-    }
-
-    async fn institutions(&self) -> Result<Vec<Institution>> {
-        sql::institutions(&self.read).await
-    }
-
-    async fn insert_api_key(&self, key: &ApiKeyRecord, revoke_others: bool) -> Result<()> {
-        sql::insert_api_key(&self.write, key, revoke_others).await
-    }
-
-    async fn api_key(&self, hash: &[u8]) -> Result<Option<ApiKeyRecord>> {
-        sql::api_key(&self.read, hash).await
     }
 
     async fn begin_ingest(&self, _institution: &InstitutionCode) -> Result<Box<dyn IngestTx>> {
@@ -205,88 +183,7 @@ impl Store for SqliteStore {
         Ok(Box::new(SqliteIngest { tx }))
     }
 
-    async fn record_submission(&self, submission: &SubmissionRecord) -> Result<()> {
-        sql::record_submission(&self.write, submission).await
-    }
-
-    async fn allocate_ids(&self, kind: IdKind, n: usize) -> Result<Vec<i64>> {
-        let mut conn = self.write.acquire().await?;
-        allocate(&mut conn, kind, n).await
-    }
-
     async fn entries(&self, query: &EntryQuery) -> Result<Vec<EntryRecord>> {
         self.fast.entries(query).await
     }
-
-    async fn entry(&self, id: EntryId) -> Result<Option<EntryRecord>> {
-        sql::entry(&self.read, id).await
-    }
-
-    async fn person_exists(&self, person: PersonId) -> Result<bool> {
-        sql::person_exists(&self.read, person).await
-    }
-
-    async fn persons(&self, after: Option<PersonId>, limit: u32) -> Result<Vec<PersonId>> {
-        sql::persons(&self.read, after, limit).await
-    }
-
-    async fn patient_records(&self, person: PersonId) -> Result<Vec<PatientRecord>> {
-        sql::patient_records(&self.read, person).await
-    }
-
-    async fn person_identifiers(&self, person: PersonId) -> Result<Vec<PersonIdentifier>> {
-        sql::person_identifiers(&self.read, person).await
-    }
-
-    async fn persons_by_identifier(&self, system: Option<&str>, value: &str) -> Result<Vec<PersonId>> {
-        sql::persons_by_identifier(&self.read, system, value).await
-    }
-
-    async fn directory_resource(&self, resource_type: &str, id: i64) -> Result<Option<DirectoryRecord>> {
-        sql::directory_resource(&self.read, resource_type, id).await
-    }
-
-    async fn directory_resources(&self, ids: &[i64]) -> Result<Vec<DirectoryRecord>> {
-        sql::directory_resources(&self.read, ids).await
-    }
-
-    async fn counts(&self) -> Result<Counts> {
-        sql::counts(&self.read).await
-    }
-}
-
-struct SqliteIngest {
-    tx: Transaction<'static, Sqlite>,
-}
-
-#[async_trait]
-impl IngestTx for SqliteIngest {
-    async fn source_keys(&mut self, institution: &str, keys: &[TypeAndId]) -> Result<HashMap<TypeAndId, SourceKey>> {
-        sql::tx_source_keys(&mut self.tx, institution, keys).await
-    }
-
-    async fn source_ids_by_identifier(
-        &mut self,
-        institution: &str,
-        lookups: &[IdentifierLookup],
-    ) -> Result<HashMap<IdentifierLookup, String>> {
-        sql::tx_source_ids_by_identifier(&mut self.tx, institution, lookups).await
-    }
-
-    async fn persons_holding(&mut self, identifiers: &[(String, String)]) -> Result<HashMap<(String, String), PersonId>> {
-        sql::tx_persons_holding(&mut self.tx, identifiers).await
-    }
-
-    async fn allocate_ids(&mut self, kind: IdKind, n: usize) -> Result<Vec<i64>> {
-        allocate(&mut self.tx, kind, n).await
-    }
-
-    async fn write(&mut self, set: &WriteSet) -> Result<()> {
-        sql::tx_write(&mut self.tx, set).await
-    }
-
-    async fn commit(self: Box<Self>) -> Result<()> {
-        self.tx.commit().await?;
-        Ok(())
-    }
-}
+});
