@@ -121,12 +121,7 @@ async fn search(
             let entry = page
                 .entries
                 .iter()
-                .map(|e| BundleEntry {
-                    full_url: Some(format!("{base}/{}/{}", e.resource_type, e.id)),
-                    resource: Some(raw(&e.resource)),
-                    search: Some(json!({"mode": "match"})),
-                    response: None,
-                })
+                .map(|e| BundleEntry::found(format!("{base}/{}/{}", e.resource_type, e.id), Some(raw(&e.resource)), "match"))
                 .collect();
             Ok(fhir_json(StatusCode::OK, &Bundle { resource_type: "Bundle", kind: "searchset", total: None, link: links, entry }))
         }
@@ -209,12 +204,7 @@ async fn patient_search(
     }
     let entry = found
         .into_iter()
-        .map(|(p, v)| BundleEntry {
-            full_url: Some(format!("{base}/Patient/{p}")),
-            resource: serde_json::value::to_raw_value(&v).ok(),
-            search: Some(json!({"mode": "match"})),
-            response: None,
-        })
+        .map(|(p, v)| BundleEntry::found(format!("{base}/Patient/{p}"), serde_json::value::to_raw_value(&v).ok(), "match"))
         .collect();
     Ok(fhir_json(StatusCode::OK, &Bundle { resource_type: "Bundle", kind: "searchset", total: None, link: links, entry }))
 }
@@ -236,27 +226,16 @@ async fn operation(
     let all = state.reader.everything(&caller.requester(), person).await?;
     let base = fhir_base(&headers);
     let mut entry = Vec::with_capacity(all.entries.len() + all.directory.len() + 1);
-    entry.push(BundleEntry {
-        full_url: Some(format!("{base}/Patient/{person}")),
-        resource: serde_json::value::to_raw_value(&all.patient).ok(),
-        search: Some(json!({"mode": "match"})),
-        response: None,
-    });
+    entry.push(BundleEntry::found(
+        format!("{base}/Patient/{person}"),
+        serde_json::value::to_raw_value(&all.patient).ok(),
+        "match",
+    ));
     for e in &all.entries {
-        entry.push(BundleEntry {
-            full_url: Some(format!("{base}/{}/{}", e.resource_type, e.id)),
-            resource: Some(raw(&e.resource)),
-            search: Some(json!({"mode": "match"})),
-            response: None,
-        });
+        entry.push(BundleEntry::found(format!("{base}/{}/{}", e.resource_type, e.id), Some(raw(&e.resource)), "match"));
     }
     for d in &all.directory {
-        entry.push(BundleEntry {
-            full_url: Some(format!("{base}/{}/{}", d.resource_type, d.id)),
-            resource: Some(raw(&d.resource)),
-            search: Some(json!({"mode": "include"})),
-            response: None,
-        });
+        entry.push(BundleEntry::found(format!("{base}/{}/{}", d.resource_type, d.id), Some(raw(&d.resource)), "include"));
     }
     let total = Some(entry.len() as u64);
     Ok(fhir_json(StatusCode::OK, &Bundle { resource_type: "Bundle", kind: "searchset", total, link: Vec::new(), entry }))

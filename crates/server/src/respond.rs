@@ -39,6 +39,13 @@ pub struct BundleEntry {
     pub response: Option<serde_json::Value>,
 }
 
+impl BundleEntry {
+    /// A search result at `full_url`: `mode` is `match` or `include`.
+    pub fn found(full_url: String, resource: Option<Box<RawValue>>, mode: &str) -> BundleEntry {
+        BundleEntry { full_url: Some(full_url), resource, search: Some(serde_json::json!({ "mode": mode })), response: None }
+    }
+}
+
 /// A Bundle.
 #[derive(Serialize)]
 pub struct Bundle {

@@ -16,10 +16,9 @@ pub const CODE: &str = "12440100MB1234567X";
 /// Its registered name.
 pub const NAME: &str = "广州市测试医院";
 
-/// The national OID of 居民身份证号.
-pub const NATIONAL_ID_SYSTEM: &str = "urn:oid:2.16.156.10011.1.3";
-/// The platform's health-code system.
-pub const HEALTH_CODE_SYSTEM: &str = "urn:tongdang:sid:ehc";
+/// The identifier systems, as the platform defines them.
+pub use tongdang_identity::systems::{HEALTH_CODE as HEALTH_CODE_SYSTEM, NATIONAL_ID as NATIONAL_ID_SYSTEM};
+
 /// A valid GB 11643 number (check character X).
 pub const NATIONAL_ID: &str = "11010519491231002X";
 /// Another valid one.
