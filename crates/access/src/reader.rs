@@ -104,7 +104,7 @@ impl RecordReader {
         let Some(categories) = categories else { return Ok(TimelinePage { entries: Vec::new(), next_cursor: None }) };
         let query = EntryQuery {
             person: Some(person),
-            categories,
+            categories: only(categories),
             from: filter.from,
             to: filter.to,
             limit: filter.limit,
@@ -121,10 +121,14 @@ impl RecordReader {
         query: EntryQuery,
         cursor: Option<&str>,
     ) -> Result<TimelinePage, AccessError> {
-        let categories = self.decide(who, Some(person), &query.categories)?;
+        let requested = query.categories.clone().unwrap_or_default();
+        let granted = self.decide(who, Some(person), &requested)?;
         self.existing_person(person).await?;
-        let Some(categories) = categories else { return Ok(TimelinePage { entries: Vec::new(), next_cursor: None }) };
-        self.page(EntryQuery { person: Some(person), categories, ..query }, cursor).await
+        // Nothing granted, or filters that exclude every category: an empty page, asked of no one.
+        let (Some(granted), false) = (granted, query.categories.as_ref().is_some_and(Vec::is_empty)) else {
+            return Ok(TimelinePage { entries: Vec::new(), next_cursor: None });
+        };
+        self.page(EntryQuery { person: Some(person), categories: only(granted), ..query }, cursor).await
     }
 
     async fn page(&self, mut query: EntryQuery, cursor: Option<&str>) -> Result<TimelinePage, AccessError> {
@@ -213,7 +217,12 @@ impl RecordReader {
         let entries = match categories {
             Some(categories) => {
                 self.store
-                    .entries(&EntryQuery { person: Some(person), categories, limit: u32::MAX, ..Default::default() })
+                    .entries(&EntryQuery {
+                        person: Some(person),
+                        categories: only(categories),
+                        limit: u32::MAX,
+                        ..Default::default()
+                    })
                     .await?
             }
             None => Vec::new(),
@@ -245,6 +254,11 @@ impl RecordReader {
         self.names.write().await.insert(code.to_string(), name.clone());
         name
     }
+}
+
+/// A granted category list as a store filter: empty means the whole record.
+fn only(granted: Vec<Category>) -> Option<Vec<Category>> {
+    (!granted.is_empty()).then_some(granted)
 }
 
 /// Collect platform ids of directory resources referenced in a stored resource. A byte scan:

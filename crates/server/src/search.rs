@@ -105,15 +105,11 @@ pub fn entry_search(resource_type: &str, params: &[(String, String)]) -> Result<
                         wanted
                             .push(t[CATEGORY_SYSTEM_BAR.len()..].parse::<Category>().map_err(|e| bad(format!("category: {e}")))?);
                     }
-                    s.query.categories = if s.query.categories.is_empty() {
-                        wanted
-                    } else {
-                        s.query.categories.iter().copied().filter(|c| wanted.contains(c)).collect()
-                    };
-                    if s.query.categories.is_empty() {
-                        // Two disjoint sets of record categories: nothing can match.
-                        s.query.category_patterns.push(vec![String::new()]);
-                    }
+                    // Repeated parameters intersect; disjoint ones leave nothing to match.
+                    s.query.categories = Some(match s.query.categories.take() {
+                        None => wanted,
+                        Some(earlier) => earlier.into_iter().filter(|c| wanted.contains(c)).collect(),
+                    });
                 } else {
                     s.query.category_patterns.push(token_patterns(name, value)?);
                 }
@@ -182,9 +178,9 @@ mod tests {
         .unwrap();
         assert_eq!(s.query.code_patterns.len(), 2, "one group per occurrence");
         assert_eq!(s.query.code_patterns[0].len(), 2, "alternatives within one");
-        assert_eq!(s.query.categories, vec![Category::Lab]);
+        assert_eq!(s.query.categories, Some(vec![Category::Lab]));
         let fhir = entry_search("Observation", &p(&[("patient", "1"), ("category", "procedure")])).unwrap();
-        assert!(fhir.query.categories.is_empty(), "a bare token is a FHIR category coding");
+        assert_eq!(fhir.query.categories, None, "a bare token is a FHIR category coding");
         assert_eq!(fhir.query.category_patterns.len(), 1);
         assert!(
             entry_search("Observation", &p(&[("patient", "1"), ("category", "urn:tongdang:category|lab,laboratory")])).is_err()

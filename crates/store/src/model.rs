@@ -228,8 +228,8 @@ impl WriteSet {
 pub struct EntryQuery {
     /// Whose record.
     pub person: Option<PersonId>,
-    /// Only these categories (empty: all).
-    pub categories: Vec<Category>,
+    /// Only these categories (`None`: all; an empty list: none).
+    pub categories: Option<Vec<Category>>,
     /// Only this resource type.
     pub resource_type: Option<String>,
     /// `sort_time >= from`.

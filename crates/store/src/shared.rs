@@ -97,15 +97,19 @@ pub(crate) fn entries_sql(q: &EntryQuery) -> (String, Vec<SqlParam>) {
     if !q.include_withdrawn {
         sql.push_str(" AND status = 0");
     }
-    if !q.categories.is_empty() {
-        sql.push_str(" AND category IN (");
-        for (i, c) in q.categories.iter().enumerate() {
-            if i > 0 {
-                sql.push_str(", ");
+    match &q.categories {
+        None => {}
+        Some(categories) if categories.is_empty() => sql.push_str(" AND 1 = 0"),
+        Some(categories) => {
+            sql.push_str(" AND category IN (");
+            for (i, c) in categories.iter().enumerate() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                bind(&mut sql, SqlParam::Int(i64::from(c.as_i16())));
             }
-            bind(&mut sql, SqlParam::Int(i64::from(c.as_i16())));
+            sql.push(')');
         }
-        sql.push(')');
     }
     if let Some(rt) = &q.resource_type {
         sql.push_str(" AND resource_type = ");

@@ -64,6 +64,17 @@ async fn search_parameters_combine_as_fhir_says(store: Arc<dyn Store>) {
     assert_eq!(count(&s, &person, "category=procedure").await, 1, "a bare token is the resource's own category coding");
     assert_eq!(count(&s, &person, "category=urn:tongdang:category|physical_exam").await, 1, "the record category by its system");
     assert_eq!(count(&s, &person, "code=718-7&category=vital-signs").await, 0);
+    assert_eq!(
+        count(&s, &person, "category=urn:tongdang:category|lab&category=urn:tongdang:category|physical_exam").await,
+        0,
+        "disjoint record categories leave nothing"
+    );
+    // o1 (laboratory) and o3 (procedure) file under lab, o2 (vital signs) under physical_exam.
+    assert_eq!(
+        count(&s, &person, "category=urn:tongdang:category|lab,urn:tongdang:category|physical_exam").await,
+        3,
+        "alternatives within one parameter"
+    );
 }
 
 async fn count(s: &Server, person: &str, q: &str) -> usize {
