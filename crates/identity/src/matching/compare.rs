@@ -1,0 +1,172 @@
+//! The comparison vector of two records: per field, the level of agreement (0 is best) or
+//! missing when either side lacks the field.
+
+use crate::demographics::Demographics;
+use strsim::jaro_winkler;
+
+/// The fields compared, in vector order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// Surname: exact, same pinyin, similar, different.
+    Family,
+    /// Given name: exact, same pinyin, similar, different.
+    Given,
+    /// Birth date: exact, day and month swapped, one part different, different.
+    BirthDate,
+    /// Sex: same, different.
+    Sex,
+    /// Phone: one shared, none shared.
+    Phone,
+    /// Address: same district and street, same district or postal code, same city, different.
+    Address,
+    /// A supporting identifier (passport, birth certificate…): same, same system but different.
+    WeakId,
+    /// The mother's name (newborns): same pinyin, different.
+    Mother,
+}
+
+/// All fields, in vector order.
+pub const FIELDS: [Field; 8] =
+    [Field::Family, Field::Given, Field::BirthDate, Field::Sex, Field::Phone, Field::Address, Field::WeakId, Field::Mother];
+
+impl Field {
+    /// Number of agreement levels.
+    pub fn levels(self) -> usize {
+        match self {
+            Field::Family | Field::Given | Field::BirthDate | Field::Address => 4,
+            Field::Sex | Field::Phone | Field::WeakId | Field::Mother => 2,
+        }
+    }
+
+    /// Short name, for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Family => "family",
+            Field::Given => "given",
+            Field::BirthDate => "birthDate",
+            Field::Sex => "sex",
+            Field::Phone => "phone",
+            Field::Address => "address",
+            Field::WeakId => "identifier",
+            Field::Mother => "mother",
+        }
+    }
+}
+
+/// The level of a field that one side lacks.
+pub const MISSING: u8 = u8::MAX;
+
+/// Agreement levels, one per field of [`FIELDS`].
+pub type Comparison = [u8; 8];
+
+/// Compare two records.
+pub fn compare(a: &Demographics, b: &Demographics) -> Comparison {
+    let (family, given) = names(a, b);
+    [family, given, birth(a, b), sex(a, b), phone(a, b), address(a, b), weak(a, b), mother(a, b)]
+}
+
+/// Facts that make two records different persons whatever their scores: verified identity
+/// documents of one system with different numbers, or different birth orders of a multiple birth.
+pub fn conflict(a: &Demographics, b: &Demographics) -> bool {
+    let differs = a.strong.iter().any(|x| {
+        let system = x.split('|').next().unwrap_or("");
+        b.strong.iter().any(|y| y.split('|').next() == Some(system) && y != x)
+    });
+    differs || matches!((a.multiple_birth, b.multiple_birth), (Some(x), Some(y)) if x != y)
+}
+
+fn name_level(a_text: &str, a_key: &str, b_text: &str, b_key: &str, chinese: bool) -> u8 {
+    if a_key.is_empty() || b_key.is_empty() {
+        return MISSING;
+    }
+    if a_text == b_text {
+        return 0;
+    }
+    if a_key == b_key {
+        return 1;
+    }
+    let similar = if chinese {
+        // One character of a name of two or more replaced (a look-alike), or close pinyin.
+        let (x, y): (Vec<char>, Vec<char>) = (a_text.chars().collect(), b_text.chars().collect());
+        (x.len() == y.len() && x.len() >= 2 && x.iter().zip(&y).filter(|(p, q)| p != q).count() == 1)
+            || jaro_winkler(a_key, b_key) >= 0.9
+    } else {
+        jaro_winkler(a_key, b_key) >= 0.85
+    };
+    if similar { 2 } else { 3 }
+}
+
+fn names(a: &Demographics, b: &Demographics) -> (u8, u8) {
+    let chinese = a.chinese && b.chinese;
+    let family = name_level(&a.family, &a.family_key, &b.family, &b.family_key, chinese);
+    let given = name_level(&a.given, &a.given_key, &b.given, &b.given_key, chinese);
+    // Surname and given name exchanged (common in Latin-script registrations).
+    if family >= 2 && given >= 2 && !a.family_key.is_empty() && a.family_key == b.given_key && a.given_key == b.family_key {
+        return (1, 1);
+    }
+    (family, given)
+}
+
+fn birth(a: &Demographics, b: &Demographics) -> u8 {
+    let (Some(x), Some(y)) = (a.birth, b.birth) else { return MISSING };
+    if !x.is_full() || !y.is_full() {
+        return if x.year == y.year && (x.month == 0 || y.month == 0 || x.month == y.month) { MISSING } else { 3 };
+    }
+    if x == y {
+        0
+    } else if x.swapped() == Some(y) {
+        1
+    } else if [x.year == y.year, x.month == y.month, x.day == y.day].iter().filter(|s| **s).count() == 2 {
+        2
+    } else {
+        3
+    }
+}
+
+fn sex(a: &Demographics, b: &Demographics) -> u8 {
+    match (a.sex, b.sex) {
+        (Some(x), Some(y)) => u8::from(x != y),
+        _ => MISSING,
+    }
+}
+
+fn phone(a: &Demographics, b: &Demographics) -> u8 {
+    if a.phones.is_empty() || b.phones.is_empty() {
+        return MISSING;
+    }
+    u8::from(!a.phones.iter().any(|p| b.phones.contains(p)))
+}
+
+fn address(a: &Demographics, b: &Demographics) -> u8 {
+    let known = |d: &Demographics| !d.locality.is_empty() || !d.postal_code.is_empty() || !d.city.is_empty();
+    if !known(a) || !known(b) {
+        return MISSING;
+    }
+    let same = |x: &str, y: &str| !x.is_empty() && x == y;
+    let locality = same(&a.locality, &b.locality) || same(&a.postal_code, &b.postal_code);
+    let line = !a.line.is_empty() && !b.line.is_empty() && (a.line == b.line || jaro_winkler(&a.line, &b.line) >= 0.9);
+    if locality && line {
+        0
+    } else if locality {
+        1
+    } else if same(&a.city, &b.city) {
+        2
+    } else {
+        3
+    }
+}
+
+fn weak(a: &Demographics, b: &Demographics) -> u8 {
+    if a.weak.iter().any(|x| b.weak.contains(x)) {
+        return 0;
+    }
+    let system = |s: &String| s.split('|').next().unwrap_or("").to_string();
+    if a.weak.iter().map(system).any(|s| b.weak.iter().map(system).any(|t| t == s)) { 1 } else { MISSING }
+}
+
+fn mother(a: &Demographics, b: &Demographics) -> u8 {
+    if a.mother.is_empty() || b.mother.is_empty() {
+        return MISSING;
+    }
+    u8::from(a.mother != b.mother)
+}

@@ -1,0 +1,79 @@
+//! Fellegi–Sunter parameters: for every field and level, m (the probability of that level
+//! among pairs of one person) and u (among pairs of different persons found by blocking); a
+//! pair's weight is the sum of log2(m/u) over its known fields.
+
+use super::compare::{Comparison, FIELDS, MISSING};
+use serde::{Deserialize, Serialize};
+
+/// The model used to score pairs, with the thresholds of the decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Parameters {
+    /// m probabilities per field and level.
+    pub m: Vec<Vec<f64>>,
+    /// u probabilities per field and level.
+    pub u: Vec<Vec<f64>>,
+    /// Share of candidate pairs that are one person (EM's estimate; informative only).
+    pub prior: f64,
+    /// A weight at or above this links.
+    pub link_threshold: f64,
+    /// A weight at or above this (and below the link threshold) goes to review.
+    pub review_threshold: f64,
+    /// Where the figures come from: `default` or `em`.
+    pub source: String,
+    /// Candidate pairs the estimate used (0 for the defaults).
+    pub pairs: u64,
+}
+
+impl Default for Parameters {
+    /// Hand-set starting values, used until an estimate from the data replaces them.
+    fn default() -> Parameters {
+        let m = vec![
+            vec![0.85, 0.06, 0.06, 0.03],
+            vec![0.85, 0.06, 0.05, 0.04],
+            vec![0.92, 0.02, 0.04, 0.02],
+            vec![0.98, 0.02],
+            vec![0.8, 0.2],
+            vec![0.6, 0.25, 0.1, 0.05],
+            vec![0.9, 0.1],
+            vec![0.95, 0.05],
+        ];
+        let u = vec![
+            vec![0.02, 0.01, 0.05, 0.92],
+            vec![0.01, 0.005, 0.03, 0.955],
+            vec![0.05, 0.001, 0.05, 0.899],
+            vec![0.5, 0.5],
+            vec![0.02, 0.98],
+            vec![0.01, 0.05, 0.2, 0.74],
+            vec![0.001, 0.999],
+            vec![0.05, 0.95],
+        ];
+        Parameters { m, u, prior: 0.1, link_threshold: 12.0, review_threshold: 6.0, source: "default".into(), pairs: 0 }
+    }
+}
+
+impl Parameters {
+    /// The weight (log2 likelihood ratio) of a comparison.
+    pub fn weight(&self, c: &Comparison) -> f64 {
+        FIELDS
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| c[*i] != MISSING)
+            .map(|(i, _)| {
+                let l = c[i] as usize;
+                (self.m[i][l] / self.u[i][l]).log2()
+            })
+            .sum()
+    }
+
+    /// Whether the shape matches the fields and levels of this build.
+    pub fn is_valid(&self) -> bool {
+        self.m.len() == FIELDS.len()
+            && self.u.len() == FIELDS.len()
+            && FIELDS.iter().enumerate().all(|(i, f)| {
+                self.m[i].len() == f.levels()
+                    && self.u[i].len() == f.levels()
+                    && self.m[i].iter().chain(&self.u[i]).all(|p| p.is_finite() && *p > 0.0 && *p <= 1.0)
+            })
+            && self.review_threshold <= self.link_threshold
+    }
+}
