@@ -9,6 +9,7 @@ pub mod digest;
 pub mod kind;
 pub mod outcome;
 pub mod parse;
+pub mod patient;
 pub mod reference;
 pub mod template;
 

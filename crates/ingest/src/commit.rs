@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use tongdang_core::{EntryId, PersonId, Timestamp};
 use tongdang_fhir::{Issue, IssueCode, Reference};
-use tongdang_identity::{Resolution, resolve_person};
+use crate::register::{Assigned, NewPatient, resolve_persons};
 use tongdang_store::{
-    DirectoryRecord, EntryRecord, EntryStatus, IdKind, IngestTx, PatientRecord, PersonIdentifier, SourceIdentifier, SourceKey,
-    SourceKind, Store, TypeAndId, WriteSet,
+    DirectoryRecord, EntryRecord, EntryStatus, IdKind, IngestTx, MatchRecord, MatchRecordWrite, NewReview, PatientRecord,
+    PersonIdentifier, SourceIdentifier, SourceKey, SourceKind, Store, TypeAndId, WriteSet,
 };
 
 /// How a group's items depend on each other.
@@ -325,7 +325,6 @@ async fn plan_and_write(
     let stored = tx.source_keys(institution, &wanted).await?;
 
     // 2. Unchanged items, and the persons of Patients.
-    let mut strong_wanted: Vec<(String, String)> = Vec::new();
     for (i, p) in items.iter().enumerate() {
         let Ok(body) = &p.body else { continue };
         let slot = &mut slots[i];
@@ -336,47 +335,32 @@ async fn plan_and_write(
             slot.state = State::Unchanged;
             slot.target = Some(Target::from_key(k));
             slot.person = k.person;
-            continue;
-        }
-        if let (Role::Patient { strong, .. }, None) = (&body.role, &slot.existing) {
-            strong_wanted.extend(strong.iter().map(|s| (s.system().to_string(), s.value().to_string())));
         }
     }
-    strong_wanted.sort();
-    strong_wanted.dedup();
-    let holders = tx.persons_holding(&strong_wanted).await?;
-
-    let mut new_persons: Vec<usize> = Vec::new();
-    let mut group_holders: HashMap<(String, String), usize> = HashMap::new();
-    let mut person_of_new: HashMap<usize, usize> = HashMap::new();
+    let mut patients = Vec::new();
     for (i, p) in items.iter().enumerate() {
         let Ok(body) = &p.body else { continue };
-        let Role::Patient { strong, .. } = &body.role else {
-            continue;
-        };
+        let Role::Patient { strong, matching, .. } = &body.role else { continue };
         if slots[i].state != State::Pending {
             continue;
         }
-        if let Some(k) = &slots[i].existing {
-            slots[i].person = k.person;
-            continue;
+        match &slots[i].existing {
+            Some(k) => slots[i].person = k.person,
+            None => patients.push(NewPatient { index: i, strong, matching }),
         }
-        let found: Vec<Option<PersonId>> =
-            strong.iter().map(|s| holders.get(&(s.system().to_string(), s.value().to_string())).copied()).collect();
-        match resolve_person(strong, &found) {
-            Resolution::Existing(person) => slots[i].person = Some(person),
-            Resolution::New => {
-                // Two new Patients of one group with the same strong identifier are one person.
-                let earlier =
-                    strong.iter().find_map(|s| group_holders.get(&(s.system().to_string(), s.value().to_string())).copied());
-                let owner = earlier.unwrap_or(i);
-                if owner == i {
-                    new_persons.push(i);
-                }
+    }
+    let (assigned, pending_reviews) = resolve_persons(tx, &submission.matching, &patients).await?;
+    let mut new_persons: Vec<usize> = Vec::new();
+    let mut person_of_new: HashMap<usize, usize> = HashMap::new();
+    for (i, a) in assigned {
+        match a {
+            Assigned::Existing(person) => slots[i].person = Some(person),
+            Assigned::NewOwner => {
+                new_persons.push(i);
+                person_of_new.insert(i, i);
+            }
+            Assigned::SameAs(owner) => {
                 person_of_new.insert(i, owner);
-                for s in strong {
-                    group_holders.entry((s.system().to_string(), s.value().to_string())).or_insert(owner);
-                }
             }
         }
     }
@@ -400,6 +384,8 @@ async fn plan_and_write(
     for (i, owner) in &person_of_new {
         slots[*i].person = new_person_id.get(owner).copied();
     }
+    // Review candidates that are new persons of this group get their ids now.
+    let real = |p: PersonId| if p.0 < 0 { new_person_id.get(&((-p.0 - 1) as usize)).copied() } else { Some(p) };
     let resource_id_of: HashMap<usize, i64> = needs_resource.iter().copied().zip(resource_ids).collect();
     let entry_id_of: HashMap<usize, i64> = needs_entry.iter().copied().zip(entry_ids).collect();
     for (i, p) in items.iter().enumerate() {
@@ -427,8 +413,9 @@ async fn plan_and_write(
             let mut problems = Vec::new();
             let mut rewrites = HashMap::new();
             let mut subject_person = None;
+            let mut subject_record = None;
             for (site, r) in &body.references {
-                let resolved: Option<(String, Target, Option<PersonId>)> = match r {
+                let resolved: Option<Resolved> = match r {
                     Reference::Literal { resource_type, id } => resolve_key(resource_type, id, &in_group, &slots, &stored),
                     Reference::Conditional { resource_type, system, value } => {
                         let sys = system.as_deref().unwrap_or("");
@@ -447,11 +434,12 @@ async fn plan_and_write(
                     }
                 };
                 match resolved {
-                    Some((rt, target, person)) => {
+                    Some((rt, target, person, record)) => {
                         if let Role::Entry { subject_path, .. } = &body.role
                             && &site.path == subject_path
                         {
                             subject_person = person;
+                            subject_record = record;
                         }
                         rewrites.insert(site.raw.clone(), target.reference(&rt));
                     }
@@ -472,6 +460,7 @@ async fn plan_and_write(
                 slots[i].rewrites = rewrites;
                 if matches!(body.role, Role::Entry { .. }) {
                     slots[i].person = subject_person;
+                    slots[i].record_id = subject_record;
                 }
             } else {
                 let deferrable = mode == GroupMode::Stream && problems.iter().all(|p| p.code == IssueCode::NotFound);
@@ -514,6 +503,16 @@ async fn plan_and_write(
     stored_persons.sort();
     stored_persons.dedup();
     set.new_persons = stored_persons;
+    for (i, r) in pending_reviews {
+        if slots[i].state != State::Pending {
+            continue;
+        }
+        if let (Some(person), Some(candidate), Some(record)) = (slots[i].person, real(r.candidate), slots[i].record_id)
+            && person != candidate
+        {
+            set.reviews.push(NewReview { record, person, candidate, weight: r.weight, reason: r.reason });
+        }
+    }
     let mut results = Vec::with_capacity(items.len());
     let mut deferred_idx = Vec::new();
     for (i, p) in items.iter_mut().enumerate() {
@@ -571,18 +570,20 @@ fn position_label(p: Position, index: usize) -> String {
     }
 }
 
-fn resolve_index(j: usize, resource_type: &str, slots: &[Slot]) -> Option<(String, Target, Option<PersonId>)> {
+/// A resolved reference: the type, the target, and for a Patient its person and record.
+type Resolved = (String, Target, Option<PersonId>, Option<i64>);
+
+fn resolve_index(j: usize, resource_type: &str, slots: &[Slot]) -> Option<Resolved> {
     let s = &slots[j];
     match s.state {
-        State::Pending | State::Unchanged => s.target.map(|t| {
-            (
+        State::Pending | State::Unchanged => s.target.map(|t| match t {
+            Target::Person(p) => (
                 resource_type.to_string(),
                 t,
-                s.person.or(match t {
-                    Target::Person(p) => Some(p),
-                    _ => None,
-                }),
-            )
+                s.person.or(Some(p)),
+                s.record_id.or_else(|| s.existing.as_ref().map(|k| k.target_id)),
+            ),
+            _ => (resource_type.to_string(), t, s.person, None),
         }),
         _ => None,
     }
@@ -594,12 +595,15 @@ fn resolve_key(
     in_group: &HashMap<TypeAndId, usize>,
     slots: &[Slot],
     stored: &HashMap<TypeAndId, SourceKey>,
-) -> Option<(String, Target, Option<PersonId>)> {
+) -> Option<Resolved> {
     let key = (resource_type.to_string(), id.to_string());
     if let Some(&j) = in_group.get(&key) {
         return resolve_index(j, resource_type, slots);
     }
-    stored.get(&key).map(|k| (resource_type.to_string(), Target::from_key(k), k.person))
+    stored.get(&key).map(|k| {
+        let record = (k.kind == SourceKind::Patient).then_some(k.target_id);
+        (resource_type.to_string(), Target::from_key(k), k.person, record)
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -650,8 +654,12 @@ fn write_item(
         }));
     }
     match &body.role {
-        Role::Patient { identifiers, .. } => {
+        Role::Patient { identifiers, matching, .. } => {
             let person = slot.person.unwrap_or(PersonId(0));
+            set.match_records.push(MatchRecordWrite {
+                record: MatchRecord { record: slot.record_id.unwrap_or(0), person, demographics: matching.serialized.clone() },
+                keys: matching.index_keys.clone(),
+            });
             set.person_identifiers.extend(identifiers.iter().map(|(system, value)| PersonIdentifier {
                 system: system.clone(),
                 value: value.clone(),
@@ -699,6 +707,7 @@ fn write_item(
                 submission,
                 resource: bytes,
                 category_codes: category_codes.clone(),
+                patient_record: slot.record_id,
             });
         }
     }

@@ -10,16 +10,18 @@ mod error;
 pub mod import;
 pub mod lines;
 mod prepare;
+mod register;
 mod session;
 mod summary;
 
 pub use commit::{GroupMode, ItemResult, Outcome, Target};
 pub use error::IngestError;
-pub use prepare::{Item, Position, Prepared, prepare};
+pub use prepare::{Item, PatientMatch, Position, Prepared, prepare};
 pub use session::Session;
 pub use summary::{Summary, TypeSummary};
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use tongdang_identity::matching::Parameters;
 use tongdang_core::{InstitutionCode, Timestamp};
 use tongdang_store::{IdKind, Store};
 
@@ -59,18 +61,46 @@ pub struct Submission {
     pub channel: Channel,
     /// When it started.
     pub received_at: Timestamp,
+    /// The matching parameters in force when it started.
+    pub matching: Arc<Parameters>,
 }
 
 /// The entry point of the pipeline.
 #[derive(Clone)]
 pub struct Ingestor {
     store: Arc<dyn Store>,
+    matching: Arc<RwLock<Arc<Parameters>>>,
 }
 
 impl Ingestor {
     /// A pipeline writing to `store`.
     pub fn new(store: Arc<dyn Store>) -> Ingestor {
-        Ingestor { store }
+        Ingestor { store, matching: Arc::new(RwLock::new(Arc::new(Parameters::default()))) }
+    }
+
+    /// A pipeline using the matching parameters last saved in the store (the defaults if none
+    /// were, or if the saved ones do not fit this version).
+    pub async fn load(store: Arc<dyn Store>) -> Result<Ingestor, IngestError> {
+        let ingestor = Ingestor::new(store);
+        ingestor.reload_parameters().await?;
+        Ok(ingestor)
+    }
+
+    /// Read the matching parameters from the store again.
+    pub async fn reload_parameters(&self) -> Result<Arc<Parameters>, IngestError> {
+        let saved = self.store.match_parameters().await?;
+        let params = saved
+            .and_then(|json| serde_json::from_str::<Parameters>(&json).ok())
+            .filter(Parameters::is_valid)
+            .unwrap_or_default();
+        let params = Arc::new(params);
+        *self.matching.write().unwrap_or_else(|e| e.into_inner()) = params.clone();
+        Ok(params)
+    }
+
+    /// The matching parameters in force.
+    pub fn parameters(&self) -> Arc<Parameters> {
+        self.matching.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The store written to.
@@ -81,7 +111,7 @@ impl Ingestor {
     /// Open a submission for `institution`.
     pub async fn begin(&self, institution: InstitutionCode, channel: Channel) -> Result<Submission, IngestError> {
         let id = self.store.allocate_ids(IdKind::Submission, 1).await?[0];
-        Ok(Submission { id, institution, channel, received_at: Timestamp::now() })
+        Ok(Submission { id, institution, channel, received_at: Timestamp::now(), matching: self.parameters() })
     }
 
     /// Commit one group of prepared items (a Bundle, one resource, or a chunk of a stream).

@@ -4,6 +4,8 @@ use tongdang_core::{Category, InstitutionCode, Timestamp};
 use tongdang_fhir::{
     Issue, IssueCode, ParsedResource, Reference, ReferenceSite, ResourceKind, Template, classify, parse_resource,
 };
+use tongdang_identity::demographics::Demographics;
+use tongdang_identity::matching::{BlockKey, index_keys, query_keys};
 use tongdang_identity::{IdentifierFacts, StrongIdentifier, systems};
 
 /// Where an item came from, for messages.
@@ -40,8 +42,9 @@ impl Item {
 /// What a prepared resource is on the platform.
 #[derive(Debug)]
 pub enum Role {
-    /// A Patient: the identifiers to index and the strong ones to link by.
-    Patient { identifiers: Vec<(String, String)>, strong: Vec<StrongIdentifier> },
+    /// A Patient: the identifiers to index, the strong ones to link by, and its demographics
+    /// for the patient index.
+    Patient { identifiers: Vec<(String, String)>, strong: Vec<StrongIdentifier>, matching: Box<PatientMatch> },
     /// Directory data and its identifiers (for conditional references).
     Directory { identifiers: Vec<(String, String)> },
     /// A record entry.
@@ -53,6 +56,19 @@ pub enum Role {
         withdrawn: bool,
         subject_path: String,
     },
+}
+
+/// A Patient in the form the patient index matches and stores it.
+#[derive(Debug)]
+pub struct PatientMatch {
+    /// Normalized demographics.
+    pub demographics: Demographics,
+    /// Their stored form.
+    pub serialized: String,
+    /// Keys it is indexed under.
+    pub index_keys: Vec<BlockKey>,
+    /// Keys to look its candidates up by.
+    pub query_keys: Vec<BlockKey>,
 }
 
 /// A valid item, ready to commit.
@@ -127,7 +143,7 @@ fn prepare_body(
     // Everything that needs the tree, then the template (which consumes it) and its references.
     let digest = resource.digest();
     let role = match kind {
-        ResourceKind::Patient => patient_role(&resource, institution, warnings),
+        ResourceKind::Patient => patient_role(&resource, institution, warnings).map_err(|e| vec![e])?,
         // NotAccepted was refused above.
         ResourceKind::Directory | ResourceKind::NotAccepted => Role::Directory { identifiers: identifiers(&resource, None) },
         ResourceKind::Entry(spec) => Role::Entry {
@@ -167,7 +183,7 @@ fn identifiers(resource: &ParsedResource, default_system: Option<&str>) -> Vec<(
     resource.identifiers().into_iter().map(|(s, v)| (s.or(default_system).unwrap_or("").to_string(), v.to_string())).collect()
 }
 
-fn patient_role(resource: &ParsedResource, institution: &InstitutionCode, warnings: &mut Vec<Issue>) -> Role {
+fn patient_role(resource: &ParsedResource, institution: &InstitutionCode, warnings: &mut Vec<Issue>) -> Result<Role, Issue> {
     let local = systems::local_patient_system(institution.as_str());
     let mut ids = identifiers(resource, Some(&local));
     let facts = IdentifierFacts::from_identifiers(ids.iter().map(|(s, v)| (s.as_str(), v.as_str())));
@@ -184,9 +200,36 @@ fn patient_role(resource: &ParsedResource, institution: &InstitutionCode, warnin
             slot.1 = value.clone();
         }
     }
+    // Two different numbers of one identity document: which one is this person's cannot be
+    // guessed, and linking on either could merge two people.
+    for (i, a) in facts.strong.iter().enumerate() {
+        if facts.strong[..i].iter().any(|b| b.system() == a.system() && b.value() != a.value()) {
+            return Err(Issue::error(
+                IssueCode::Invalid,
+                "Patient.identifier",
+                format!("two different numbers of the same identity document ({}); send the one that belongs to this patient", a.system()),
+            ));
+        }
+    }
     ids.sort();
     ids.dedup();
-    Role::Patient { identifiers: ids, strong: facts.strong }
+    let mut raw = resource.patient_demographics();
+    raw.identifiers = ids.clone();
+    let demographics = Demographics::from_raw(&raw);
+    if facts.strong.is_empty() && !demographics.has_demographics() {
+        warnings.push(Issue::warning(
+            IssueCode::Required,
+            "Patient",
+            "no identity document and no name, birth date or phone: this patient cannot be matched to other institutions' records",
+        ));
+    }
+    let matching = Box::new(PatientMatch {
+        serialized: serde_json::to_string(&demographics).unwrap_or_default(),
+        index_keys: index_keys(&demographics),
+        query_keys: query_keys(&demographics),
+        demographics,
+    });
+    Ok(Role::Patient { identifiers: ids, strong: facts.strong, matching })
 }
 
 fn check_subject(subject_path: &str, references: &[(ReferenceSite, Reference)]) -> Result<(), Issue> {
@@ -253,7 +296,7 @@ mod tests {
         ));
         assert_eq!(p.warnings.len(), 1);
         assert_eq!(p.warnings[0].path, "Patient.identifier[1]");
-        let Role::Patient { identifiers, strong } = p.body.unwrap().role else { panic!("not a patient") };
+        let Role::Patient { identifiers, strong, .. } = p.body.unwrap().role else { panic!("not a patient") };
         assert_eq!(strong.len(), 1);
         assert!(identifiers.contains(&(systems::NATIONAL_ID.to_string(), "11010519491231002X".to_string())));
         assert!(identifiers.contains(&(systems::local_patient_system("12440000455858116F"), "MRN1".to_string())));

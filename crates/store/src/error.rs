@@ -12,6 +12,12 @@ pub enum StoreError {
     /// A stored value could not be read back (a vocabulary code unknown to this version).
     #[error("stored value not understood: {0}")]
     Corrupt(String),
+    /// The thing named does not exist (the message names it by platform id only).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The operation contradicts the current state (the message names ids only).
+    #[error("conflict: {0}")]
+    Conflict(String),
     /// The data directory could not be prepared.
     #[error("data directory: {0}")]
     Io(#[from] std::io::Error),

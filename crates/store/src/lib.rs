@@ -5,6 +5,7 @@
 
 pub mod error;
 pub mod model;
+mod mpi;
 mod postgres;
 mod shared;
 mod sqlite;
@@ -18,6 +19,7 @@ use tongdang_core::{EntryId, Institution, InstitutionCode, PersonId};
 
 pub use error::StoreError;
 pub use model::*;
+pub use mpi::{LinkRow, MatchRecord, MatchRecordWrite, MpiCounts, MpiEvent, NewReview, PersonStatus, RelinkOp, ReviewItem};
 
 /// Result of store operations.
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -97,6 +99,33 @@ pub trait Store: Send + Sync + 'static {
     async fn directory_resources(&self, ids: &[i64]) -> Result<Vec<DirectoryRecord>>;
     /// Headline figures.
     async fn counts(&self) -> Result<Counts>;
+
+    /// Whether a person exists, and the active survivor if it was merged away.
+    async fn person_status(&self, person: PersonId) -> Result<Option<PersonStatus>>;
+    /// Apply an operator's link, unlink, merge or unmerge, recorded with who and why.
+    async fn relink(&self, op: &RelinkOp, actor: &str, reason: &str) -> Result<MpiEvent>;
+    /// The index history of a person.
+    async fn mpi_events(&self, person: PersonId) -> Result<Vec<MpiEvent>>;
+    /// Review items after `after`, optionally of one status.
+    async fn reviews(&self, status: Option<&str>, after: i64, limit: u32) -> Result<Vec<ReviewItem>>;
+    /// Decide an open review item: link the record to the candidate, or mark them distinct.
+    async fn decide_review(&self, id: i64, link: bool, actor: &str, note: &str) -> Result<(ReviewItem, Option<MpiEvent>)>;
+    /// Source records and their persons, by record id after `after`.
+    async fn links(&self, after: i64, limit: u32) -> Result<Vec<LinkRow>>;
+    /// Headline figures of the index.
+    async fn mpi_counts(&self) -> Result<MpiCounts>;
+    /// Match records by record id after `after`.
+    async fn match_records_page(&self, after: i64, limit: u32) -> Result<Vec<MatchRecord>>;
+    /// Match records holding every one of these keys.
+    async fn match_records_with_keys(&self, keys: &[i64], limit: u32) -> Result<Vec<MatchRecord>>;
+    /// Match records of these persons.
+    async fn match_records_of(&self, persons: &[PersonId]) -> Result<Vec<MatchRecord>>;
+    /// Write (replace) match records and their keys, outside ingest (re-indexing).
+    async fn write_match_records(&self, records: &[MatchRecordWrite]) -> Result<()>;
+    /// The latest saved matching parameters (JSON).
+    async fn match_parameters(&self) -> Result<Option<String>>;
+    /// Save matching parameters (JSON).
+    async fn save_match_parameters(&self, json: &str) -> Result<()>;
 }
 
 /// One ingest step's transaction: look up what is stored, then write, then commit. Dropping it
@@ -115,6 +144,15 @@ pub trait IngestTx: Send {
     async fn persons_holding(&mut self, identifiers: &[(String, String)]) -> Result<HashMap<(String, String), PersonId>>;
     /// Allocate `n` ids of a kind.
     async fn allocate_ids(&mut self, kind: IdKind, n: usize) -> Result<Vec<i64>>;
+    /// Hold these identity keys (strong identifiers, blocking keys) until commit, so a
+    /// concurrent registration of the same person waits and then sees this one.
+    async fn lock_identities(&mut self, keys: &[i64]) -> Result<()>;
+    /// `(key, record)` of indexed records under these blocking keys.
+    async fn match_hits(&mut self, keys: &[i64]) -> Result<Vec<(i64, i64)>>;
+    /// Match records by record id.
+    async fn match_records(&mut self, records: &[i64]) -> Result<Vec<MatchRecord>>;
+    /// Match records of these persons.
+    async fn match_records_of(&mut self, persons: &[PersonId]) -> Result<Vec<MatchRecord>>;
     /// Write everything in `set`.
     async fn write(&mut self, set: &WriteSet) -> Result<()>;
     /// Make it durable.

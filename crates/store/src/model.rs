@@ -53,6 +53,8 @@ pub struct EntryRecord {
     pub resource: Vec<u8>,
     /// `\nsystem|code\n…` search tokens of the resource's own category codings.
     pub category_codes: String,
+    /// The Patient record its subject named (entries follow it when it is relinked).
+    pub patient_record: Option<i64>,
 }
 
 /// What was last stored for one source resource `(institution, type, id)`.
@@ -209,6 +211,10 @@ pub struct WriteSet {
     /// Entries: new ones, and new versions of existing ones (`version > 1`), whose previous
     /// version the store moves to the history first.
     pub entries: Vec<EntryRecord>,
+    /// Patient records' demographics and blocking keys for the index.
+    pub match_records: Vec<crate::MatchRecordWrite>,
+    /// Possible matches raised for review.
+    pub reviews: Vec<crate::NewReview>,
 }
 
 impl WriteSet {
@@ -220,6 +226,8 @@ impl WriteSet {
             && self.patients.is_empty()
             && self.directory.is_empty()
             && self.entries.is_empty()
+            && self.match_records.is_empty()
+            && self.reviews.is_empty()
     }
 }
 

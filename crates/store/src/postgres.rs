@@ -11,6 +11,7 @@ use tongdang_core::InstitutionCode;
 
 mod sql {
     crate::shared::shared_sql!(sqlx::Postgres, sqlx::PgConnection, "(person_id, id)");
+    crate::mpi::mpi_sql!(sqlx::Postgres, sqlx::PgConnection);
 
     /// Looks up by joining the ids as an array: an `IN` list of thousands is planned as a scan of
     /// every key of the institution and type (measured: it made ingest slow down as the store
@@ -60,13 +61,14 @@ mod sql {
         let text = |f: &dyn Fn(&crate::EntryRecord) -> String| entries.iter().map(f).collect::<Vec<String>>();
         sqlx::query(
             "INSERT INTO entries (id, person_id, category, resource_type, sort_time, clinical_time, collected_at, institution, source_id, version,
-                                  status, codes, digest, submission_id, resource, category_codes)
+                                  status, codes, digest, submission_id, resource, category_codes, patient_record)
              SELECT * FROM UNNEST($1::int8[], $2::int8[], $3::int2[], $4::text[], $5::int8[], $6::text[], $7::int8[], $8::text[], $9::text[],
-                                  $10::int8[], $11::int2[], $12::text[], $13::bytea[], $14::int8[], $15::bytea[], $16::text[])
+                                  $10::int8[], $11::int2[], $12::text[], $13::bytea[], $14::int8[], $15::bytea[], $16::text[], $17::int8[])
              ON CONFLICT (person_id, id) DO UPDATE SET category = excluded.category, resource_type = excluded.resource_type,
                  sort_time = excluded.sort_time, clinical_time = excluded.clinical_time, collected_at = excluded.collected_at,
                  version = excluded.version, status = excluded.status, codes = excluded.codes, digest = excluded.digest,
-                 submission_id = excluded.submission_id, resource = excluded.resource, category_codes = excluded.category_codes",
+                 submission_id = excluded.submission_id, resource = excluded.resource, category_codes = excluded.category_codes,
+                 patient_record = excluded.patient_record",
         )
         .bind(col(&|e| e.id.0))
         .bind(col(&|e| e.person.0))
@@ -84,6 +86,7 @@ mod sql {
         .bind(col(&|e| e.submission))
         .bind(entries.iter().map(|e| e.resource.clone()).collect::<Vec<Vec<u8>>>())
         .bind(text(&|e| e.category_codes.clone()))
+        .bind(entries.iter().map(|e| e.patient_record).collect::<Vec<Option<i64>>>())
         .execute(&mut *conn)
         .await?;
         Ok(())
@@ -141,6 +144,39 @@ async fn allocate(conn: &mut PgConnection, kind: IdKind, n: usize) -> Result<Vec
     Ok(ids)
 }
 
+/// Advisory lock spaces (two-int4 keys, apart from the institutions' one-bigint keys): the
+/// index as a whole (ingest shares it, operators' changes take it alone), and buckets of
+/// identity keys, so two institutions registering the same new person queue instead of both
+/// creating one.
+const INDEX_LOCK: i32 = 1;
+const IDENTITY_LOCKS: i32 = 2;
+const IDENTITY_BUCKETS: i64 = 1024;
+
+impl PgStore {
+    /// An operator's change of the index: waits for ingest transactions in flight, which could
+    /// otherwise write entries to a person being merged away.
+    async fn begin_admin(&self) -> Result<Transaction<'static, Postgres>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1, 0)").bind(INDEX_LOCK).execute(&mut *tx).await?;
+        Ok(tx)
+    }
+}
+
+/// Lock the buckets of these identity keys, in order (so two transactions cannot deadlock).
+async fn lock_identities(conn: &mut PgConnection, keys: &[i64]) -> Result<()> {
+    let mut buckets: Vec<i32> = keys.iter().map(|k| k.rem_euclid(IDENTITY_BUCKETS) as i32).collect();
+    buckets.sort_unstable();
+    buckets.dedup();
+    if !buckets.is_empty() {
+        sqlx::query("SELECT pg_advisory_xact_lock($1, b) FROM UNNEST($2::int4[]) AS b ORDER BY b")
+            .bind(IDENTITY_LOCKS)
+            .bind(buckets)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 struct PgIngest {
     tx: Transaction<'static, Postgres>,
 }
@@ -153,6 +189,7 @@ crate::shared::store_impls!(PgStore, PgIngest, read: pool, write: pool, {
     async fn begin_ingest(&self, institution: &InstitutionCode) -> Result<Box<dyn IngestTx>> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))").bind(institution.as_str()).execute(&mut *tx).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock_shared($1, 0)").bind(INDEX_LOCK).execute(&mut *tx).await?;
         Ok(Box::new(PgIngest { tx }))
     }
 

@@ -11,7 +11,7 @@ use tongdang_core::{
 };
 
 /// Columns of `entries` in the order [`entry_from_row`] reads them.
-pub(crate) const ENTRY_COLUMNS: &str = "id, person_id, category, resource_type, sort_time, clinical_time, collected_at, institution, source_id, version, status, codes, digest, submission_id, resource, category_codes";
+pub(crate) const ENTRY_COLUMNS: &str = "id, person_id, category, resource_type, sort_time, clinical_time, collected_at, institution, source_id, version, status, codes, digest, submission_id, resource, category_codes, patient_record";
 
 /// Rows per multi-row INSERT: well under SQLite's 32,766 bound parameters with 16 columns.
 pub(crate) const ROWS_PER_INSERT: usize = 1000;
@@ -46,6 +46,7 @@ where
         submission: row.try_get(13)?,
         resource: row.try_get(14)?,
         category_codes: row.try_get(15)?,
+        patient_record: row.try_get(16)?,
     })
 }
 
@@ -260,7 +261,7 @@ macro_rules! shared_sql {
         }
 
         pub(crate) async fn persons(pool: &sqlx::Pool<$db>, after: Option<tongdang_core::PersonId>, limit: u32) -> crate::Result<Vec<tongdang_core::PersonId>> {
-            let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM persons WHERE id > $1 ORDER BY id LIMIT $2")
+            let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM persons WHERE id > $1 AND merged_into IS NULL ORDER BY id LIMIT $2")
                 .bind(after.map_or(0, |p| p.0))
                 .bind(i64::from(limit))
                 .fetch_all(pool)
@@ -364,7 +365,7 @@ macro_rules! shared_sql {
 
         pub(crate) async fn counts(pool: &sqlx::Pool<$db>) -> crate::Result<crate::Counts> {
             let institutions: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM institutions").fetch_one(pool).await?;
-            let persons: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM persons").fetch_one(pool).await?;
+            let persons: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM persons WHERE merged_into IS NULL").fetch_one(pool).await?;
             let entries: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM entries").fetch_one(pool).await?;
             Ok(crate::Counts { institutions, persons, entries })
         }
@@ -517,6 +518,7 @@ macro_rules! shared_sql {
             }
             // Each dialect writes the two largest tables its fastest way.
             insert_entries(&mut *conn, &set.entries).await?;
+            tx_write_index(&mut *conn, &set.match_records, &set.reviews).await?;
             Ok(())
         }
     };
@@ -527,7 +529,8 @@ pub(crate) use shared_sql;
 /// The `Store` and `IngestTx` impls of a dialect: every method that only hands its arguments to
 /// the shared SQL is generated here, reading through `self.$read` and writing through
 /// `self.$write`; the dialect writes the rest (`$own`). The expanding module has `sql` (from
-/// [`shared_sql!`]) and `allocate(conn, kind, n)`.
+/// [`shared_sql!`] and [`crate::mpi::mpi_sql!`]), `allocate(conn, kind, n)`,
+/// `lock_identities(conn, keys)` and the store's `begin_admin()`.
 macro_rules! store_impls {
     ($store:ty, $tx:ident, read: $read:ident, write: $write:ident, { $($own:tt)* }) => {
         #[async_trait::async_trait]
@@ -598,6 +601,71 @@ macro_rules! store_impls {
             async fn counts(&self) -> crate::Result<crate::Counts> {
                 sql::counts(&self.$read).await
             }
+
+            async fn person_status(&self, person: tongdang_core::PersonId) -> crate::Result<Option<crate::PersonStatus>> {
+                sql::person_status(&self.$read, person).await
+            }
+
+            async fn relink(&self, op: &crate::RelinkOp, actor: &str, reason: &str) -> crate::Result<crate::MpiEvent> {
+                let mut tx = self.begin_admin().await?;
+                let new_person = match op {
+                    crate::RelinkOp::Unlink { .. } => Some(tongdang_core::PersonId(allocate(&mut tx, crate::IdKind::Person, 1).await?[0])),
+                    _ => None,
+                };
+                let event = sql::tx_relink(&mut tx, op, new_person, actor, reason, None).await?;
+                tx.commit().await?;
+                Ok(event)
+            }
+
+            async fn mpi_events(&self, person: tongdang_core::PersonId) -> crate::Result<Vec<crate::MpiEvent>> {
+                sql::mpi_events(&self.$read, person).await
+            }
+
+            async fn reviews(&self, status: Option<&str>, after: i64, limit: u32) -> crate::Result<Vec<crate::ReviewItem>> {
+                sql::reviews(&self.$read, status, after, limit).await
+            }
+
+            async fn decide_review(&self, id: i64, link: bool, actor: &str, note: &str) -> crate::Result<(crate::ReviewItem, Option<crate::MpiEvent>)> {
+                let mut tx = self.begin_admin().await?;
+                let out = sql::tx_decide_review(&mut tx, id, link, actor, note).await?;
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            async fn links(&self, after: i64, limit: u32) -> crate::Result<Vec<crate::LinkRow>> {
+                sql::links(&self.$read, after, limit).await
+            }
+
+            async fn mpi_counts(&self) -> crate::Result<crate::MpiCounts> {
+                sql::mpi_counts(&self.$read).await
+            }
+
+            async fn match_records_page(&self, after: i64, limit: u32) -> crate::Result<Vec<crate::MatchRecord>> {
+                sql::match_records_page(&self.$read, after, limit).await
+            }
+
+            async fn match_records_with_keys(&self, keys: &[i64], limit: u32) -> crate::Result<Vec<crate::MatchRecord>> {
+                sql::match_records_with_keys(&self.$read, keys, limit).await
+            }
+
+            async fn match_records_of(&self, persons: &[tongdang_core::PersonId]) -> crate::Result<Vec<crate::MatchRecord>> {
+                sql::match_records_of(&self.$read, persons).await
+            }
+
+            async fn write_match_records(&self, records: &[crate::MatchRecordWrite]) -> crate::Result<()> {
+                let mut tx = self.begin_admin().await?;
+                sql::tx_write_index(&mut tx, records, &[]).await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn match_parameters(&self) -> crate::Result<Option<String>> {
+                sql::match_parameters(&self.$read).await
+            }
+
+            async fn save_match_parameters(&self, json: &str) -> crate::Result<()> {
+                sql::save_match_parameters(&self.$write, json).await
+            }
         }
 
         #[async_trait::async_trait]
@@ -627,6 +695,23 @@ macro_rules! store_impls {
 
             async fn allocate_ids(&mut self, kind: crate::IdKind, n: usize) -> crate::Result<Vec<i64>> {
                 allocate(&mut self.tx, kind, n).await
+            }
+
+            async fn lock_identities(&mut self, keys: &[i64]) -> crate::Result<()> {
+                lock_identities(&mut self.tx, keys).await
+            }
+
+            async fn match_hits(&mut self, keys: &[i64]) -> crate::Result<Vec<(i64, i64)>> {
+                sql::tx_match_hits(&mut self.tx, keys).await
+            }
+
+            async fn match_records(&mut self, records: &[i64]) -> crate::Result<Vec<crate::MatchRecord>> {
+                sql::tx_match_records(&mut self.tx, false, records).await
+            }
+
+            async fn match_records_of(&mut self, persons: &[tongdang_core::PersonId]) -> crate::Result<Vec<crate::MatchRecord>> {
+                let ids: Vec<i64> = persons.iter().map(|p| p.0).collect();
+                sql::tx_match_records(&mut self.tx, true, &ids).await
             }
 
             async fn write(&mut self, set: &crate::WriteSet) -> crate::Result<()> {

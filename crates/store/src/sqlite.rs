@@ -11,6 +11,7 @@ use tongdang_core::InstitutionCode;
 
 mod sql {
     crate::shared::shared_sql!(sqlx::Sqlite, sqlx::SqliteConnection, "(id)");
+    crate::mpi::mpi_sql!(sqlx::Sqlite, sqlx::SqliteConnection);
 
     /// Looks up by `IN` lists: SQLite probes the primary key once per id.
     pub(crate) async fn tx_source_keys(
@@ -79,7 +80,8 @@ mod sql {
                     .push_bind(e.digest.clone())
                     .push_bind(e.submission)
                     .push_bind(e.resource.clone())
-                    .push_bind(e.category_codes.clone());
+                    .push_bind(e.category_codes.clone())
+                    .push_bind(e.patient_record);
             });
             b.push(concat!(
                 " ON CONFLICT ",
@@ -87,7 +89,7 @@ mod sql {
                 " DO UPDATE SET category = excluded.category, resource_type = excluded.resource_type, sort_time = excluded.sort_time,
                   clinical_time = excluded.clinical_time, collected_at = excluded.collected_at, version = excluded.version, status = excluded.status,
                   codes = excluded.codes, digest = excluded.digest, submission_id = excluded.submission_id, resource = excluded.resource,
-                      category_codes = excluded.category_codes"
+                      category_codes = excluded.category_codes, patient_record = excluded.patient_record"
             ));
             b.build().execute(&mut *conn).await?;
         }
@@ -167,6 +169,18 @@ async fn allocate(conn: &mut SqliteConnection, kind: IdKind, n: usize) -> Result
         .fetch_one(&mut *conn)
         .await?;
     Ok((end - n..end).collect())
+}
+
+impl SqliteStore {
+    /// An operator's write: the one writer, locked up front.
+    async fn begin_admin(&self) -> Result<Transaction<'static, Sqlite>> {
+        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+/// Registrations are serialized by the single writer already.
+async fn lock_identities(_conn: &mut SqliteConnection, _keys: &[i64]) -> Result<()> {
+    Ok(())
 }
 
 struct SqliteIngest {

@@ -89,6 +89,7 @@ fn query(conn: &Connection, sql: &str, params: &[SqlParam]) -> Result<Vec<EntryR
             submission: r.get(13).map_err(sqlite)?,
             resource: r.get(14).map_err(sqlite)?,
             category_codes: r.get(15).map_err(sqlite)?,
+            patient_record: r.get(16).map_err(sqlite)?,
         });
     }
     Ok(out)

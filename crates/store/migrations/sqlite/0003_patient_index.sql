@@ -1,0 +1,59 @@
+-- The master patient index: each Patient record's demographics in matching form and its
+-- blocking keys, the review queue of possible matches, link/merge history, and the matching
+-- parameters. A person merged into another keeps its row and points at the survivor.
+
+ALTER TABLE persons ADD COLUMN merged_into INTEGER;
+
+-- The Patient record an entry's subject named, so entries follow their record when it is
+-- linked to another person. Entries stored before this migration get their person's first record.
+ALTER TABLE entries ADD COLUMN patient_record INTEGER;
+UPDATE entries SET patient_record = (SELECT MIN(p.id) FROM patient_records p WHERE p.person_id = entries.person_id);
+
+CREATE TABLE match_records (
+    record_id INTEGER PRIMARY KEY,
+    person_id INTEGER NOT NULL,
+    demographics TEXT NOT NULL
+);
+CREATE INDEX match_records_person ON match_records(person_id);
+
+CREATE TABLE match_keys (
+    key INTEGER NOT NULL,
+    record_id INTEGER NOT NULL,
+    PRIMARY KEY (key, record_id)
+) WITHOUT ROWID;
+CREATE INDEX match_keys_record ON match_keys(record_id);
+
+CREATE TABLE mpi_reviews (
+    id INTEGER PRIMARY KEY,
+    record_id INTEGER NOT NULL,
+    person_id INTEGER NOT NULL,
+    candidate_person INTEGER NOT NULL,
+    weight REAL NOT NULL,
+    reason TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    decided_at INTEGER,
+    decided_by TEXT,
+    note TEXT
+);
+CREATE INDEX mpi_reviews_status ON mpi_reviews(status, id);
+
+CREATE TABLE mpi_events (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL,
+    person_id INTEGER NOT NULL,
+    other_person INTEGER,
+    records TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    undone_by INTEGER
+);
+CREATE INDEX mpi_events_person ON mpi_events(person_id);
+CREATE INDEX mpi_events_other ON mpi_events(other_person);
+
+CREATE TABLE match_parameters (
+    id INTEGER PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    parameters TEXT NOT NULL
+);
