@@ -4,9 +4,11 @@
 
 pub mod credential;
 pub mod cursor;
+mod index;
 pub mod patient;
 pub mod policy;
 mod reader;
 
+pub use index::{DemographicQuery, MatchResult, ReviewSide, ReviewView, UnselectiveQuery};
 pub use policy::{Categories, Decision, DenyReason, Policy, Requester};
 pub use reader::{AccessError, Everything, RecordReader, TimelineFilter, TimelinePage};

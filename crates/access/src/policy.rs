@@ -17,6 +17,8 @@ pub struct Requester {
 pub enum DenyReason {
     /// The credential lacks the `read` scope.
     NoReadScope,
+    /// The credential lacks the `mpi` scope (operating the patient index).
+    NoIndexScope,
 }
 
 impl DenyReason {
@@ -24,6 +26,7 @@ impl DenyReason {
     pub fn message(self) -> &'static str {
         match self {
             DenyReason::NoReadScope => "this API key does not carry the read scope",
+            DenyReason::NoIndexScope => "this API key does not carry the mpi scope (patient index operations)",
         }
     }
 }

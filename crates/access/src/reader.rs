@@ -22,6 +22,9 @@ pub enum AccessError {
     /// A paging cursor that this server did not issue.
     #[error("the cursor is not valid; start again without it")]
     BadCursor,
+    /// The person was merged into another; read that one.
+    #[error("person merged into {0}")]
+    Moved(PersonId),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -88,8 +91,26 @@ impl RecordReader {
         }
     }
 
+    /// A person that exists and is active; a merged one answers with where it went.
     async fn existing_person(&self, person: PersonId) -> Result<(), AccessError> {
-        if self.store.person_exists(person).await? { Ok(()) } else { Err(AccessError::NotFound("person")) }
+        match self.store.person_status(person).await? {
+            Some(tongdang_store::PersonStatus::Active) => Ok(()),
+            Some(tongdang_store::PersonStatus::MergedInto(p)) => Err(AccessError::Moved(p)),
+            None => Err(AccessError::NotFound("person")),
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Permission to look persons up (no record content).
+    pub(crate) fn permit_lookup(&self, who: &Requester) -> Result<(), AccessError> {
+        self.decide(who, None, &[]).map(|_| ())
+    }
+
+    pub(crate) async fn compose(&self, person: PersonId) -> Result<Value, AccessError> {
+        self.compose_patient(person).await
     }
 
     /// A page of a person's record, newest clinical time first.

@@ -4,6 +4,7 @@
 mod demo;
 mod import;
 mod institution;
+mod mpi;
 mod synth;
 
 use anyhow::{Context, bail};
@@ -46,6 +47,9 @@ enum Command {
     /// The registry of institutions and their API keys.
     #[command(subcommand)]
     Institution(institution::InstitutionCommand),
+    /// The patient index: links and reviews as CSV, figures, EM estimation, re-indexing.
+    #[command(subcommand)]
+    Mpi(mpi::MpiCommand),
     /// Write synthetic FHIR R4 NDJSON for one institution (load tests, benchmarks).
     Synth(synth::SynthArgs),
 }
@@ -103,6 +107,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             import::run(&cli.location("./tongdang-data")?, args).await
         }
         Command::Synth(args) => synth::run(args),
+        Command::Mpi(cmd) => {
+            init_logging("warn");
+            mpi::run(&cli.location("./tongdang-data")?, cmd).await
+        }
         Command::Institution(cmd) => {
             init_logging("warn");
             institution::run(&cli.location("./tongdang-data")?, cmd).await
@@ -113,6 +121,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 /// Serve the store on `listen`.
 pub(crate) async fn serve(store: Arc<dyn Store>, listen: SocketAddr) -> anyhow::Result<()> {
     let state = Arc::new(tongdang_server::AppState::new(store));
+    state.ingestor.reload_parameters().await.context("cannot read the matching parameters")?;
     tracing::info!(%listen, "serving");
     tongdang_server::serve(state, listen).await.with_context(|| format!("cannot serve on {listen}"))
 }

@@ -153,6 +153,8 @@ vocabulary!(
         Submit = ("submit", "上传"),
         /// Read records (gated further by the access policy).
         Read = ("read", "调阅"),
+        /// Operate the patient index: review possible matches, link, merge and undo.
+        Mpi = ("mpi", "主索引管理"),
     }
 );
 

@@ -44,7 +44,8 @@ impl ParsedResource {
                 c.get("relationship").is_some_and(|rels| {
                     each(rels).any(|cc| {
                         cc.get("coding").is_some_and(|codings| {
-                            each(codings).any(|c| c.get("code").and_then(Json::as_str).is_some_and(|code| MOTHER_CODES.contains(&code)))
+                            each(codings)
+                                .any(|c| c.get("code").and_then(Json::as_str).is_some_and(|code| MOTHER_CODES.contains(&code)))
                         })
                     })
                 })

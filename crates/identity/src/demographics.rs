@@ -245,7 +245,7 @@ impl Demographics {
             let folded = names::fold(&full_text(m));
             d.mother = names::fold_latin(&names::pinyin_of(&folded));
         }
-        d.multiple_birth = raw.multiple_birth.filter(|n| *n > 0);
+        d.multiple_birth = raw.multiple_birth.filter(|n| *n > 0).or(d.multiple_birth);
         for (system, value) in &raw.identifiers {
             if value.is_empty() || system.starts_with("urn:tongdang:institution:") {
                 continue;
@@ -292,8 +292,10 @@ impl Demographics {
             (family, given)
         };
         self.chinese = names::is_chinese(&family) || names::is_chinese(&given);
-        self.placeholder_name = names::is_newborn_placeholder(&format!("{family}{given}"));
+        let full = format!("{family}{given}");
+        self.placeholder_name = names::is_newborn_placeholder(&full);
         if self.placeholder_name {
+            self.multiple_birth = self.multiple_birth.or(names::placeholder_order(&full));
             return;
         }
         if self.chinese {
@@ -360,7 +362,11 @@ fn full_text(n: &RawName) -> String {
 
 /// Digits of a phone number, without the country code; `None` when too short to mean anything.
 pub fn phone(s: &str) -> Option<String> {
-    let digits: String = s.chars().map(|c| if ('０'..='９').contains(&c) { (c as u32 - 0xFEE0) as u8 as char } else { c }).filter(char::is_ascii_digit).collect();
+    let digits: String = s
+        .chars()
+        .map(|c| if ('０'..='９').contains(&c) { (c as u32 - 0xFEE0) as u8 as char } else { c })
+        .filter(char::is_ascii_digit)
+        .collect();
     let digits = digits.strip_prefix("0086").or_else(|| digits.strip_prefix("86").filter(|d| d.len() == 11)).unwrap_or(&digits);
     (digits.len() >= 7).then(|| digits.to_string())
 }
@@ -375,7 +381,9 @@ mod tests {
             gender: Some("male".into()),
             birth_date: Some("1980-03-07".into()),
             phones: vec!["+86 138-0013-8000".into()],
-            addresses: vec![RawAddress { text: Some("广东省广州市天河区体育西路1号".into()), ..Default::default() }],
+            addresses: vec![RawAddress {
+                text: Some("广东省广州市天河区体育西路1号".into()), ..Default::default()
+            }],
             ..Default::default()
         }
     }

@@ -10,8 +10,9 @@ use std::sync::OnceLock;
 
 /// Two-character surnames, longest match first when splitting a name written as one string.
 const COMPOUND_SURNAMES: &[&str] = &[
-    "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒", "夏侯", "令狐", "西门", "南宫",
-    "独孤", "端木", "万俟", "闻人", "轩辕", "申屠", "太史", "钟离", "澹台", "公冶", "濮阳", "淳于", "单于", "呼延", "司空", "第五",
+    "欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙", "宇文", "司徒", "夏侯", "令狐", "西门",
+    "南宫", "独孤", "端木", "万俟", "闻人", "轩辕", "申屠", "太史", "钟离", "澹台", "公冶", "濮阳", "淳于", "单于", "呼延",
+    "司空", "第五",
 ];
 
 /// Surname readings that differ from the character's common reading (`pinyin` gives the latter).
@@ -133,8 +134,20 @@ pub fn fold_latin(s: &str) -> String {
     s.replace("lyu", "lv").replace("nyu", "nv")
 }
 
-/// Placeholder names hospitals give newborns before they are named ("李丽之子", "婴儿").
+/// The birth order a placeholder name carries ("李丽之子2": twins numbered at birth).
+pub fn placeholder_order(folded: &str) -> Option<i32> {
+    let digits: String = folded.chars().rev().take_while(char::is_ascii_digit).collect();
+    let base = &folded[..folded.len() - digits.len()];
+    if digits.is_empty() || !is_newborn_placeholder(base) {
+        return None;
+    }
+    digits.chars().rev().collect::<String>().parse().ok()
+}
+
+/// Placeholder names hospitals give newborns before they are named ("李丽之子", "李丽之女2",
+/// "婴儿").
 pub fn is_newborn_placeholder(folded: &str) -> bool {
+    let folded = folded.trim_end_matches(|c: char| c.is_ascii_digit() || "一二三甲乙丙大小".contains(c));
     folded.ends_with("之子")
         || folded.ends_with("之女")
         || folded.ends_with("之婴")
@@ -179,6 +192,9 @@ mod tests {
     #[test]
     fn placeholders_are_recognized() {
         assert!(is_newborn_placeholder("李丽之子"));
+        assert!(is_newborn_placeholder("李丽之女2"));
+        assert_eq!(placeholder_order("李丽之女2"), Some(2));
+        assert_eq!(placeholder_order("李丽之女"), None);
         assert!(!is_newborn_placeholder("李子涵"));
     }
 }

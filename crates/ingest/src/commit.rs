@@ -1,12 +1,12 @@
 //! Committing a group of prepared items in one store transaction.
 
 use crate::prepare::{Body, Position, Prepared, Role};
+use crate::register::{Assigned, NewPatient, resolve_persons};
 use crate::{IngestError, Submission};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tongdang_core::{EntryId, PersonId, Timestamp};
 use tongdang_fhir::{Issue, IssueCode, Reference};
-use crate::register::{Assigned, NewPatient, resolve_persons};
 use tongdang_store::{
     DirectoryRecord, EntryRecord, EntryStatus, IdKind, IngestTx, MatchRecord, MatchRecordWrite, NewReview, PatientRecord,
     PersonIdentifier, SourceIdentifier, SourceKey, SourceKind, Store, TypeAndId, WriteSet,

@@ -16,13 +16,13 @@ mod summary;
 
 pub use commit::{GroupMode, ItemResult, Outcome, Target};
 pub use error::IngestError;
-pub use prepare::{Item, PatientMatch, Position, Prepared, prepare};
+pub use prepare::{Item, PatientMatch, Position, Prepared, patient_demographics, prepare};
 pub use session::Session;
 pub use summary::{Summary, TypeSummary};
 
 use std::sync::{Arc, RwLock};
-use tongdang_identity::matching::Parameters;
 use tongdang_core::{InstitutionCode, Timestamp};
+use tongdang_identity::matching::Parameters;
 use tongdang_store::{IdKind, Store};
 
 /// How a submission arrived.

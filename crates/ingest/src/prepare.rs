@@ -183,22 +183,38 @@ fn identifiers(resource: &ParsedResource, default_system: Option<&str>) -> Vec<(
     resource.identifiers().into_iter().map(|(s, v)| (s.or(default_system).unwrap_or("").to_string(), v.to_string())).collect()
 }
 
-fn patient_role(resource: &ParsedResource, institution: &InstitutionCode, warnings: &mut Vec<Issue>) -> Result<Role, Issue> {
+/// A Patient's identifiers as indexed (an institution's own id given its system, identity
+/// documents in their normalized spelling, sorted), and what was found checking them.
+fn patient_identifiers(resource: &ParsedResource, institution: &InstitutionCode) -> (Vec<(String, String)>, IdentifierFacts) {
     let local = systems::local_patient_system(institution.as_str());
     let mut ids = identifiers(resource, Some(&local));
     let facts = IdentifierFacts::from_identifiers(ids.iter().map(|(s, v)| (s.as_str(), v.as_str())));
+    for (index, value) in &facts.normalized {
+        if let Some(slot) = ids.get_mut(*index) {
+            slot.1 = value.clone();
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    (ids, facts)
+}
+
+/// A Patient's demographics in matching form, as the patient index sees it (also for `$match`).
+pub fn patient_demographics(resource: &ParsedResource, institution: &InstitutionCode) -> Demographics {
+    let (ids, _) = patient_identifiers(resource, institution);
+    let mut raw = resource.patient_demographics();
+    raw.identifiers = ids;
+    Demographics::from_raw(&raw)
+}
+
+fn patient_role(resource: &ParsedResource, institution: &InstitutionCode, warnings: &mut Vec<Issue>) -> Result<Role, Issue> {
+    let (ids, facts) = patient_identifiers(resource, institution);
     for f in &facts.findings {
         warnings.push(Issue::warning(
             IssueCode::Value,
             format!("Patient.identifier[{}]", f.index),
             format!("{}; this identifier is not used to link the record", f.message),
         ));
-    }
-    // Identity documents are indexed in their normalized spelling.
-    for (index, value) in &facts.normalized {
-        if let Some(slot) = ids.get_mut(*index) {
-            slot.1 = value.clone();
-        }
     }
     // Two different numbers of one identity document: which one is this person's cannot be
     // guessed, and linking on either could merge two people.
@@ -207,12 +223,13 @@ fn patient_role(resource: &ParsedResource, institution: &InstitutionCode, warnin
             return Err(Issue::error(
                 IssueCode::Invalid,
                 "Patient.identifier",
-                format!("two different numbers of the same identity document ({}); send the one that belongs to this patient", a.system()),
+                format!(
+                    "two different numbers of the same identity document ({}); send the one that belongs to this patient",
+                    a.system()
+                ),
             ));
         }
     }
-    ids.sort();
-    ids.dedup();
     let mut raw = resource.patient_demographics();
     raw.identifiers = ids.clone();
     let demographics = Demographics::from_raw(&raw);

@@ -133,7 +133,8 @@ pub(crate) async fn resolve_persons(
             (Resolution::Existing(holder), _) => {
                 let records = holder_records.get(&holder).map(Vec::as_slice).unwrap_or(&[]);
                 if !records.is_empty() && records.iter().all(|h| contradicts(d, h)) {
-                    reviews.push((p.index, PendingReview { candidate: holder, weight: 0.0, reason: "identifier-conflict".into() }));
+                    reviews
+                        .push((p.index, PendingReview { candidate: holder, weight: 0.0, reason: "identifier-conflict".into() }));
                     Assigned::NewOwner
                 } else {
                     Assigned::Existing(holder)
@@ -165,16 +166,18 @@ pub(crate) async fn resolve_persons(
                     }
                 }
                 let outcome = decide(params, d, &candidates);
+                let reason = match (outcome.link, outcome.review.len()) {
+                    (Some(_), _) => "possible-duplicate",
+                    (None, 1) => "possible-match",
+                    (None, _) => "ambiguous",
+                };
+                for s in &outcome.review {
+                    reviews.push((p.index, PendingReview { candidate: s.person, weight: s.weight, reason: reason.into() }));
+                }
                 match outcome.link {
                     Some(person) if person.0 > 0 => Assigned::Existing(person),
                     Some(person) => Assigned::SameAs((-person.0 - 1) as usize),
-                    None => {
-                        let reason = if outcome.review.len() > 1 { "ambiguous" } else { "possible-match" };
-                        for s in &outcome.review {
-                            reviews.push((p.index, PendingReview { candidate: s.person, weight: s.weight, reason: reason.into() }));
-                        }
-                        Assigned::NewOwner
-                    }
+                    None => Assigned::NewOwner,
                 }
             }
         };

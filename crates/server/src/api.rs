@@ -49,6 +49,11 @@ pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(ingest))
         .routes(routes!(timeline))
         .routes(routes!(institutions))
+        .routes(routes!(crate::api_mpi::reviews))
+        .routes(routes!(crate::api_mpi::decide))
+        .routes(routes!(crate::api_mpi::operate))
+        .routes(routes!(crate::api_mpi::history))
+        .routes(routes!(crate::api_mpi::stats))
         .routes(routes!(openapi_json))
 }
 

@@ -16,17 +16,32 @@ pub struct FhirError {
     pub status: StatusCode,
     /// The issues.
     pub issues: Vec<Issue>,
+    /// Where to go instead (a merged person's survivor).
+    pub location: Option<String>,
 }
 
 impl FhirError {
     /// One issue with a status.
     pub fn new(status: StatusCode, code: IssueCode, message: impl Into<String>) -> FhirError {
-        FhirError { status, issues: vec![Issue::error(code, "", message)] }
+        FhirError { status, issues: vec![Issue::error(code, "", message)], location: None }
     }
 
     /// Refused content, with every issue.
     pub fn invalid(issues: Vec<Issue>) -> FhirError {
-        FhirError { status: StatusCode::BAD_REQUEST, issues }
+        FhirError { status: StatusCode::BAD_REQUEST, issues, location: None }
+    }
+
+    /// A person merged into `survivor`: 301 to `location`.
+    pub fn moved(survivor: tongdang_core::PersonId, location: String) -> FhirError {
+        FhirError {
+            status: StatusCode::MOVED_PERMANENTLY,
+            issues: vec![Issue::warning(
+                IssueCode::Informational,
+                "",
+                format!("this person was merged into Patient/{survivor}; the record is read there"),
+            )],
+            location: Some(location),
+        }
     }
 
     /// An internal failure; details go to the log, not the client.
@@ -42,6 +57,9 @@ impl IntoResponse for FhirError {
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(l) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            r.headers_mut().insert(header::LOCATION, l);
+        }
         r
     }
 }
@@ -52,6 +70,7 @@ impl From<AccessError> for FhirError {
             AccessError::Denied(_) => FhirError::new(StatusCode::FORBIDDEN, IssueCode::Security, e.to_string()),
             AccessError::NotFound(_) => FhirError::new(StatusCode::NOT_FOUND, IssueCode::NotFound, e.to_string()),
             AccessError::BadCursor => FhirError::new(StatusCode::BAD_REQUEST, IssueCode::Value, e.to_string()),
+            AccessError::Moved(p) => FhirError::moved(p, format!("/fhir/Patient/{p}")),
             AccessError::Store(e) => FhirError::internal(e),
         }
     }
@@ -72,12 +91,14 @@ pub struct ApiError {
     pub code: &'static str,
     /// Plain words.
     pub message: String,
+    /// Where to go instead (a merged person's survivor).
+    pub location: Option<String>,
 }
 
 impl ApiError {
     /// An error.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), location: None }
     }
 
     /// An internal failure; details go to the log.
@@ -93,6 +114,9 @@ impl IntoResponse for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if let Some(l) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
+            r.headers_mut().insert(header::LOCATION, l);
+        }
         r
     }
 }
@@ -103,7 +127,23 @@ impl From<AccessError> for ApiError {
             AccessError::Denied(_) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", e.to_string()),
             AccessError::NotFound(_) => ApiError::new(StatusCode::NOT_FOUND, "not_found", e.to_string()),
             AccessError::BadCursor => ApiError::new(StatusCode::BAD_REQUEST, "bad_cursor", e.to_string()),
+            AccessError::Moved(p) => ApiError {
+                location: Some(format!("/api/v1/persons/{p}/timeline")),
+                ..ApiError::new(StatusCode::MOVED_PERMANENTLY, "moved", format!("this person was merged into person {p}"))
+            },
             AccessError::Store(e) => ApiError::internal(e),
+        }
+    }
+}
+
+impl From<tongdang_store::StoreError> for ApiError {
+    fn from(e: tongdang_store::StoreError) -> ApiError {
+        match e {
+            tongdang_store::StoreError::NotFound(what) => {
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+            }
+            tongdang_store::StoreError::Conflict(why) => ApiError::new(StatusCode::CONFLICT, "conflict", why),
+            e => ApiError::internal(e),
         }
     }
 }

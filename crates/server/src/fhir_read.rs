@@ -22,6 +22,8 @@ pub(crate) fn router() -> axum::Router<Arc<AppState>> {
     axum::Router::new()
         .route("/", post(crate::fhir_write::submit_bundle))
         .route("/metadata", get(metadata))
+        .route("/Patient/$ihe-pix", get(crate::fhir_identity::pix))
+        .route("/Patient/$match", post(crate::fhir_identity::match_patient))
         .route("/{type}", get(search).post(crate::fhir_write::create))
         .route("/{type}/{id}", get(read).put(crate::fhir_write::update))
         .route("/{type}/{id}/{operation}", get(operation))
@@ -48,17 +50,26 @@ fn not_found() -> FhirError {
     FhirError::new(StatusCode::NOT_FOUND, IssueCode::NotFound, "resource not found")
 }
 
+/// A read of a merged person goes to the survivor: 301, `Location` the same path with its id.
+fn moved(e: tongdang_access::AccessError, headers: &HeaderMap, suffix: &str) -> FhirError {
+    match e {
+        tongdang_access::AccessError::Moved(p) => FhirError::moved(p, format!("{}/Patient/{p}{suffix}", fhir_base(headers))),
+        e => e.into(),
+    }
+}
+
 async fn read(
     State(state): State<Arc<AppState>>,
     FhirCaller(caller): FhirCaller,
     Path((resource_type, id)): Path<(String, String)>,
+    headers: HeaderMap,
 ) -> Result<Response, FhirError> {
     let kind = known_type(&resource_type)?;
     let who = caller.requester();
     match kind {
         ResourceKind::Patient => {
             let person: PersonId = id.parse().map_err(|_| not_found())?;
-            Ok(fhir_json(StatusCode::OK, &state.reader.patient(&who, person).await?))
+            Ok(fhir_json(StatusCode::OK, &state.reader.patient(&who, person).await.map_err(|e| moved(e, &headers, ""))?))
         }
         ResourceKind::Entry(_) => {
             let entry_id: EntryId = id.parse().map_err(|_| not_found())?;
@@ -111,6 +122,8 @@ async fn search(
             let s = entry_search(&resource_type, &params)?;
             let person =
                 s.person.ok_or_else(|| FhirError::new(StatusCode::BAD_REQUEST, IssueCode::Required, "patient is required"))?;
+            // A merged person's id searches the survivor's record.
+            let person = state.reader.current_person(person).await.unwrap_or(person);
             let page = state.reader.search(&who, person, s.query, s.cursor.as_deref()).await?;
             let mut links = vec![self_link];
             if let Some(next) = &page.next_cursor {
@@ -142,11 +155,28 @@ async fn patient_search(
 ) -> Result<Response, FhirError> {
     let mut identifier = None;
     let mut ids = None;
+    let mut demographic = tongdang_access::DemographicQuery::default();
+    let mut by_demographics = false;
     let mut count = DEFAULT_COUNT;
     let mut after = None;
     for (k, v) in params {
         match k.as_str() {
             "identifier" => identifier = Some(v.clone()),
+            "name" | "family" | "given" | "phonetic" | "birthdate" | "gender" | "telecom" | "address" => {
+                let slot = match k.as_str() {
+                    "name" => &mut demographic.name,
+                    "family" => &mut demographic.family,
+                    "given" => &mut demographic.given,
+                    "phonetic" => &mut demographic.phonetic,
+                    "birthdate" => &mut demographic.birthdate,
+                    "gender" => &mut demographic.gender,
+                    "telecom" => &mut demographic.telecom,
+                    _ => &mut demographic.address,
+                };
+                // `telecom` may come as a token (phone|138…).
+                *slot = Some(v.rsplit('|').next().unwrap_or(v).to_string());
+                by_demographics = true;
+            }
             "_id" => ids = Some(v.clone()),
             "_count" => {
                 count = v
@@ -176,6 +206,11 @@ async fn patient_search(
             None => (None, token.as_str()),
         };
         state.reader.find_persons(who, system, value).await?
+    } else if by_demographics {
+        match state.reader.search_demographics(who, &demographic, count).await? {
+            Ok(found) => found,
+            Err(e) => return Err(FhirError::new(StatusCode::BAD_REQUEST, IssueCode::NotSupported, e.to_string())),
+        }
     } else if let Some(ids) = ids {
         let mut out = Vec::new();
         for id in ids.split(',') {
@@ -223,7 +258,7 @@ async fn operation(
         ));
     }
     let person: PersonId = id.parse().map_err(|_| not_found())?;
-    let all = state.reader.everything(&caller.requester(), person).await?;
+    let all = state.reader.everything(&caller.requester(), person).await.map_err(|e| moved(e, &headers, "/$everything"))?;
     let base = fhir_base(&headers);
     let mut entry = Vec::with_capacity(all.entries.len() + all.directory.len() + 1);
     entry.push(BundleEntry::found(

@@ -259,7 +259,7 @@ async fn write_one(
         Outcome::Created { target, version } => (StatusCode::CREATED, target, version),
         Outcome::Updated { target, version } | Outcome::Unchanged { target, version } => (StatusCode::OK, target, version),
         Outcome::Refused(issues) | Outcome::Deferred(issues) => {
-            return Err(FhirError { status: status_of_refusal(&issues), issues });
+            return Err(FhirError { status: status_of_refusal(&issues), issues, location: None });
         }
     };
     let reference = target.reference(resource_type);

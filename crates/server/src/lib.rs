@@ -4,8 +4,10 @@
 //! answer. They never touch the store for record data themselves.
 
 mod api;
+mod api_mpi;
 mod auth;
 mod error;
+mod fhir_identity;
 mod fhir_read;
 mod fhir_write;
 mod pages;
@@ -112,6 +114,16 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// Serve until Ctrl-C.
 pub async fn serve(state: Arc<AppState>, addr: SocketAddr) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    // Parameters estimated by `tongdang mpi estimate --save` take effect without a restart.
+    let reload = state.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            if let Err(e) = reload.ingestor.reload_parameters().await {
+                tracing::warn!(error = %e, "matching parameters not reloaded");
+            }
+        }
+    });
     axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -104,6 +104,10 @@ pub trait Store: Send + Sync + 'static {
     async fn person_status(&self, person: PersonId) -> Result<Option<PersonStatus>>;
     /// Apply an operator's link, unlink, merge or unmerge, recorded with who and why.
     async fn relink(&self, op: &RelinkOp, actor: &str, reason: &str) -> Result<MpiEvent>;
+    /// Patient records in id order after `after` (re-indexing).
+    async fn patient_records_page(&self, after: i64, limit: u32) -> Result<Vec<PatientRecord>>;
+    /// The person a Patient record belongs to now.
+    async fn patient_record_person(&self, record: i64) -> Result<Option<PersonId>>;
     /// The index history of a person.
     async fn mpi_events(&self, person: PersonId) -> Result<Vec<MpiEvent>>;
     /// Review items after `after`, optionally of one status.

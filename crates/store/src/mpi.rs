@@ -4,7 +4,6 @@
 
 use tongdang_core::{PersonId, Timestamp};
 
-
 /// A Patient record's demographics in matching form, as the index holds them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MatchRecord {

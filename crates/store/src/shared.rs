@@ -617,6 +617,33 @@ macro_rules! store_impls {
                 Ok(event)
             }
 
+            async fn patient_records_page(&self, after: i64, limit: u32) -> crate::Result<Vec<crate::PatientRecord>> {
+                use sqlx::Row;
+                let rows = sqlx::query("SELECT id, person_id, institution, source_id, version, collected_at, resource FROM patient_records WHERE id > $1 ORDER BY id LIMIT $2")
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.$read)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok(crate::PatientRecord {
+                            id: r.try_get(0)?,
+                            person: tongdang_core::PersonId(r.try_get(1)?),
+                            institution: r.try_get(2)?,
+                            source_id: r.try_get(3)?,
+                            version: r.try_get(4)?,
+                            collected_at: tongdang_core::Timestamp(r.try_get(5)?),
+                            resource: r.try_get(6)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn patient_record_person(&self, record: i64) -> crate::Result<Option<tongdang_core::PersonId>> {
+                let p: Option<i64> = sqlx::query_scalar("SELECT person_id FROM patient_records WHERE id = $1").bind(record).fetch_optional(&self.$read).await?;
+                Ok(p.map(tongdang_core::PersonId))
+            }
+
             async fn mpi_events(&self, person: tongdang_core::PersonId) -> crate::Result<Vec<crate::MpiEvent>> {
                 sql::mpi_events(&self.$read, person).await
             }

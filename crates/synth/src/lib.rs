@@ -13,6 +13,7 @@
 mod codes;
 mod data;
 mod emit;
+mod mpi_eval;
 mod orgs;
 mod people;
 mod util;
@@ -25,6 +26,8 @@ use emit::{Ctx, Emitter, Role};
 use orgs::{Site, Tier};
 use people::Profile;
 use util::{SynthRng, age_on, jd, sub_rng};
+
+pub use mpi_eval::{MpiEvalSet, mpi_eval_set};
 
 /// Independent generator streams, so that changing one part leaves the others as they were.
 const STREAM_INSTITUTIONS: u64 = 1;

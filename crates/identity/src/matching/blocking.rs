@@ -115,6 +115,17 @@ pub fn index_keys(d: &Demographics) -> Vec<BlockKey> {
     keys
 }
 
+/// The keys a record shares with its matching candidates (the index keys without the
+/// search-only ones): the blocks EM estimates from.
+pub fn pair_keys(d: &Demographics) -> Vec<BlockKey> {
+    let mut out = Vec::new();
+    keys_for(d, d.birth.as_slice(), &mut out);
+    let mut keys: Vec<BlockKey> = out.into_iter().filter(|(k, _)| k.for_matching()).map(|(_, k)| k).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
 /// The keys to look candidates up by: the record's matching keys, also with day and month
 /// swapped.
 pub fn query_keys(d: &Demographics) -> Vec<BlockKey> {

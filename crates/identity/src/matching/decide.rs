@@ -54,6 +54,9 @@ pub struct MatchOutcome {
     pub scored: Vec<ScoredPerson>,
 }
 
+/// Bits by which the best of several linkable persons must beat the next to be linked alone.
+const AMBIGUITY_MARGIN: f64 = 3.0;
+
 /// The decision for one pair.
 pub fn decide_pair(params: &Parameters, a: &Demographics, b: &Demographics) -> (f64, Comparison, Decision) {
     let c = compare(a, b);
@@ -69,20 +72,22 @@ pub fn decide_pair(params: &Parameters, a: &Demographics, b: &Demographics) -> (
         Decision::Distinct
     };
     // Twins and namesakes: a different given name (or one side with no name to compare, as for
-    // newborns, where the mother's name must agree) never links on the other fields alone.
+    // newborns, where the mother's name must agree) never links on the other fields alone; an
+    // agreeing document (passport, birth certificate) that twins never share settles it.
     let given = c[Field::Given as usize];
     let named = !a.placeholder_name && !b.placeholder_name;
     let mother_agrees = c[Field::Mother as usize] == 0;
-    if d == Decision::Link && ((named && given == 3) || (!named && !mother_agrees && c[Field::WeakId as usize] != 0)) {
+    let document_agrees = c[Field::WeakId as usize] == 0;
+    if d == Decision::Link && !document_agrees && ((named && given == 3) || (!named && !mother_agrees)) {
         d = Decision::Review;
     }
     // In Chinese given names one character apart (子涵/子轩) is as often a sibling as a typo:
     // only an agreeing document settles it.
-    if d == Decision::Link && a.chinese && b.chinese && given == 2 && c[Field::WeakId as usize] != 0 {
+    if d == Decision::Link && a.chinese && b.chinese && given == 2 && !document_agrees {
         d = Decision::Review;
     }
     // A name and a birth date both known and both different is another person, whatever else agrees.
-    if d == Decision::Link && c[Field::BirthDate as usize] == 3 && (given == 3 || given == MISSING) {
+    if d == Decision::Link && !document_agrees && c[Field::BirthDate as usize] == 3 && (given == 3 || given == MISSING) {
         d = Decision::Review;
     }
     (w, c, d)
@@ -107,17 +112,20 @@ pub fn decide(params: &Parameters, record: &Demographics, candidates: &[Candidat
     }
     scored.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.person.cmp(&b.person)));
     let links: Vec<&ScoredPerson> = scored.iter().filter(|s| s.decision == Decision::Link).collect();
-    // Two persons both good enough to link: the index already holds a duplicate, or this record
-    // is ambiguous; a person decides.
+    // Two persons both good enough to link: the index already holds a duplicate (the record links
+    // to the best, and the others go to review as possible duplicates) — unless the two are too
+    // close to call, then a person decides.
     let link = match links.as_slice() {
         [one] => Some(one.person),
+        [best, second, ..] if best.weight - second.weight >= AMBIGUITY_MARGIN => Some(best.person),
         _ => None,
     };
-    let review = if link.is_some() {
-        Vec::new()
-    } else {
-        scored.iter().filter(|s| matches!(s.decision, Decision::Link | Decision::Review)).cloned().collect()
-    };
+    let review = scored
+        .iter()
+        .filter(|s| Some(s.person) != link && matches!(s.decision, Decision::Link | Decision::Review))
+        .filter(|s| link.is_none() || s.decision == Decision::Link)
+        .cloned()
+        .collect();
     MatchOutcome { link, review, scored }
 }
 
@@ -143,30 +151,33 @@ mod tests {
     #[test]
     fn homophone_with_same_birth_and_phone_links() {
         let p = Parameters::default();
-        let out = decide(&p, &person("章伟", "1980-03-07", "male", "13800138000"), &[cand(
-            1,
-            person("张伟", "1980-03-07", "male", "13800138000"),
-        )]);
+        let out = decide(
+            &p,
+            &person("章伟", "1980-03-07", "male", "13800138000"),
+            &[cand(1, person("张伟", "1980-03-07", "male", "13800138000"))],
+        );
         assert_eq!(out.link, Some(PersonId(1)));
     }
 
     #[test]
     fn twins_do_not_link() {
         let p = Parameters::default();
-        let out = decide(&p, &person("李子涵", "2015-06-01", "female", "13800138000"), &[cand(
-            1,
-            person("李子轩", "2015-06-01", "female", "13800138000"),
-        )]);
+        let out = decide(
+            &p,
+            &person("李子涵", "2015-06-01", "female", "13800138000"),
+            &[cand(1, person("李子轩", "2015-06-01", "female", "13800138000"))],
+        );
         assert_eq!(out.link, None);
     }
 
     #[test]
     fn namesakes_do_not_link() {
         let p = Parameters::default();
-        let out = decide(&p, &person("王芳", "1985-01-02", "female", "13900000001"), &[cand(
-            1,
-            person("王芳", "1962-09-30", "female", "13700000002"),
-        )]);
+        let out = decide(
+            &p,
+            &person("王芳", "1985-01-02", "female", "13900000001"),
+            &[cand(1, person("王芳", "1962-09-30", "female", "13700000002"))],
+        );
         assert_eq!(out.link, None);
         assert!(out.review.is_empty());
     }

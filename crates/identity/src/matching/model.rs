@@ -12,7 +12,7 @@ pub struct Parameters {
     pub m: Vec<Vec<f64>>,
     /// u probabilities per field and level.
     pub u: Vec<Vec<f64>>,
-    /// Share of candidate pairs that are one person (EM's estimate; informative only).
+    /// Share of candidate pairs that are one person (EM's estimate; for `$match` scores).
     pub prior: f64,
     /// A weight at or above this links.
     pub link_threshold: f64,
@@ -25,29 +25,31 @@ pub struct Parameters {
 }
 
 impl Default for Parameters {
-    /// Hand-set starting values, used until an estimate from the data replaces them.
+    /// Hand-set starting values for a Chinese population, used until an estimate from the data
+    /// replaces them. u is among random pairs of residents (a shared birth date is about 1 in
+    /// 27,000; a shared full given name about 1 in 500), m allows for typos and change.
     fn default() -> Parameters {
         let m = vec![
-            vec![0.85, 0.06, 0.06, 0.03],
+            vec![0.9, 0.04, 0.04, 0.02],
             vec![0.85, 0.06, 0.05, 0.04],
             vec![0.92, 0.02, 0.04, 0.02],
             vec![0.98, 0.02],
-            vec![0.8, 0.2],
-            vec![0.6, 0.25, 0.1, 0.05],
+            vec![0.75, 0.25],
+            vec![0.5, 0.25, 0.15, 0.1],
             vec![0.9, 0.1],
             vec![0.95, 0.05],
         ];
         let u = vec![
-            vec![0.02, 0.01, 0.05, 0.92],
-            vec![0.01, 0.005, 0.03, 0.955],
-            vec![0.05, 0.001, 0.05, 0.899],
+            vec![0.02, 0.005, 0.02, 0.955],
+            vec![0.002, 0.001, 0.01, 0.987],
+            vec![0.00005, 0.00005, 0.002, 0.9979],
             vec![0.5, 0.5],
-            vec![0.02, 0.98],
-            vec![0.01, 0.05, 0.2, 0.74],
+            vec![0.0001, 0.9999],
+            vec![0.0005, 0.01, 0.05, 0.9395],
+            vec![0.00001, 0.99999],
             vec![0.001, 0.999],
-            vec![0.05, 0.95],
         ];
-        Parameters { m, u, prior: 0.1, link_threshold: 12.0, review_threshold: 6.0, source: "default".into(), pairs: 0 }
+        Parameters { m, u, prior: 0.5, link_threshold: 26.0, review_threshold: 12.0, source: "default".into(), pairs: 0 }
     }
 }
 

@@ -1,0 +1,370 @@
+//! Finding persons by who they are, for the IHE profiles: PDQm demographic search, PIXm
+//! identifier cross-references, and `$match`. Each call asks the policy first, like every read.
+
+use crate::policy::Requester;
+use crate::reader::{AccessError, RecordReader};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use tongdang_core::PersonId;
+use tongdang_identity::demographics::{BirthDate, Demographics, Sex, phone};
+use tongdang_identity::matching::{Candidate, Decision, KeyKind, Parameters, decide, query_keys, search_key};
+use tongdang_identity::names;
+use tongdang_store::{PersonIdentifier, PersonStatus};
+
+/// The criteria of a PDQm Patient search (all optional; at least one selective one needed).
+#[derive(Debug, Clone, Default)]
+pub struct DemographicQuery {
+    /// `name`: the full name.
+    pub name: Option<String>,
+    /// `family`.
+    pub family: Option<String>,
+    /// `given`.
+    pub given: Option<String>,
+    /// `phonetic`: the full name, matched by its pinyin.
+    pub phonetic: Option<String>,
+    /// `birthdate` (a full date).
+    pub birthdate: Option<String>,
+    /// `gender`.
+    pub gender: Option<String>,
+    /// `telecom` (a phone).
+    pub telecom: Option<String>,
+    /// `address` (a city or district name, or a postal code).
+    pub address: Option<String>,
+}
+
+/// Why a demographic search cannot run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UnselectiveQuery(pub &'static str);
+
+/// A candidate of `$match`.
+#[derive(Debug, Clone)]
+pub struct MatchResult {
+    /// The person.
+    pub person: PersonId,
+    /// The person's Patient.
+    pub patient: Value,
+    /// Posterior probability that it is the same person (0–1).
+    pub score: f64,
+    /// `certain`, `probable` or `possible` (FHIR match-grade).
+    pub grade: &'static str,
+}
+
+fn split_name(text: &str) -> (String, String) {
+    let folded = names::fold(text);
+    if names::is_chinese(&folded) {
+        let (f, g) = names::split_chinese(&folded);
+        (names::surname_pinyin(&f), names::pinyin_of(&g))
+    } else {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        match words.split_last() {
+            Some((last, rest)) if !rest.is_empty() => (names::fold(last), names::fold(&rest.join(""))),
+            _ => (folded, String::new()),
+        }
+    }
+}
+
+impl DemographicQuery {
+    /// The index keys that must all be present, most selective first.
+    pub fn keys(&self) -> Result<Vec<i64>, UnselectiveQuery> {
+        let birth = self.birthdate.as_deref().and_then(BirthDate::parse).filter(BirthDate::is_full);
+        let full_name = if let Some(n) = self.name.as_deref().or(self.phonetic.as_deref()) {
+            Some(split_name(n))
+        } else if let (Some(f), Some(g)) = (&self.family, &self.given) {
+            let (f, g) = (names::fold(f), names::fold(g));
+            Some(if names::is_chinese(&f) { (names::surname_pinyin(&f), names::pinyin_of(&g)) } else { (f, g) })
+        } else {
+            None
+        };
+        let mut keys = Vec::new();
+        if let Some(p) = self.telecom.as_deref().and_then(phone) {
+            keys.push(search_key(KeyKind::Phone, &p));
+        }
+        if let Some((f, g)) = full_name.filter(|(f, g)| !f.is_empty() && !g.is_empty()) {
+            keys.push(search_key(KeyKind::Name, &format!("{f}{g}")));
+        } else if let (Some(f), Some(b)) = (self.family.as_deref(), birth) {
+            let folded = names::fold(f);
+            let key = if names::is_chinese(&folded) { names::surname_pinyin(&folded) } else { folded };
+            keys.push(search_key(KeyKind::BirthFamily, &format!("{}{key}", b.compact())));
+        }
+        if let Some(b) = birth {
+            keys.push(search_key(KeyKind::Birth, &b.compact()));
+        }
+        if keys.is_empty() {
+            return Err(UnselectiveQuery(
+                "search patients by identifier, telecom, full name, surname with birthdate, or birthdate; gender and address only narrow such a search",
+            ));
+        }
+        Ok(keys)
+    }
+
+    /// Whether a record satisfies the exact (non-phonetic) criteria.
+    pub fn accepts(&self, d: &Demographics) -> bool {
+        let full = format!("{}{}", d.family, d.given);
+        let name_ok = self.name.as_deref().is_none_or(|n| names::fold(n) == full || full.starts_with(&names::fold(n)));
+        let family_ok = self.family.as_deref().is_none_or(|f| names::fold(f) == d.family);
+        let given_ok = self.given.as_deref().is_none_or(|g| names::fold(g) == d.given);
+        let gender_ok = self.gender.as_deref().is_none_or(|g| d.sex == Some(Sex::parse(g)));
+        let birth_ok = self.birthdate.as_deref().and_then(BirthDate::parse).is_none_or(|b| d.birth == Some(b));
+        let address_ok = self.address.as_deref().is_none_or(|a| {
+            let a = names::fold(a);
+            [&d.city, &d.locality, &d.postal_code, &d.line]
+                .iter()
+                .any(|x| !x.is_empty() && (x.contains(&a) || a.contains(x.as_str())))
+        });
+        name_ok && family_ok && given_ok && gender_ok && birth_ok && address_ok
+    }
+}
+
+impl RecordReader {
+    /// The active person behind an id: itself, or the survivor it was merged into.
+    pub async fn current_person(&self, person: PersonId) -> Result<PersonId, AccessError> {
+        match self.store().person_status(person).await? {
+            None => Err(AccessError::NotFound("person")),
+            Some(PersonStatus::Active) => Ok(person),
+            Some(PersonStatus::MergedInto(p)) => Ok(p),
+        }
+    }
+
+    /// PDQm: persons whose records satisfy the query, with their Patient resources.
+    pub async fn search_demographics(
+        &self,
+        who: &Requester,
+        query: &DemographicQuery,
+        limit: u32,
+    ) -> Result<Result<Vec<(PersonId, Value)>, UnselectiveQuery>, AccessError> {
+        self.permit_lookup(who)?;
+        let keys = match query.keys() {
+            Ok(k) => k,
+            Err(e) => return Ok(Err(e)),
+        };
+        let records = self.store().match_records_with_keys(&keys, 2_000).await?;
+        let mut persons: Vec<PersonId> = Vec::new();
+        for r in records {
+            let Ok(d) = serde_json::from_str::<Demographics>(&r.demographics) else { continue };
+            if (query.phonetic.is_some() || query.accepts(&d)) && !persons.contains(&r.person) {
+                persons.push(r.person);
+            }
+        }
+        let mut out = Vec::new();
+        for p in persons.into_iter().take(limit as usize) {
+            out.push((p, self.compose(p).await?));
+        }
+        Ok(Ok(out))
+    }
+
+    /// PIXm: the person holding an identifier and every identifier of that person.
+    pub async fn cross_references(
+        &self,
+        who: &Requester,
+        system: &str,
+        value: &str,
+    ) -> Result<Option<(PersonId, Vec<PersonIdentifier>)>, AccessError> {
+        self.permit_lookup(who)?;
+        let value = tongdang_identity::documents::DocumentKind::from_system(system)
+            .and_then(|kind| tongdang_identity::documents::normalize(kind, value).ok())
+            .unwrap_or_else(|| value.to_string());
+        let persons = self.store().persons_by_identifier(Some(system), &value).await?;
+        // An identifier held by two persons (a possible duplicate in review) answers with none
+        // rather than a guess.
+        let [person] = persons.as_slice() else { return Ok(None) };
+        let person = self.current_person(*person).await?;
+        Ok(Some((person, self.store().person_identifiers(person).await?)))
+    }
+
+    /// `$match`: candidate persons for a Patient, scored, best first.
+    pub async fn match_patient(
+        &self,
+        who: &Requester,
+        probe: &Demographics,
+        params: &Parameters,
+        count: usize,
+    ) -> Result<Vec<MatchResult>, AccessError> {
+        self.permit_lookup(who)?;
+        let mut candidates: Vec<Candidate> = Vec::new();
+        let mut certain: Vec<PersonId> = Vec::new();
+        for s in &probe.strong {
+            if let Some((system, value)) = s.split_once('|') {
+                certain.extend(self.store().persons_by_identifier(Some(system), value).await?);
+            }
+        }
+        let mut records = BTreeMap::new();
+        for k in query_keys(probe) {
+            for r in self.store().match_records_with_keys(&[k], 200).await? {
+                records.insert(r.record, r);
+            }
+        }
+        for r in self.store().match_records_of(&certain).await? {
+            records.insert(r.record, r);
+        }
+        for r in records.into_values() {
+            if let Ok(d) = serde_json::from_str::<Demographics>(&r.demographics) {
+                candidates.push(Candidate { person: r.person, record: r.record, demographics: d });
+            }
+        }
+        let outcome = decide(params, probe, &candidates);
+        let odds = params.prior / (1.0 - params.prior);
+        let mut out = Vec::new();
+        for s in outcome.scored.iter().filter(|s| s.decision != Decision::Distinct).take(count) {
+            let is_certain = certain.contains(&s.person) && s.decision == Decision::Link;
+            let score = if is_certain { 1.0 } else { 1.0 / (1.0 + 1.0 / (odds * s.weight.exp2())) };
+            let grade = match (is_certain, s.decision) {
+                (true, _) => "certain",
+                (false, Decision::Link) => "probable",
+                _ => "possible",
+            };
+            out.push(MatchResult { person: s.person, patient: self.compose(s.person).await?, score, grade });
+        }
+        Ok(out)
+    }
+}
+
+/// One side of a review, as an operator sees it: enough to decide, identifiers masked.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReviewSide {
+    /// The person.
+    pub person: PersonId,
+    /// Patient records of the person (institution, the institution's patient id, record id).
+    pub records: Vec<(String, String, i64)>,
+    /// Demographics of the best-matching record.
+    pub demographics: Value,
+}
+
+/// A review item with both sides and the field-by-field comparison.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReviewView {
+    /// Item id.
+    pub id: i64,
+    /// `open`, `linked`, `distinct`, `superseded`.
+    pub status: String,
+    /// `possible-match`, `ambiguous`, `identifier-conflict`.
+    pub reason: String,
+    /// Match weight (log2 likelihood ratio).
+    pub weight: f64,
+    /// The record that was not linked (and the person it was given).
+    pub record: i64,
+    /// The record's side.
+    pub subject: ReviewSide,
+    /// The candidate person's side.
+    pub candidate: ReviewSide,
+    /// Per field: `exact`, `phonetic`, `similar`, `different`, `missing`.
+    pub comparison: BTreeMap<&'static str, &'static str>,
+    /// Raised at (RFC 3339, CST).
+    pub created_at: String,
+    /// Decided by, when decided.
+    pub decided_by: Option<String>,
+    /// The decision note.
+    pub note: Option<String>,
+}
+
+/// A masked view of demographics: name, sex, birth date and district in full (needed to decide),
+/// phone as 138****1234, identity documents as first 6 and last 4.
+fn masked(d: &Demographics) -> Value {
+    let mask = |s: &str, keep_start: usize, keep_end: usize| {
+        let chars: Vec<char> = s.chars().collect();
+        if chars.len() <= keep_start + keep_end {
+            return "*".repeat(chars.len());
+        }
+        let mut out: String = chars[..keep_start].iter().collect();
+        out.push_str(&"*".repeat(chars.len() - keep_start - keep_end));
+        out.extend(&chars[chars.len() - keep_end..]);
+        out
+    };
+    serde_json::json!({
+        "name": format!("{}{}", d.family, d.given),
+        "placeholderName": d.placeholder_name,
+        "sex": d.sex.map(Sex::code),
+        "birthDate": d.birth.map(|b| format!("{:04}-{:02}-{:02}", b.year, b.month, b.day)),
+        "phones": d.phones.iter().map(|p| mask(p, 3, 4)).collect::<Vec<_>>(),
+        "city": d.city,
+        "district": d.locality,
+        "mother": d.mother,
+        "multipleBirth": d.multiple_birth,
+        "documents": d.strong.iter().chain(&d.weak).map(|s| {
+            let (system, value) = s.split_once('|').unwrap_or(("", s));
+            serde_json::json!({"system": system, "value": mask(value, 6, 4)})
+        }).collect::<Vec<_>>(),
+    })
+}
+
+fn level_name(field: tongdang_identity::matching::Field, level: u8) -> &'static str {
+    use tongdang_identity::matching::{Field, MISSING};
+    match (field, level) {
+        (_, MISSING) => "missing",
+        (_, 0) => "exact",
+        (Field::Family | Field::Given, 1) => "phonetic",
+        (Field::BirthDate, 1) => "day-month-swapped",
+        (Field::Family | Field::Given | Field::BirthDate, 2) => "similar",
+        (Field::Address, 1) => "same-district",
+        (Field::Address, 2) => "same-city",
+        _ => "different",
+    }
+}
+
+impl RecordReader {
+    /// Review items for an operator of the index, with both sides.
+    pub async fn review_views(
+        &self,
+        who: &Requester,
+        status: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ReviewView>, AccessError> {
+        self.permit_index_admin(who)?;
+        let mut out = Vec::new();
+        for item in self.store().reviews(status, after, limit).await? {
+            let r = &item.review;
+            let subject_person = self.store().patient_record_person(r.record).await?.unwrap_or(r.person);
+            let records = self.store().match_records_of(&[subject_person, r.candidate]).await?;
+            let decode = |m: &tongdang_store::MatchRecord| serde_json::from_str::<Demographics>(&m.demographics).ok();
+            let subject = records.iter().find(|m| m.record == r.record).and_then(decode).unwrap_or_default();
+            let theirs: Vec<(i64, Demographics)> =
+                records.iter().filter(|m| m.person == r.candidate).filter_map(|m| decode(m).map(|d| (m.record, d))).collect();
+            let params = Parameters::default();
+            let best = theirs
+                .iter()
+                .max_by(|a, b| {
+                    let wa = params.weight(&tongdang_identity::matching::compare(&subject, &a.1));
+                    let wb = params.weight(&tongdang_identity::matching::compare(&subject, &b.1));
+                    wa.total_cmp(&wb)
+                })
+                .map(|(_, d)| d.clone())
+                .unwrap_or_default();
+            let c = tongdang_identity::matching::compare(&subject, &best);
+            let comparison =
+                tongdang_identity::matching::FIELDS.iter().zip(c).map(|(f, l)| (f.name(), level_name(*f, l))).collect();
+            out.push(ReviewView {
+                id: item.id,
+                status: item.status.clone(),
+                reason: r.reason.clone(),
+                weight: (r.weight * 100.0).round() / 100.0,
+                record: r.record,
+                subject: self.review_side(subject_person, &subject).await?,
+                candidate: self.review_side(r.candidate, &best).await?,
+                comparison,
+                created_at: item.created_at.to_rfc3339_cst(),
+                decided_by: item.decided_by.clone(),
+                note: item.note.clone(),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn review_side(&self, person: PersonId, d: &Demographics) -> Result<ReviewSide, AccessError> {
+        let records = self.store().patient_records(person).await?;
+        Ok(ReviewSide {
+            person,
+            records: records.iter().map(|p| (p.institution.clone(), p.source_id.clone(), p.id)).collect(),
+            demographics: masked(d),
+        })
+    }
+
+    /// Permission to operate the index (review, link, merge): the `mpi` scope.
+    pub fn permit_index_admin(&self, who: &Requester) -> Result<(), AccessError> {
+        if who.scopes.contains(&tongdang_core::Scope::Mpi) {
+            Ok(())
+        } else {
+            Err(AccessError::Denied(crate::policy::DenyReason::NoIndexScope))
+        }
+    }
+}

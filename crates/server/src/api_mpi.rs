@@ -1,0 +1,291 @@
+//! `/api/v1/mpi`: operating the patient index — the review queue of possible matches, and
+//! link, unlink, merge and unmerge, each recorded with who, when and why. Needs the `mpi` scope.
+
+use crate::AppState;
+use crate::api::ErrorBody;
+use crate::auth::ApiCaller;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use tongdang_access::ReviewView;
+use tongdang_core::PersonId;
+use tongdang_store::{MpiEvent, RelinkOp};
+use utoipa::{IntoParams, ToSchema};
+
+/// Review list query.
+#[derive(Deserialize, IntoParams)]
+pub struct ReviewParams {
+    /// `open` (default), `linked`, `distinct`, `superseded` or `all`.
+    status: Option<String>,
+    /// Continue after this item id.
+    after: Option<i64>,
+    /// Page size (default 50, at most 500).
+    limit: Option<u32>,
+}
+
+/// A page of review items.
+#[derive(Serialize, ToSchema)]
+pub struct ReviewPage {
+    /// Items, oldest first.
+    #[schema(value_type = Vec<Object>)]
+    items: Vec<ReviewView>,
+    /// The `after` of the next page, if there may be more.
+    next_after: Option<i64>,
+}
+
+/// A decision on a review item.
+#[derive(Deserialize, ToSchema)]
+pub struct ReviewDecision {
+    /// `link` (the record is the candidate person) or `distinct` (a different person).
+    decision: String,
+    /// Why (kept in the history).
+    note: String,
+}
+
+/// An operator's change of the index.
+#[derive(Deserialize, ToSchema)]
+#[serde(tag = "operation", rename_all = "lowercase")]
+pub enum Relink {
+    /// Move one Patient record to an existing person.
+    Link {
+        /// The patient record id.
+        record: i64,
+        /// The person.
+        person: String,
+        /// Why.
+        reason: String,
+    },
+    /// Move one Patient record to a new person of its own.
+    Unlink {
+        /// The patient record id.
+        record: i64,
+        /// Why.
+        reason: String,
+    },
+    /// Merge person `from` into person `into` (the survivor keeps every identifier and entry).
+    Merge {
+        /// Merged away.
+        from: String,
+        /// The survivor.
+        into: String,
+        /// Why.
+        reason: String,
+    },
+    /// Undo a merge event, restoring both persons as they were.
+    Unmerge {
+        /// The merge event id.
+        event: i64,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// A recorded change of the index.
+#[derive(Serialize, ToSchema)]
+pub struct EventView {
+    id: i64,
+    /// `link`, `unlink`, `merge`, `unmerge`, `review-link`.
+    kind: String,
+    /// The person the records went to.
+    person: String,
+    /// The person they came from.
+    other: Option<String>,
+    /// Patient record ids moved.
+    records: Vec<i64>,
+    actor: String,
+    reason: String,
+    /// RFC 3339, CST.
+    at: String,
+    /// The event that undid this one.
+    undone_by: Option<i64>,
+}
+
+impl From<MpiEvent> for EventView {
+    fn from(e: MpiEvent) -> EventView {
+        EventView {
+            id: e.id,
+            kind: e.kind,
+            person: e.person.to_string(),
+            other: e.other.map(|p| p.to_string()),
+            records: e.records,
+            actor: e.actor,
+            reason: e.reason,
+            at: e.at.to_rfc3339_cst(),
+            undone_by: e.undone_by,
+        }
+    }
+}
+
+/// Figures of the index.
+#[derive(Serialize, ToSchema)]
+pub struct IndexStats {
+    /// Active persons.
+    persons: i64,
+    /// Persons merged into another.
+    merged: i64,
+    /// Source Patient records linked to persons.
+    records: i64,
+    /// Open review items.
+    open_reviews: i64,
+    /// Where the matching parameters come from: `default` or `em`.
+    parameters: String,
+}
+
+fn actor(caller: &crate::auth::Caller) -> String {
+    format!("institution:{}", caller.institution.as_str())
+}
+
+fn person(id: &str) -> Result<PersonId, ApiError> {
+    id.parse().map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "a person id is a number"))
+}
+
+fn reason(text: &str) -> Result<String, ApiError> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > 500 {
+        return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "give a reason of 1 to 500 characters"));
+    }
+    Ok(text.to_string())
+}
+
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(b)| b).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("the body could not be read: {}", e.body_text()))
+    })
+}
+
+/// The review queue: possible matches the index did not link, with both sides and the comparison.
+#[utoipa::path(
+    get,
+    path = "/mpi/reviews",
+    params(ReviewParams),
+    responses((status = 200, body = ReviewPage), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("institution_key" = []))
+)]
+pub(crate) async fn reviews(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(caller): ApiCaller,
+    query: Result<Query<ReviewParams>, QueryRejection>,
+) -> Result<Json<ReviewPage>, ApiError> {
+    let Query(p) =
+        query.map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "the query string could not be read"))?;
+    let status = match p.status.as_deref().unwrap_or("open") {
+        "all" => None,
+        s @ ("open" | "linked" | "distinct" | "superseded") => Some(s),
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "status is open, linked, distinct, superseded or all",
+            ));
+        }
+    };
+    let limit = p.limit.unwrap_or(50).clamp(1, 500);
+    let items = state.reader.review_views(&caller.requester(), status, p.after.unwrap_or(0), limit).await?;
+    let next_after = (items.len() == limit as usize).then(|| items.last().map(|i| i.id)).flatten();
+    Ok(Json(ReviewPage { items, next_after }))
+}
+
+/// Decide a review item: `link` moves the record (and its entries) to the candidate person.
+#[utoipa::path(
+    post,
+    path = "/mpi/reviews/{id}/decision",
+    params(("id" = i64, Path, description = "Review item id")),
+    request_body = ReviewDecision,
+    responses((status = 200, body = Object), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody, description = "Already decided")),
+    security(("institution_key" = []))
+)]
+pub(crate) async fn decide(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<i64>,
+    body: Result<Json<ReviewDecision>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    state.reader.permit_index_admin(&caller.requester())?;
+    let d = json_body(body)?;
+    let link = match d.decision.as_str() {
+        "link" => true,
+        "distinct" => false,
+        _ => return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "decision is link or distinct")),
+    };
+    let (item, event) = state.store.decide_review(id, link, &actor(&caller), &reason(&d.note)?).await?;
+    Ok(Json(serde_json::json!({
+        "id": item.id,
+        "status": item.status,
+        "event": event.map(EventView::from),
+    })))
+}
+
+/// Link, unlink, merge or unmerge, recorded with who, when and why.
+#[utoipa::path(
+    post,
+    path = "/mpi/operations",
+    request_body = Relink,
+    responses(
+        (status = 200, body = EventView),
+        (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody, description = "The operation contradicts the current state (e.g. a merged person)"),
+    ),
+    security(("institution_key" = []))
+)]
+pub(crate) async fn operate(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(caller): ApiCaller,
+    body: Result<Json<Relink>, JsonRejection>,
+) -> Result<Json<EventView>, ApiError> {
+    state.reader.permit_index_admin(&caller.requester())?;
+    let (op, why) = match json_body(body)? {
+        Relink::Link { record, person: p, reason: r } => (RelinkOp::Link { record, person: person(&p)? }, r),
+        Relink::Unlink { record, reason: r } => (RelinkOp::Unlink { record }, r),
+        Relink::Merge { from, into, reason: r } => (RelinkOp::Merge { from: person(&from)?, into: person(&into)? }, r),
+        Relink::Unmerge { event, reason: r } => (RelinkOp::Unmerge { event }, r),
+    };
+    let event = state.store.relink(&op, &actor(&caller), &reason(&why)?).await?;
+    Ok(Json(event.into()))
+}
+
+/// The index history of a person: links, unlinks, merges and unmerges it took part in.
+#[utoipa::path(
+    get,
+    path = "/mpi/persons/{id}/history",
+    params(("id" = String, Path, description = "Person id")),
+    responses((status = 200, body = Vec<EventView>), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("institution_key" = []))
+)]
+pub(crate) async fn history(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(caller): ApiCaller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<EventView>>, ApiError> {
+    state.reader.permit_index_admin(&caller.requester())?;
+    let p = person(&id)?;
+    if state.store.person_status(p).await?.is_none() {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "person not found"));
+    }
+    Ok(Json(state.store.mpi_events(p).await?.into_iter().map(EventView::from).collect()))
+}
+
+/// Figures of the index.
+#[utoipa::path(
+    get,
+    path = "/mpi/stats",
+    responses((status = 200, body = IndexStats), (status = 403, body = ErrorBody)),
+    security(("institution_key" = []))
+)]
+pub(crate) async fn stats(
+    State(state): State<Arc<AppState>>,
+    ApiCaller(caller): ApiCaller,
+) -> Result<Json<IndexStats>, ApiError> {
+    state.reader.permit_index_admin(&caller.requester())?;
+    let c = state.store.mpi_counts().await?;
+    Ok(Json(IndexStats {
+        persons: c.persons,
+        merged: c.merged,
+        records: c.records,
+        open_reviews: c.open_reviews,
+        parameters: state.ingestor.parameters().source.clone(),
+    }))
+}
