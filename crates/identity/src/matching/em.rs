@@ -97,16 +97,18 @@ mod tests {
     /// matches from EM over the blocked ones.
     #[test]
     fn recovers_known_parameters() {
-        let mut truth = Parameters::default();
         // A plain model, so every level is drawn often enough to be measured.
-        truth.u = FIELDS
-            .iter()
-            .map(|f| (0..f.levels()).map(|l| if l + 1 == f.levels() { 0.7 } else { 0.3 / (f.levels() - 1) as f64 }).collect())
-            .collect();
-        truth.m = FIELDS
-            .iter()
-            .map(|f| (0..f.levels()).map(|l| if l == 0 { 0.8 } else { 0.2 / (f.levels() - 1) as f64 }).collect())
-            .collect();
+        let truth = Parameters {
+            u: FIELDS
+                .iter()
+                .map(|f| (0..f.levels()).map(|l| if l + 1 == f.levels() { 0.7 } else { 0.3 / (f.levels() - 1) as f64 }).collect())
+                .collect(),
+            m: FIELDS
+                .iter()
+                .map(|f| (0..f.levels()).map(|l| if l == 0 { 0.8 } else { 0.2 / (f.levels() - 1) as f64 }).collect())
+                .collect(),
+            ..Parameters::default()
+        };
         let mut state = 7u64;
         let mut next = || {
             state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
