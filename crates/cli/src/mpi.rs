@@ -4,12 +4,14 @@
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use tongdang_core::InstitutionCode;
 use tongdang_identity::demographics::Demographics;
-use tongdang_identity::matching::{Comparison, FIELDS, Parameters, compare, estimate, index_keys, pair_keys};
+use tongdang_identity::matching::{
+    Comparison, FIELDS, KeyKind, Parameters, TrainingSet, compare, estimate, index_keys, pair_keys_by_kind,
+};
 use tongdang_identity::systems::local_patient_system;
 use tongdang_store::{Location, MatchRecord, MatchRecordWrite, Store};
 
@@ -120,13 +122,14 @@ pub(crate) async fn run(location: &Location, cmd: &MpiCommand) -> anyhow::Result
         MpiCommand::Estimate { save, out: file, sample } => {
             let start = parameters(store.as_ref()).await;
             let records = load_records(store.as_ref(), *sample).await?;
-            let pairs = candidate_pairs(&records);
+            let sets = candidate_pairs(&records);
             let random = random_pairs(&records, RANDOM_PAIRS);
-            eprintln!("{} records, {} candidate pairs, {} random pairs", records.len(), pairs.len(), random.len());
-            if pairs.is_empty() {
+            let sizes: Vec<usize> = sets.iter().map(|s| s.pairs.len()).collect();
+            eprintln!("{} records, candidate pairs by contact {} and by name/birth {}, {} random pairs", records.len(), sizes[0], sizes[1], random.len());
+            if sizes.iter().all(|n| *n == 0) {
                 bail!("no candidate pairs: the index is empty or holds no two records sharing a key");
             }
-            let params = estimate(&pairs, &random, &start, 100);
+            let params = estimate(&sets, &random, &start, 100);
             print_parameters(&mut out, &params)?;
             let json = serde_json::to_string_pretty(&params)?;
             if let Some(f) = file {
@@ -252,26 +255,43 @@ fn random_pairs(records: &[Demographics], n: usize) -> Vec<Comparison> {
         .collect()
 }
 
-/// Every pair of records sharing a matching key, once, compared.
-fn candidate_pairs(records: &[Demographics]) -> Vec<Comparison> {
-    let mut blocks: HashMap<i64, Vec<u32>> = HashMap::new();
+/// Every pair of records sharing a matching key, compared, in two training sets: pairs found by
+/// a phone or a document (they teach names, birth date, sex, address, mother), and pairs found
+/// by name and birth-date keys (they teach phone, documents, sex, address, mother). A pair
+/// found both ways is in both: keeping it out of either would select against agreement.
+fn candidate_pairs(records: &[Demographics]) -> Vec<TrainingSet> {
+    let mut blocks: HashMap<i64, (KeyKind, Vec<u32>)> = HashMap::new();
     for (i, d) in records.iter().enumerate() {
-        for k in pair_keys(d) {
-            blocks.entry(k).or_default().push(i as u32);
+        for (kind, k) in pair_keys_by_kind(d) {
+            blocks.entry(k).or_insert_with(|| (kind, Vec::new())).1.push(i as u32);
         }
     }
-    let mut seen: HashSet<(u32, u32)> = HashSet::new();
-    let mut out = Vec::new();
-    for members in blocks.values().filter(|m| m.len() > 1 && m.len() <= MAX_BLOCK) {
+    // Per pair: found by a contact key (phone, document), by a name/birth key, or both.
+    let mut found: HashMap<(u32, u32), (bool, bool)> = HashMap::new();
+    for (kind, members) in blocks.values().filter(|(_, m)| m.len() > 1 && m.len() <= MAX_BLOCK) {
+        let contact = matches!(kind, KeyKind::Phone | KeyKind::WeakId);
         for (x, &a) in members.iter().enumerate() {
             for &b in &members[x + 1..] {
-                if seen.insert((a.min(b), a.max(b))) {
-                    out.push(compare(&records[a as usize], &records[b as usize]));
-                }
+                let e = found.entry((a.min(b), a.max(b))).or_default();
+                if contact { e.0 = true } else { e.1 = true }
             }
         }
     }
-    out
+    let (mut by_contact, mut by_name) = (Vec::new(), Vec::new());
+    for ((a, b), (contact, name)) in found {
+        let c = compare(&records[a as usize], &records[b as usize]);
+        if contact {
+            by_contact.push(c);
+        }
+        if name {
+            by_name.push(c);
+        }
+    }
+    // Fields: family, given, birthDate, sex, phone, address, identifier, mother.
+    vec![
+        TrainingSet { pairs: by_contact, learn: [true, true, true, true, false, true, false, true] },
+        TrainingSet { pairs: by_name, learn: [false, false, false, true, true, true, true, true] },
+    ]
 }
 
 fn print_parameters(out: &mut impl Write, p: &Parameters) -> anyhow::Result<()> {

@@ -66,6 +66,22 @@ fn t2s() -> &'static OpenCC {
     T2S.get_or_init(|| OpenCC::from_config(BuiltinConfig::T2s).expect("the built-in t2s configuration loads"))
 }
 
+/// Groups of characters that look alike (形近字), confused in handwriting, OCR and hurried typing
+/// with a shape-based input method. A given name one character apart by such a pair is far
+/// more likely a typo than a sibling.
+const LOOK_ALIKE: &[&str] = &[
+    "己已巳", "天夭", "国固圄", "怡恰洽", "宇字", "未末", "土士", "日曰", "戊戌戍", "王玉主", "干千于", "人入八", "大太犬",
+    "贝见", "田由甲申", "刀力", "开井", "木术本", "问间", "晴睛", "辩辨瓣", "侯候", "拔拨", "余佘", "崇祟", "徒徙", "祇祗",
+    "茵菌", "兔免", "乌鸟", "壁璧", "墨黑", "淼森", "鑫鍂", "玲铃", "琳淋", "婷停", "萍苹", "莹萤", "莉利", "浩皓", "涛祷",
+    "彬杉", "斌赋", "昊吴", "旭加", "晨晟", "瑶谣", "瑜喻", "璐露", "睿壑", "祺棋", "秀委", "竣峻", "绮倚", "若苦", "菁箐",
+    "蓉容", "雯雲", "霖森", "颖颍", "鹏朋", "龙尤", "丽丰", "佳桂", "俊後", "倩清", "勇男", "华毕", "卉开", "博傅", "娟涓",
+];
+
+/// Whether two characters look alike.
+pub fn look_alike(a: char, b: char) -> bool {
+    a != b && LOOK_ALIKE.iter().any(|g| g.contains(a) && g.contains(b))
+}
+
 /// Whether a character is a CJK ideograph.
 pub fn is_han(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x3134F)

@@ -126,6 +126,16 @@ pub fn pair_keys(d: &Demographics) -> Vec<BlockKey> {
     keys
 }
 
+/// [`pair_keys`] with the kind of each.
+pub fn pair_keys_by_kind(d: &Demographics) -> Vec<(KeyKind, BlockKey)> {
+    let mut out = Vec::new();
+    keys_for(d, d.birth.as_slice(), &mut out);
+    out.retain(|(k, _)| k.for_matching());
+    out.sort_unstable_by_key(|(_, k)| *k);
+    out.dedup_by_key(|(_, k)| *k);
+    out
+}
+
 /// The keys to look candidates up by: the record's matching keys, also with day and month
 /// swapped.
 pub fn query_keys(d: &Demographics) -> Vec<BlockKey> {

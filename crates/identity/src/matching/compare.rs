@@ -66,13 +66,18 @@ pub fn compare(a: &Demographics, b: &Demographics) -> Comparison {
 }
 
 /// Facts that make two records different persons whatever their scores: verified identity
-/// documents of one system with different numbers, or different birth orders of a multiple birth.
+/// documents of one system with different numbers (birth certificates included: one per child,
+/// never reissued with a new number), or different birth orders of a multiple birth.
 pub fn conflict(a: &Demographics, b: &Demographics) -> bool {
-    let differs = a.strong.iter().any(|x| {
-        let system = x.split('|').next().unwrap_or("");
-        b.strong.iter().any(|y| y.split('|').next() == Some(system) && y != x)
-    });
-    differs || matches!((a.multiple_birth, b.multiple_birth), (Some(x), Some(y)) if x != y)
+    let differs = |xs: &[String], ys: &[String], only: Option<&str>| {
+        xs.iter().any(|x| {
+            let system = x.split('|').next().unwrap_or("");
+            only.is_none_or(|o| o == system) && ys.iter().any(|y| y.split('|').next() == Some(system) && y != x)
+        })
+    };
+    differs(&a.strong, &b.strong, None)
+        || differs(&a.weak, &b.weak, Some(crate::systems::BIRTH_CERTIFICATE))
+        || matches!((a.multiple_birth, b.multiple_birth), (Some(x), Some(y)) if x != y)
 }
 
 fn name_level(a_text: &str, a_key: &str, b_text: &str, b_key: &str, chinese: bool) -> u8 {
@@ -86,10 +91,17 @@ fn name_level(a_text: &str, a_key: &str, b_text: &str, b_key: &str, chinese: boo
         return 1;
     }
     let similar = if chinese {
-        // One character of a name of two or more replaced (a look-alike), or close pinyin.
         let (x, y): (Vec<char>, Vec<char>) = (a_text.chars().collect(), b_text.chars().collect());
-        (x.len() == y.len() && x.len() >= 2 && x.iter().zip(&y).filter(|(p, q)| p != q).count() == 1)
-            || jaro_winkler(a_key, b_key) >= 0.9
+        let differing: Vec<(char, char)> =
+            if x.len() == y.len() { x.iter().zip(&y).filter(|(p, q)| p != q).map(|(p, q)| (*p, *q)).collect() } else { Vec::new() };
+        // One character replaced by a look-alike (天佑/夭佑) is a typo: as good as a homophone.
+        if let [(p, q)] = differing.as_slice()
+            && crate::names::look_alike(*p, *q)
+        {
+            return 1;
+        }
+        // One other character of a longer name replaced, or close pinyin.
+        (differing.len() == 1 && x.len() >= 2) || jaro_winkler(a_key, b_key) >= 0.9
     } else {
         jaro_winkler(a_key, b_key) >= 0.85
     };
@@ -103,6 +115,19 @@ fn names(a: &Demographics, b: &Demographics) -> (u8, u8) {
     // Surname and given name exchanged (common in Latin-script registrations).
     if family >= 2 && given >= 2 && !a.family_key.is_empty() && a.family_key == b.given_key && a.given_key == b.family_key {
         return (1, 1);
+    }
+    // The parts of a transliterated minority name in the other order (努尔兰·哈力木 / 哈力木·努尔兰):
+    // the same characters, in a name too long to be a Han name.
+    if chinese && family >= 2 {
+        let sorted = |d: &Demographics| {
+            let mut v: Vec<char> = d.family.chars().chain(d.given.chars()).collect();
+            v.sort_unstable();
+            v
+        };
+        let (x, y) = (sorted(a), sorted(b));
+        if x.len() >= 4 && x == y {
+            return (1, 1);
+        }
     }
     (family, given)
 }

@@ -86,6 +86,11 @@ pub fn decide_pair(params: &Parameters, a: &Demographics, b: &Demographics) -> (
     if d == Decision::Link && a.chinese && b.chinese && given == 2 && !document_agrees {
         d = Decision::Review;
     }
+    // Unnamed newborns of one mother are told apart by their birth dates alone: siblings share
+    // everything else.
+    if d == Decision::Link && !named && !matches!(c[Field::BirthDate as usize], 0 | 1) && !document_agrees {
+        d = Decision::Review;
+    }
     // A name and a birth date both known and both different is another person, whatever else agrees.
     if d == Decision::Link && !document_agrees && c[Field::BirthDate as usize] == 3 && (given == 3 || given == MISSING) {
         d = Decision::Review;

@@ -1,10 +1,11 @@
 //! Estimating the parameters from unlabeled data. u (how often a level occurs among pairs of
 //! different persons) is counted on random record pairs, which are almost all non-matches;
 //! m (how often among pairs of one person) is estimated by expectation–maximization over the
-//! candidate pairs blocking finds, with u held fixed. Holding u anchors the non-match class:
-//! free EM on blocked pairs — mostly true matches that differ by typos — splits them by typos
-//! instead (measured on FEBRL 3: recall fell from 0.83 to 0.05). Identical comparison vectors
-//! are counted once, so millions of pairs cost a few hundred patterns.
+//! candidate pairs blocking finds, with u held fixed, each field learned from pairs that were
+//! not blocked on it. Holding u anchors the non-match class: free EM on blocked pairs — mostly
+//! true matches that differ by typos — splits them by typos instead (measured on FEBRL 3:
+//! recall fell from 0.83 to 0.05). Identical comparison vectors are counted once, so millions
+//! of pairs cost a few hundred patterns.
 
 use super::compare::{Comparison, FIELDS, MISSING};
 use super::model::Parameters;
@@ -52,41 +53,82 @@ pub fn u_from_random(random: &[Comparison], start: &Parameters) -> Vec<Vec<f64>>
         .collect()
 }
 
-/// Estimate from candidate pairs (`blocked`) and random pairs (`random`), starting from
-/// `start` (whose thresholds are kept).
-pub fn estimate(blocked: &[Comparison], random: &[Comparison], start: &Parameters, iterations: usize) -> Parameters {
+/// Candidate pairs found by some blocking keys, and the fields they can teach: blocking forces
+/// agreement on the fields in the key, so those fields say nothing there and are left out of
+/// that set's likelihood (pairs found by phone teach names and birth dates, and the other way
+/// round).
+#[derive(Debug, Clone)]
+pub struct TrainingSet {
+    /// Compared pairs.
+    pub pairs: Vec<Comparison>,
+    /// Per field of [`FIELDS`]: whether this set estimates its m.
+    pub learn: [bool; 8],
+}
+
+/// Estimate from training sets of candidate pairs and from random pairs (`random`), starting
+/// from `start` (whose thresholds are kept). Each field's m comes from the largest set that
+/// learns it.
+pub fn estimate(sets: &[TrainingSet], random: &[Comparison], start: &Parameters, iterations: usize) -> Parameters {
     let mut p = start.clone();
     p.u = u_from_random(random, start);
-    let patterns = patterns(blocked);
+    let mut best_size = [0usize; 8];
+    let mut learned = p.m.clone();
+    let (mut matches, mut total) = (0.0, 0.0);
+    for set in sets {
+        let (m, share) = em_m(&patterns(&set.pairs), &set.learn, &p, iterations);
+        for i in 0..FIELDS.len() {
+            if set.learn[i] && set.pairs.len() > best_size[i] {
+                best_size[i] = set.pairs.len();
+                learned[i].clone_from(&m[i]);
+            }
+        }
+        matches += share * set.pairs.len() as f64;
+        total += set.pairs.len() as f64;
+    }
+    p.m = learned;
+    if total > 0.0 {
+        p.prior = (matches / total).clamp(1e-4, 1.0 - 1e-4);
+    }
+    p.source = "em".into();
+    p.pairs = total as u64;
+    p
+}
+
+/// EM over one set with u fixed: m of the `learn` fields, and the share of matches.
+fn em_m(patterns: &[(Comparison, f64)], learn: &[bool; 8], start: &Parameters, iterations: usize) -> (Vec<Vec<f64>>, f64) {
+    let mut m = start.m.clone();
+    let mut prior = 0.5;
     if patterns.is_empty() {
-        return p;
+        return (m, prior);
     }
     for _ in 0..iterations {
         let mut m_num: Vec<Vec<f64>> = FIELDS.iter().map(|f| vec![0.0; f.levels()]).collect();
         let (mut matches, mut total) = (0.0, 0.0);
-        for (c, n) in &patterns {
-            let (mut lm, mut lu) = (p.prior.ln(), (1.0 - p.prior).ln());
+        for (c, n) in patterns {
+            let (mut lm, mut lu) = (f64::ln(prior), f64::ln(1.0 - prior));
             for (i, &l) in c.iter().enumerate() {
-                if l != MISSING {
-                    lm += p.m[i][l as usize].ln();
-                    lu += p.u[i][l as usize].ln();
+                if l != MISSING && learn[i] {
+                    lm += m[i][l as usize].ln();
+                    lu += start.u[i][l as usize].ln();
                 }
             }
             let g = 1.0 / (1.0 + (lu - lm).exp());
             matches += g * n;
             total += n;
             for (i, &l) in c.iter().enumerate() {
-                if l != MISSING {
+                if l != MISSING && learn[i] {
                     m_num[i][l as usize] += g * n;
                 }
             }
         }
-        p.m = m_num.into_iter().enumerate().map(|(i, v)| normalized(v, &p.m[i])).collect();
-        p.prior = (matches / total).clamp(1e-4, 1.0 - 1e-4);
+        for (i, v) in m_num.into_iter().enumerate() {
+            if learn[i] {
+                m[i] = normalized(v, &m[i]);
+            }
+        }
+        prior = (matches / total).clamp(1e-4, 1.0 - 1e-4);
     }
-    p.source = "em".into();
-    p.pairs = blocked.len() as u64;
-    p
+    (m, prior)
 }
 
 #[cfg(test)]
@@ -138,7 +180,7 @@ mod tests {
             blocked.push(c);
             random.push(r);
         }
-        let got = estimate(&blocked, &random, &Parameters::default(), 100);
+        let got = estimate(&[TrainingSet { pairs: blocked, learn: [true; 8] }], &random, &Parameters::default(), 100);
         assert!((got.prior - 0.2).abs() < 0.02, "prior {}", got.prior);
         for i in 0..8 {
             assert!((got.m[i][0] - 0.8).abs() < 0.05, "m[{i}] {:?}", got.m[i]);
