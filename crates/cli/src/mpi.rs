@@ -47,6 +47,12 @@ pub(crate) enum MpiCommand {
         /// Use at most this many records (the first by id).
         #[arg(long, default_value_t = 500_000)]
         sample: usize,
+        /// Link at or above this weight (bits); default: keep the one in force.
+        #[arg(long)]
+        link_threshold: Option<f64>,
+        /// Review at or above this weight (bits); default: keep the one in force.
+        #[arg(long)]
+        review_threshold: Option<f64>,
     },
     /// Show the parameters in force, or load them from a JSON file into the database.
     Parameters {
@@ -119,13 +125,24 @@ pub(crate) async fn run(location: &Location, cmd: &MpiCommand) -> anyhow::Result
             writeln!(out, "est. duplicates    {:.4}% of persons ({expected:.1} expected among open reviews)", rate * 100.0)?;
             writeln!(out, "parameters         {} ({} pairs)", params.source, params.pairs)?;
         }
-        MpiCommand::Estimate { save, out: file, sample } => {
-            let start = parameters(store.as_ref()).await;
+        MpiCommand::Estimate { save, out: file, sample, link_threshold, review_threshold } => {
+            let mut start = parameters(store.as_ref()).await;
+            start.link_threshold = link_threshold.unwrap_or(start.link_threshold);
+            start.review_threshold = review_threshold.unwrap_or(start.review_threshold);
+            if !start.is_valid() {
+                bail!("the review threshold must not be above the link threshold");
+            }
             let records = load_records(store.as_ref(), *sample).await?;
             let sets = candidate_pairs(&records);
             let random = random_pairs(&records, RANDOM_PAIRS);
             let sizes: Vec<usize> = sets.iter().map(|s| s.pairs.len()).collect();
-            eprintln!("{} records, candidate pairs by contact {} and by name/birth {}, {} random pairs", records.len(), sizes[0], sizes[1], random.len());
+            eprintln!(
+                "{} records, candidate pairs by contact {} and by name/birth {}, {} random pairs",
+                records.len(),
+                sizes[0],
+                sizes[1],
+                random.len()
+            );
             if sizes.iter().all(|n| *n == 0) {
                 bail!("no candidate pairs: the index is empty or holds no two records sharing a key");
             }

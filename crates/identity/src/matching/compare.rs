@@ -19,7 +19,8 @@ pub enum Field {
     Phone,
     /// Address: same district and street, same district or postal code, same city, different.
     Address,
-    /// A supporting identifier (passport, birth certificate…): same, same system but different.
+    /// A supporting identifier (passport, birth certificate…): same, one character off (a typo),
+    /// same system but different.
     WeakId,
     /// The mother's name (newborns): same pinyin, different.
     Mother,
@@ -34,7 +35,8 @@ impl Field {
     pub fn levels(self) -> usize {
         match self {
             Field::Family | Field::Given | Field::BirthDate | Field::Address => 4,
-            Field::Sex | Field::Phone | Field::WeakId | Field::Mother => 2,
+            Field::WeakId => 3,
+            Field::Sex | Field::Phone | Field::Mother => 2,
         }
     }
 
@@ -92,8 +94,11 @@ fn name_level(a_text: &str, a_key: &str, b_text: &str, b_key: &str, chinese: boo
     }
     let similar = if chinese {
         let (x, y): (Vec<char>, Vec<char>) = (a_text.chars().collect(), b_text.chars().collect());
-        let differing: Vec<(char, char)> =
-            if x.len() == y.len() { x.iter().zip(&y).filter(|(p, q)| p != q).map(|(p, q)| (*p, *q)).collect() } else { Vec::new() };
+        let differing: Vec<(char, char)> = if x.len() == y.len() {
+            x.iter().zip(&y).filter(|(p, q)| p != q).map(|(p, q)| (*p, *q)).collect()
+        } else {
+            Vec::new()
+        };
         // One character replaced by a look-alike (天佑/夭佑) is a typo: as good as a homophone.
         if let [(p, q)] = differing.as_slice()
             && crate::names::look_alike(*p, *q)
@@ -185,8 +190,31 @@ fn weak(a: &Demographics, b: &Demographics) -> u8 {
     if a.weak.iter().any(|x| b.weak.contains(x)) {
         return 0;
     }
-    let system = |s: &String| s.split('|').next().unwrap_or("").to_string();
-    if a.weak.iter().map(system).any(|s| b.weak.iter().map(system).any(|t| t == s)) { 1 } else { MISSING }
+    let mut level = MISSING;
+    for x in &a.weak {
+        let (sx, vx) = x.split_once('|').unwrap_or(("", x));
+        for y in &b.weak {
+            let (sy, vy) = y.split_once('|').unwrap_or(("", y));
+            if sx == sy {
+                level = level.min(if one_typo_apart(vx, vy) { 1 } else { 2 });
+            }
+        }
+    }
+    level
+}
+
+/// One character replaced, or two neighbours exchanged.
+fn one_typo_apart(a: &str, b: &str) -> bool {
+    let (x, y): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if x.len() != y.len() {
+        return false;
+    }
+    let diff: Vec<usize> = (0..x.len()).filter(|&i| x[i] != y[i]).collect();
+    match diff.as_slice() {
+        [_] => true,
+        [i, j] => *j == i + 1 && x[*i] == y[*j] && x[*j] == y[*i],
+        _ => false,
+    }
 }
 
 fn mother(a: &Demographics, b: &Demographics) -> u8 {

@@ -123,6 +123,9 @@ pub fn decide(params: &Parameters, record: &Demographics, candidates: &[Candidat
     let link = match links.as_slice() {
         [one] => Some(one.person),
         [best, second, ..] if best.weight - second.weight >= AMBIGUITY_MARGIN => Some(best.person),
+        // Persons close in score that both link: the index holds a duplicate of one person; the
+        // record joins the best, and the duplicates go to review to be merged.
+        [best, ..] if links.iter().all(|s| s.comparison[Field::Given as usize] <= 1) => Some(best.person),
         _ => None,
     };
     let review = scored

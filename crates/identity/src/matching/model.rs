@@ -36,7 +36,7 @@ impl Default for Parameters {
             vec![0.98, 0.02],
             vec![0.75, 0.25],
             vec![0.5, 0.25, 0.15, 0.1],
-            vec![0.9, 0.1],
+            vec![0.88, 0.04, 0.08],
             vec![0.95, 0.05],
         ];
         let u = vec![
@@ -46,7 +46,7 @@ impl Default for Parameters {
             vec![0.5, 0.5],
             vec![0.0001, 0.9999],
             vec![0.0005, 0.01, 0.05, 0.9395],
-            vec![0.00001, 0.99999],
+            vec![0.00001, 0.0001, 0.99989],
             vec![0.001, 0.999],
         ];
         Parameters { m, u, prior: 0.5, link_threshold: 26.0, review_threshold: 12.0, source: "default".into(), pairs: 0 }
