@@ -660,7 +660,11 @@ fn write_item(
                 record: MatchRecord { record: slot.record_id.unwrap_or(0), person, demographics: matching.serialized.clone() },
                 keys: matching.index_keys.clone(),
             });
-            set.person_identifiers.extend(identifiers.iter().map(|(system, value)| PersonIdentifier {
+            // The Patient's own id is an identifier of the person too, in the institution's
+            // namespace: PIXm cross-references start from it.
+            let own = (tongdang_identity::systems::local_patient_system(institution), body.source_id.clone());
+            let own = (!identifiers.contains(&own)).then_some(own);
+            set.person_identifiers.extend(identifiers.iter().chain(own.as_ref()).map(|(system, value)| PersonIdentifier {
                 system: system.clone(),
                 value: value.clone(),
                 person,

@@ -87,10 +87,7 @@ async fn twins_stay_two_and_homophones_join(store: Arc<dyn Store>) {
     let o = submit(
         &ingestor,
         H1,
-        &[
-            patient("t1", "李子涵", "2015-06-01", "13800000001", None),
-            patient("t2", "李子轩", "2015-06-01", "13800000001", None),
-        ],
+        &[patient("t1", "李子涵", "2015-06-01", "13800000001", None), patient("t2", "李子轩", "2015-06-01", "13800000001", None)],
     )
     .await;
     assert_ne!(person(&o[0]), person(&o[1]));
@@ -138,11 +135,15 @@ async fn contradictory_identifiers_are_refused(store: Arc<dyn Store>) {
 async fn merge_and_unmerge_restore_both(store: Arc<dyn Store>) {
     let ingestor = Ingestor::new(store.clone());
     let ida = id_number("1960-01-01", 5);
-    let o1 = submit(&ingestor, H1, &[patient("a", "周红", "1960-01-01", "13300000001", Some(&ida)), encounter("e1", "Patient/a")]).await;
-    let o2 = submit(&ingestor, H2, &[patient("b", "周虹", "1961-02-02", "13300000002", None), encounter("e2", "Patient/b")]).await;
+    let o1 =
+        submit(&ingestor, H1, &[patient("a", "周红", "1960-01-01", "13300000001", Some(&ida)), encounter("e1", "Patient/a")])
+            .await;
+    let o2 =
+        submit(&ingestor, H2, &[patient("b", "周虹", "1961-02-02", "13300000002", None), encounter("e2", "Patient/b")]).await;
     let (a, b) = (person(&o1[0]), person(&o2[0]));
     assert_ne!(a, b);
-    let ev = store.relink(&RelinkOp::Merge { from: b, into: a }, "operator:test", "same resident, typo in birth date").await.unwrap();
+    let ev =
+        store.relink(&RelinkOp::Merge { from: b, into: a }, "operator:test", "same resident, typo in birth date").await.unwrap();
     assert_eq!(ev.records.len(), 1);
     assert_eq!(entries(&store, a).await, 2);
     assert_eq!(entries(&store, b).await, 0);
@@ -169,8 +170,10 @@ async fn merge_and_unmerge_restore_both(store: Arc<dyn Store>) {
 async fn unlink_and_link_move_a_record(store: Arc<dyn Store>) {
     let ingestor = Ingestor::new(store.clone());
     let id = id_number("1975-07-07", 9);
-    let o1 = submit(&ingestor, H1, &[patient("p", "吴刚", "1975-07-07", "13200000001", Some(&id)), encounter("e1", "Patient/p")]).await;
-    let o2 = submit(&ingestor, H2, &[patient("q", "吴刚", "1975-07-07", "13200000001", Some(&id)), encounter("e2", "Patient/q")]).await;
+    let o1 = submit(&ingestor, H1, &[patient("p", "吴刚", "1975-07-07", "13200000001", Some(&id)), encounter("e1", "Patient/p")])
+        .await;
+    let o2 = submit(&ingestor, H2, &[patient("q", "吴刚", "1975-07-07", "13200000001", Some(&id)), encounter("e2", "Patient/q")])
+        .await;
     let a = person(&o1[0]);
     assert_eq!(person(&o2[0]), a);
     let records = store.patient_records(a).await.unwrap();

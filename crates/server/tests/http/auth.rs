@@ -217,7 +217,21 @@ async fn openapi_describes_api_v1(store: Arc<dyn Store>) {
     let paths = doc["paths"].as_object().unwrap();
     let mut names: Vec<&str> = paths.keys().map(String::as_str).collect();
     names.sort();
-    assert_eq!(names, ["/ingest", "/institutions", "/openapi.json", "/persons/{id}/timeline"], "{names:?}");
+    assert_eq!(
+        names,
+        [
+            "/ingest",
+            "/institutions",
+            "/mpi/operations",
+            "/mpi/persons/{id}/history",
+            "/mpi/reviews",
+            "/mpi/reviews/{id}/decision",
+            "/mpi/stats",
+            "/openapi.json",
+            "/persons/{id}/timeline"
+        ],
+        "{names:?}"
+    );
     assert_eq!(doc["servers"][0]["url"], "/api/v1", "{}", doc["servers"]);
     let ingest = &paths["/ingest"]["post"];
     assert!(ingest["requestBody"]["content"]["application/fhir+ndjson"].is_object(), "{ingest}");
