@@ -318,11 +318,13 @@ async fn plan_and_write(
     }
     conditional.sort();
     conditional.dedup();
+    let started = std::time::Instant::now();
     let by_condition = tx.source_ids_by_identifier(institution, &conditional).await?;
     wanted.extend(by_condition.iter().map(|((rt, _, _), id)| (rt.clone(), id.clone())));
     wanted.sort();
     wanted.dedup();
     let stored = tx.source_keys(institution, &wanted).await?;
+    let looked_up = started.elapsed();
 
     // 2. Unchanged items, and the persons of Patients.
     for (i, p) in items.iter().enumerate() {
@@ -350,6 +352,8 @@ async fn plan_and_write(
         }
     }
     let (assigned, pending_reviews) = resolve_persons(tx, &submission.matching, &patients).await?;
+    let registered = started.elapsed();
+    let registering = patients.len();
     let mut new_persons: Vec<usize> = Vec::new();
     let mut person_of_new: HashMap<usize, usize> = HashMap::new();
     for (i, a) in assigned {
@@ -557,7 +561,17 @@ async fn plan_and_write(
         });
     }
     if !set.is_empty() {
+        let planned = started.elapsed();
         tx.write(&set).await?;
+        tracing::debug!(
+            items = items.len(),
+            patients = registering,
+            lookups_us = looked_up.as_micros() as u64,
+            registration_us = (registered - looked_up).as_micros() as u64,
+            planning_us = (planned - registered).as_micros() as u64,
+            write_us = (started.elapsed() - planned).as_micros() as u64,
+            "group committed"
+        );
     }
     Ok((results, deferred_idx))
 }

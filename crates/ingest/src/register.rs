@@ -75,6 +75,7 @@ pub(crate) async fn resolve_persons(
     // this one and then finds it.
     let mut lock_keys: Vec<i64> = patients.iter().flat_map(|p| p.strong.iter().map(identity_key)).collect();
     lock_keys.extend(patients.iter().flat_map(|p| p.matching.query_keys.iter().copied()));
+    let started = std::time::Instant::now();
     tx.lock_identities(&lock_keys).await?;
 
     let mut strong_wanted: Vec<(String, String)> =
@@ -82,6 +83,7 @@ pub(crate) async fn resolve_persons(
     strong_wanted.sort();
     strong_wanted.dedup();
     let holders = tx.persons_holding(&strong_wanted).await?;
+    let held = started.elapsed();
 
     // Candidates from the index, by blocking key.
     let mut query: Vec<i64> = patients.iter().flat_map(|p| p.matching.query_keys.iter().copied()).collect();
@@ -116,6 +118,7 @@ pub(crate) async fn resolve_persons(
         }
     }
 
+    let fetched = started.elapsed();
     let mut assigned: Vec<(usize, Assigned)> = Vec::with_capacity(patients.len());
     let mut reviews: Vec<(usize, PendingReview)> = Vec::new();
     // Earlier Patients of this group: by strong identifier and by index key.
@@ -196,5 +199,12 @@ pub(crate) async fn resolve_persons(
         }
         assigned.push((p.index, decision));
     }
+    tracing::debug!(
+        patients = patients.len(),
+        holders_us = held.as_micros() as u64,
+        candidates_us = (fetched - held).as_micros() as u64,
+        decisions_us = (started.elapsed() - fetched).as_micros() as u64,
+        "registration"
+    );
     Ok((assigned, reviews))
 }

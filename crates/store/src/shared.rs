@@ -398,15 +398,19 @@ macro_rules! shared_sql {
             conn: &mut $conn,
             identifiers: &[(String, String)],
         ) -> crate::Result<std::collections::HashMap<(String, String), tongdang_core::PersonId>> {
+            use sqlx::Row;
             let mut out = std::collections::HashMap::new();
-            for (system, value) in identifiers {
-                let id: Option<i64> = sqlx::query_scalar("SELECT MIN(person_id) FROM person_identifiers WHERE system = $1 AND value = $2")
-                    .bind(system)
-                    .bind(value)
-                    .fetch_one(&mut *conn)
-                    .await?;
-                if let Some(id) = id {
-                    out.insert((system.clone(), value.clone()), tongdang_core::PersonId(id));
+            // One statement per chunk: a registration group asks for thousands.
+            for chunk in identifiers.chunks(ROWS_PER_INSERT) {
+                let mut b: QueryBuilder<$db> =
+                    QueryBuilder::new("SELECT system, value, MIN(person_id) FROM person_identifiers WHERE (system, value) IN (");
+                let mut sep = b.separated(", ");
+                for (system, value) in chunk {
+                    sep.push("(").push_bind_unseparated(system.clone()).push_unseparated(", ").push_bind_unseparated(value.clone()).push_unseparated(")");
+                }
+                b.push(") GROUP BY system, value");
+                for r in b.build().fetch_all(&mut *conn).await? {
+                    out.insert((r.try_get(0)?, r.try_get(1)?), tongdang_core::PersonId(r.try_get(2)?));
                 }
             }
             Ok(out)
