@@ -188,6 +188,7 @@ pub(crate) async fn run(location: &Location, cmd: &MpiCommand) -> anyhow::Result
                     writes.push(MatchRecordWrite {
                         record: MatchRecord { record: r.id, person: r.person, demographics: serde_json::to_string(&d)? },
                         keys: index_keys(&d),
+                        replaces: true,
                     });
                 }
                 store.write_match_records(&writes).await?;

@@ -673,6 +673,7 @@ fn write_item(
             set.match_records.push(MatchRecordWrite {
                 record: MatchRecord { record: slot.record_id.unwrap_or(0), person, demographics: matching.serialized.clone() },
                 keys: matching.index_keys.clone(),
+                replaces: slot.existing.is_some(),
             });
             // The Patient's own id is an identifier of the person too, in the institution's
             // namespace: PIXm cross-references start from it.

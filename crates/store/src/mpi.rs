@@ -22,6 +22,8 @@ pub struct MatchRecordWrite {
     pub record: MatchRecord,
     /// Its blocking keys (replacing any it had).
     pub keys: Vec<i64>,
+    /// Whether the record may have keys already (an update); a new one has none to remove.
+    pub replaces: bool,
 }
 
 /// A possible match waiting for a person to decide.
@@ -202,7 +204,7 @@ macro_rules! mpi_sql {
 
         /// Write match records (replacing their keys) and review items.
         pub(crate) async fn tx_write_index(conn: &mut $conn, records: &[crate::MatchRecordWrite], reviews: &[crate::NewReview]) -> crate::Result<()> {
-            let ids: Vec<i64> = records.iter().map(|w| w.record.record).collect();
+            let ids: Vec<i64> = records.iter().filter(|w| w.replaces).map(|w| w.record.record).collect();
             for chunk in ids.chunks(ROWS_PER_INSERT) {
                 let mut b: QueryBuilder<$db> = QueryBuilder::new("DELETE FROM match_keys WHERE record_id IN (");
                 push_ids(&mut b, chunk);
