@@ -96,6 +96,19 @@ pub(crate) async fn run(location: &Location, args: &DemoArgs) -> anyhow::Result<
         .or(province.institutions.first())
         .ok_or_else(|| anyhow!("the synthetic province has no institutions"))?;
     let key = crate::institution::issue_key(&*store, &hospital.code, &[Scope::Submit, Scope::Read], true).await?;
+    // The provincial platform's operators run the patient index (review queue, merges).
+    let platform = tongdang_core::Institution {
+        code: tongdang_core::InstitutionCode::new("GD-PLATFORM").map_err(|e| anyhow!("{e}"))?,
+        name: "广东省全民健康信息综合管理平台".into(),
+        city: City::Guangzhou,
+        level: Level::TertiaryA,
+        ownership: tongdang_core::Ownership::Public,
+        kind: InstitutionKind::ProvincialPlatform,
+        connection: tongdang_core::ConnectionMode::Direct,
+    };
+    store.upsert_institution(&platform).await?;
+    let operator = crate::institution::issue_key(&*store, &platform.code, &[Scope::Read, Scope::Mpi], true).await?;
+    let index = store.mpi_counts().await?;
     let sample = match province.residents.first() {
         Some(r) => {
             store.persons_by_identifier(Some(tongdang_identity::systems::HEALTH_CODE), &r.health_code).await?.first().copied()
@@ -114,6 +127,13 @@ pub(crate) async fn run(location: &Location, args: &DemoArgs) -> anyhow::Result<
         println!("  curl -H \"Authorization: Bearer $TONGDANG_KEY\" '{base}/api/v1/persons/{p}/timeline?limit=5'");
         println!("  curl -H \"Authorization: Bearer $TONGDANG_KEY\" '{base}/fhir/Patient/{p}/$everything'");
     }
+    println!();
+    println!(
+        "  主索引运营 Patient-index operator: {} ({}), scopes read + mpi — {} persons, {} records, {} possible matches to review",
+        platform.name, platform.code, index.persons, index.records, index.open_reviews
+    );
+    println!("  export TONGDANG_OPERATOR_KEY={operator}");
+    println!("  curl -H \"Authorization: Bearer $TONGDANG_OPERATOR_KEY\" '{base}/api/v1/mpi/reviews?limit=5'");
     println!();
     if args.no_serve {
         return Ok(());

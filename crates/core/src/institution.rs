@@ -133,6 +133,8 @@ vocabulary!(
         PublicHealth = ("public_health", "公共卫生系统"),
         BloodCentre = ("blood_centre", "血液中心"),
         ExamCentre = ("exam_centre", "体检中心"),
+        /// The provincial platform itself: its operators run the patient index.
+        ProvincialPlatform = ("provincial_platform", "省级平台"),
     }
 );
 

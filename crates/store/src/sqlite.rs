@@ -150,12 +150,14 @@ impl SqliteStore {
             .pragma("case_sensitive_like", "ON")
             .pragma("cache_size", "-65536")
             .pragma("temp_store", "memory");
-        // The writer never checkpoints: a checkpoint inside a commit made one registration in
-        // seventy take 13 ms instead of 1.5 (BENCHMARKS.md). A background connection does it.
+        // A checkpoint inside a commit made one registration in seventy take 13 ms instead of
+        // 1.5 (BENCHMARKS.md): a background connection copies the WAL every 200 ms, so the
+        // writer's own checkpoint (every 4,000 pages, the only one that lets the WAL restart
+        // under continuous writes) finds little left to copy.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
-            .connect_with(options.clone().pragma("wal_autocheckpoint", "0"))
+            .connect_with(options.clone().pragma("wal_autocheckpoint", "4000"))
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
         spawn_checkpointer(options.clone()).await?;
