@@ -33,6 +33,7 @@ impl ReadPool {
         c.busy_timeout(std::time::Duration::from_secs(30)).map_err(sqlite)?;
         c.execute_batch("PRAGMA case_sensitive_like = ON; PRAGMA cache_size = -65536; PRAGMA temp_store = memory;")
             .map_err(sqlite)?;
+        c.pragma_update(None, "mmap_size", crate::sqlite::MMAP_SIZE).map_err(sqlite)?;
         Ok(c)
     }
 
