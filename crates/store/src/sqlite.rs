@@ -152,9 +152,6 @@ impl SqliteStore {
             .foreign_keys(true)
             .pragma("case_sensitive_like", "ON")
             .pragma("cache_size", "-65536")
-            // Pages the OS already caches are read in place instead of copied by a system call
-            // each: registration against a 1M-person index touches ~50 random index pages.
-            .pragma("mmap_size", MMAP_SIZE.to_string())
             .pragma("temp_store", "memory");
         // A checkpoint inside a commit made one registration in seventy take 13 ms instead of
         // 1.5 (BENCHMARKS.md): a background connection copies the WAL every 200 ms, so the
@@ -167,7 +164,13 @@ impl SqliteStore {
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
         spawn_checkpointer(options.clone()).await?;
-        let read = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
+        // Readers map the file: pages the OS already caches are read in place, not copied by a
+        // system call each. The writer does not: mapped writes took bulk import from 40k to 30k
+        // resources/s (BENCHMARKS.md).
+        let read = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(true).pragma("mmap_size", MMAP_SIZE.to_string()))
+            .await?;
         let fast = crate::sqlite_reads::ReadPool::new(crate::sqlite_path(dir));
         Ok(SqliteStore { read, write, fast })
     }
