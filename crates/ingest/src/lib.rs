@@ -70,12 +70,22 @@ pub struct Submission {
 pub struct Ingestor {
     store: Arc<dyn Store>,
     matching: Arc<RwLock<Arc<Parameters>>>,
+    /// Submission ids reserved and not yet used: one write per hundred submissions instead of
+    /// one per submission (a single `PUT` spent 0.23 of its 1.6 ms allocating one).
+    submission_ids: Arc<tokio::sync::Mutex<std::collections::VecDeque<i64>>>,
 }
+
+/// Submission ids reserved at a time (a restart leaves a gap, which is harmless).
+const SUBMISSION_ID_BLOCK: usize = 100;
 
 impl Ingestor {
     /// A pipeline writing to `store`.
     pub fn new(store: Arc<dyn Store>) -> Ingestor {
-        Ingestor { store, matching: Arc::new(RwLock::new(Arc::new(Parameters::default()))) }
+        Ingestor {
+            store,
+            matching: Arc::new(RwLock::new(Arc::new(Parameters::default()))),
+            submission_ids: Arc::new(tokio::sync::Mutex::new(Default::default())),
+        }
     }
 
     /// A pipeline using the matching parameters last saved in the store (the defaults if none
@@ -110,7 +120,14 @@ impl Ingestor {
 
     /// Open a submission for `institution`.
     pub async fn begin(&self, institution: InstitutionCode, channel: Channel) -> Result<Submission, IngestError> {
-        let id = self.store.allocate_ids(IdKind::Submission, 1).await?[0];
+        let id = {
+            let mut ids = self.submission_ids.lock().await;
+            if ids.is_empty() {
+                // Not necessarily contiguous: PostgreSQL sequences interleave with other servers.
+                ids.extend(self.store.allocate_ids(IdKind::Submission, SUBMISSION_ID_BLOCK).await?);
+            }
+            ids.pop_front().ok_or(IngestError::Store(tongdang_store::StoreError::Corrupt("no submission id allocated".into())))?
+        };
         Ok(Submission { id, institution, channel, received_at: Timestamp::now(), matching: self.parameters() })
     }
 
