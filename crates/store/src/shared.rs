@@ -394,7 +394,10 @@ macro_rules! shared_sql {
             Ok(out)
         }
 
-        pub(crate) async fn tx_persons_holding(
+        /// Holders by row-value `IN` lists (SQLite; PostgreSQL plans these as a scan and
+        /// joins an `UNNEST` instead).
+        #[allow(dead_code)]
+        pub(crate) async fn tx_persons_holding_in_list(
             conn: &mut $conn,
             identifiers: &[(String, String)],
         ) -> crate::Result<std::collections::HashMap<(String, String), tongdang_core::PersonId>> {

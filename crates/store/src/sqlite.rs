@@ -59,6 +59,14 @@ mod sql {
         Ok(out)
     }
 
+    /// Strong-identifier holders by `IN` lists of `(system, value)`.
+    pub(crate) async fn tx_persons_holding(
+        conn: &mut sqlx::SqliteConnection,
+        identifiers: &[(String, String)],
+    ) -> crate::Result<std::collections::HashMap<(String, String), tongdang_core::PersonId>> {
+        tx_persons_holding_in_list(conn, identifiers).await
+    }
+
     /// Multi-row VALUES in the one writer's transaction: SQLite has no array parameters, and
     /// binding is cheap in-process.
     pub(crate) async fn insert_entries(conn: &mut sqlx::SqliteConnection, entries: &[crate::EntryRecord]) -> crate::Result<()> {
