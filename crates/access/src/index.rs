@@ -98,12 +98,23 @@ impl DemographicQuery {
         Ok(keys)
     }
 
-    /// Whether a record satisfies the exact (non-phonetic) criteria.
+    /// Whether a record satisfies the criteria (names by spelling unless `phonetic` was asked).
     pub fn accepts(&self, d: &Demographics) -> bool {
         let full = format!("{}{}", d.family, d.given);
-        let name_ok = self.name.as_deref().is_none_or(|n| names::fold(n) == full || full.starts_with(&names::fold(n)));
-        let family_ok = self.family.as_deref().is_none_or(|f| names::fold(f) == d.family);
-        let given_ok = self.given.as_deref().is_none_or(|g| names::fold(g) == d.given);
+        let phonetic = self.phonetic.is_some();
+        // A Latin name is asked "Given Family" and stored family first.
+        let asked = |n: &str| {
+            let folded = names::fold(n);
+            let words: Vec<&str> = n.split_whitespace().collect();
+            let reordered = match words.split_last() {
+                Some((last, rest)) if !rest.is_empty() => names::fold(&format!("{last}{}", rest.join(""))),
+                _ => folded.clone(),
+            };
+            full == folded || full.starts_with(&folded) || full == reordered
+        };
+        let name_ok = phonetic || self.name.as_deref().is_none_or(asked);
+        let family_ok = phonetic || self.family.as_deref().is_none_or(|f| names::fold(f) == d.family);
+        let given_ok = phonetic || self.given.as_deref().is_none_or(|g| names::fold(g) == d.given);
         let gender_ok = self.gender.as_deref().is_none_or(|g| d.sex == Some(Sex::parse(g)));
         let birth_ok = self.birthdate.as_deref().and_then(BirthDate::parse).is_none_or(|b| d.birth == Some(b));
         let address_ok = self.address.as_deref().is_none_or(|a| {
@@ -142,7 +153,7 @@ impl RecordReader {
         let mut persons: Vec<PersonId> = Vec::new();
         for r in records {
             let Ok(d) = serde_json::from_str::<Demographics>(&r.demographics) else { continue };
-            if (query.phonetic.is_some() || query.accepts(&d)) && !persons.contains(&r.person) {
+            if query.accepts(&d) && !persons.contains(&r.person) {
                 persons.push(r.person);
             }
         }
@@ -179,6 +190,7 @@ impl RecordReader {
         probe: &Demographics,
         params: &Parameters,
         count: usize,
+        only_certain: bool,
     ) -> Result<Vec<MatchResult>, AccessError> {
         self.permit_lookup(who)?;
         let mut candidates: Vec<Candidate> = Vec::new();
@@ -204,16 +216,29 @@ impl RecordReader {
         }
         let outcome = decide(params, probe, &candidates);
         let odds = params.prior / (1.0 - params.prior);
+        let mut ranked: Vec<(PersonId, f64, &'static str)> = Vec::new();
+        // Holders of the probe's verified documents are certain, scored or not (a probe may carry
+        // nothing but an ID number), unless the demographics rule them out.
+        certain.sort();
+        certain.dedup();
+        for p in &certain {
+            let ruled_out = outcome.scored.iter().any(|s| s.person == *p && s.decision == Decision::Distinct && s.weight > 0.0);
+            if !ruled_out {
+                ranked.push((self.current_person(*p).await?, 1.0, "certain"));
+            }
+        }
+        for s in outcome.scored.iter().filter(|s| s.decision != Decision::Distinct && !certain.contains(&s.person)) {
+            let score = 1.0 / (1.0 + 1.0 / (odds * s.weight.exp2()));
+            ranked.push((
+                s.person,
+                if score.is_finite() { score } else { 0.0 },
+                if s.decision == Decision::Link { "probable" } else { "possible" },
+            ));
+        }
+        ranked.dedup_by_key(|r| r.0);
         let mut out = Vec::new();
-        for s in outcome.scored.iter().filter(|s| s.decision != Decision::Distinct).take(count) {
-            let is_certain = certain.contains(&s.person) && s.decision == Decision::Link;
-            let score = if is_certain { 1.0 } else { 1.0 / (1.0 + 1.0 / (odds * s.weight.exp2())) };
-            let grade = match (is_certain, s.decision) {
-                (true, _) => "certain",
-                (false, Decision::Link) => "probable",
-                _ => "possible",
-            };
-            out.push(MatchResult { person: s.person, patient: self.compose(s.person).await?, score, grade });
+        for (person, score, grade) in ranked.into_iter().filter(|r| !only_certain || r.2 == "certain").take(count) {
+            out.push(MatchResult { person, patient: self.compose(person).await?, score, grade });
         }
         Ok(out)
     }
@@ -280,9 +305,10 @@ fn masked(d: &Demographics) -> Value {
         "district": d.locality,
         "mother": d.mother,
         "multipleBirth": d.multiple_birth,
+        // Only the last four: the birth date shown beside an ID number is its middle eight digits.
         "documents": d.strong.iter().chain(&d.weak).map(|s| {
             let (system, value) = s.split_once('|').unwrap_or(("", s));
-            serde_json::json!({"system": system, "value": mask(value, 6, 4)})
+            serde_json::json!({"system": system, "value": mask(value, 0, 4)})
         }).collect::<Vec<_>>(),
     })
 }
@@ -315,11 +341,16 @@ impl RecordReader {
         for item in self.store().reviews(status, after, limit).await? {
             let r = &item.review;
             let subject_person = self.store().patient_record_person(r.record).await?.unwrap_or(r.person);
-            let records = self.store().match_records_of(&[subject_person, r.candidate]).await?;
+            // The candidate may have been merged since: show where it went.
+            let candidate = match self.store().person_status(r.candidate).await? {
+                Some(PersonStatus::MergedInto(p)) => p,
+                _ => r.candidate,
+            };
+            let records = self.store().match_records_of(&[subject_person, candidate]).await?;
             let decode = |m: &tongdang_store::MatchRecord| serde_json::from_str::<Demographics>(&m.demographics).ok();
             let subject = records.iter().find(|m| m.record == r.record).and_then(decode).unwrap_or_default();
             let theirs: Vec<(i64, Demographics)> =
-                records.iter().filter(|m| m.person == r.candidate).filter_map(|m| decode(m).map(|d| (m.record, d))).collect();
+                records.iter().filter(|m| m.person == candidate).filter_map(|m| decode(m).map(|d| (m.record, d))).collect();
             let params = Parameters::default();
             let best = theirs
                 .iter()
@@ -340,7 +371,7 @@ impl RecordReader {
                 weight: (r.weight * 100.0).round() / 100.0,
                 record: r.record,
                 subject: self.review_side(subject_person, &subject).await?,
-                candidate: self.review_side(r.candidate, &best).await?,
+                candidate: self.review_side(candidate, &best).await?,
                 comparison,
                 created_at: item.created_at.to_rfc3339_cst(),
                 decided_by: item.decided_by.clone(),

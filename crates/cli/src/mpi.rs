@@ -59,6 +59,9 @@ pub(crate) enum MpiCommand {
         /// A JSON file written by `estimate --out`.
         #[arg(long)]
         load: Option<PathBuf>,
+        /// Declare an identifier system whose numbers each belong to one person (repeatable).
+        #[arg(long, value_name = "SYSTEM")]
+        personal_system: Vec<String>,
     },
     /// Rebuild every Patient record's match record and keys (after a change of normalization).
     Reindex,
@@ -157,15 +160,25 @@ pub(crate) async fn run(location: &Location, cmd: &MpiCommand) -> anyhow::Result
                 eprintln!("saved; servers use them within a minute");
             }
         }
-        MpiCommand::Parameters { load } => {
-            if let Some(f) = load {
-                let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
-                let p: Parameters = serde_json::from_str(&text).context("not a parameters file")?;
-                if !p.is_valid() {
-                    bail!("the parameters do not fit this version's fields and levels");
+        MpiCommand::Parameters { load, personal_system } => {
+            let mut p = match load {
+                Some(f) => {
+                    let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+                    serde_json::from_str::<Parameters>(&text).context("not a parameters file")?
                 }
+                None => parameters(store.as_ref()).await,
+            };
+            if !p.is_valid() {
+                bail!("the parameters do not fit this version's fields and levels");
+            }
+            for s in personal_system {
+                if !p.personal_systems.contains(s) {
+                    p.personal_systems.push(s.clone());
+                }
+            }
+            if load.is_some() || !personal_system.is_empty() {
                 store.save_match_parameters(&serde_json::to_string(&p)?).await?;
-                eprintln!("loaded");
+                eprintln!("saved");
             }
             print_parameters(&mut out, &parameters(store.as_ref()).await)?;
         }
@@ -318,6 +331,9 @@ fn print_parameters(out: &mut impl Write, p: &Parameters) -> anyhow::Result<()> 
         "source {} · pairs {} · prior {:.4} · link ≥ {} · review ≥ {}",
         p.source, p.pairs, p.prior, p.link_threshold, p.review_threshold
     )?;
+    if !p.personal_systems.is_empty() {
+        writeln!(out, "personal document systems: {}", p.personal_systems.join(", "))?;
+    }
     writeln!(out, "{:<11} level: m / u → weight (bits)", "field")?;
     for (i, f) in FIELDS.iter().enumerate() {
         let levels: Vec<String> = (0..f.levels())

@@ -511,7 +511,10 @@ async fn plan_and_write(
         if slots[i].state != State::Pending {
             continue;
         }
-        if let (Some(person), Some(candidate), Some(record)) = (slots[i].person, real(r.candidate), slots[i].record_id)
+        // A candidate that is a new person of this group exists only if its Patient was stored.
+        let stored_candidate = r.candidate.0 > 0 || real(r.candidate).is_some_and(|c| set.new_persons.contains(&c));
+        if let (true, Some(person), Some(candidate), Some(record)) =
+            (stored_candidate, slots[i].person, real(r.candidate), slots[i].record_id)
             && person != candidate
         {
             set.reviews.push(NewReview { record, person, candidate, weight: r.weight, reason: r.reason });

@@ -8,7 +8,7 @@ use crate::prepare::PatientMatch;
 use std::collections::{HashMap, HashSet};
 use tongdang_core::PersonId;
 use tongdang_identity::demographics::Demographics;
-use tongdang_identity::matching::{Candidate, Field, KeyKind, Parameters, compare, decide, search_key};
+use tongdang_identity::matching::{Candidate, Field, KeyKind, Parameters, compare, conflict, decide, search_key};
 use tongdang_identity::{Resolution, StrongIdentifier, resolve_person};
 use tongdang_store::{IngestTx, StoreError};
 
@@ -54,12 +54,29 @@ fn identity_key(s: &StrongIdentifier) -> i64 {
     search_key(KeyKind::WeakId, &format!("{}|{}", s.system(), s.value()))
 }
 
-/// A strong identifier held by someone whose name and birth date both differ: a typo in the
-/// number, or a borrowed card; either way not the same person without a human's word.
+/// A strong identifier held by someone who is plainly someone else: a different name (a twin
+/// or a relative using the card), a different birth date without the same given name, or a
+/// conflict (another number of a document both carry, another birth certificate). A typo in the
+/// number or a borrowed card; either way not linked without a human's word.
 fn contradicts(new: &Demographics, holder: &Demographics) -> bool {
+    if conflict(new, holder) {
+        return true;
+    }
     let c = compare(new, holder);
-    let name_differs = c[Field::Family as usize] == 3 || c[Field::Given as usize] == 3;
-    name_differs && c[Field::BirthDate as usize] == 3
+    let named = !new.placeholder_name && !holder.placeholder_name;
+    let given = c[Field::Given as usize];
+    // A Chinese given name one character apart that is neither a homophone nor a look-alike
+    // (雨涵/雨轩) is a sibling's name, not a typo.
+    let sibling = new.chinese && holder.chinese && given == 2;
+    let name_differs = named && (c[Field::Family as usize] == 3 || given == 3 || sibling);
+    let birth_differs = c[Field::BirthDate as usize] == 3 && c[Field::Given as usize] != 0;
+    name_differs || birth_differs
+}
+
+/// Whether a strong identifier may link the new record to a holder with these records: not if
+/// any of them is in conflict with it, nor if it contradicts every one.
+fn holder_accepts(new: &Demographics, records: &[&Demographics]) -> bool {
+    !records.iter().any(|h| conflict(new, h)) && (records.is_empty() || !records.iter().all(|h| contradicts(new, h)))
 }
 
 /// Decide the person of every new Patient, in group order.
@@ -82,7 +99,15 @@ pub(crate) async fn resolve_persons(
         patients.iter().flat_map(|p| p.strong.iter().map(|s| (s.system().to_string(), s.value().to_string()))).collect();
     strong_wanted.sort();
     strong_wanted.dedup();
-    let holders = tx.persons_holding(&strong_wanted).await?;
+    let mut holders = tx.persons_holding(&strong_wanted).await?;
+    // Identifiers written before a merge moved them may still name the merged person.
+    let held: Vec<PersonId> = holders.values().copied().collect();
+    let moved: HashMap<PersonId, PersonId> = tx.survivors(&held).await?.into_iter().collect();
+    for p in holders.values_mut() {
+        if let Some(s) = moved.get(p) {
+            *p = *s;
+        }
+    }
     let held = started.elapsed();
 
     // Candidates from the index, by blocking key.
@@ -134,20 +159,31 @@ pub(crate) async fn resolve_persons(
         let in_group = p.strong.iter().find_map(|s| group_strong.get(&(s.system().to_string(), s.value().to_string())).copied());
         let decision = match (resolve_person(p.strong, &found), in_group) {
             (Resolution::Existing(holder), _) => {
-                let records = holder_records.get(&holder).map(Vec::as_slice).unwrap_or(&[]);
-                if !records.is_empty() && records.iter().all(|h| contradicts(d, h)) {
+                let records: Vec<&Demographics> = holder_records.get(&holder).map(|v| v.iter().collect()).unwrap_or_default();
+                // Its documents held by two persons: the index holds a split (or one number is
+                // wrong); the record goes with the first, and the other is raised for review.
+                for other in found.iter().flatten().filter(|o| **o != holder) {
+                    reviews
+                        .push((p.index, PendingReview { candidate: *other, weight: 0.0, reason: "possible-duplicate".into() }));
+                }
+                if holder_accepts(d, &records) {
+                    Assigned::Existing(holder)
+                } else {
                     reviews
                         .push((p.index, PendingReview { candidate: holder, weight: 0.0, reason: "identifier-conflict".into() }));
                     Assigned::NewOwner
-                } else {
-                    Assigned::Existing(holder)
                 }
             }
-            (Resolution::New, Some(j)) => match person_of.get(&j) {
+            (Resolution::New, Some(j)) if holder_accepts(d, &[demo_of[&j]]) => match person_of.get(&j) {
                 Some(p) if p.0 > 0 => Assigned::Existing(*p),
                 Some(p) => Assigned::SameAs((-p.0 - 1) as usize),
                 None => Assigned::SameAs(j),
             },
+            (Resolution::New, Some(j)) => {
+                let candidate = person_of.get(&j).copied().unwrap_or(placeholder(j));
+                reviews.push((p.index, PendingReview { candidate, weight: 0.0, reason: "identifier-conflict".into() }));
+                Assigned::NewOwner
+            }
             (Resolution::New, None) => {
                 let mut candidates: Vec<Candidate> = Vec::new();
                 let mut seen: HashSet<i64> = HashSet::new();

@@ -187,6 +187,46 @@ async fn unlink_and_link_move_a_record(store: Arc<dyn Store>) {
     store.relink(&RelinkOp::Link { record: q, person: a }, "operator:test", "it was the same resident").await.unwrap();
     assert_eq!(entries(&store, a).await, 2);
     assert_eq!(store.person_status(c).await.unwrap(), Some(PersonStatus::MergedInto(a)), "the emptied person redirects");
+    // Unlinked again, the record returns to the person the link emptied, not to a stranger's id.
+    let back = store.relink(&RelinkOp::Unlink { record: q }, "operator:test", "not the same after all").await.unwrap();
+    assert_eq!(back.person, c);
+    assert_eq!(store.person_status(c).await.unwrap(), Some(PersonStatus::Active));
+    assert_eq!(entries(&store, c).await, 1);
+}
+
+/// Merges are undone last first: undoing an earlier merge while its survivor is merged away
+/// would leave an empty, active person.
+async fn merges_are_undone_in_order(store: Arc<dyn Store>) {
+    let ingestor = Ingestor::new(store.clone());
+    let mut persons = Vec::new();
+    for (i, (name, birth)) in [("甲一", "1950-01-01"), ("乙二", "1960-02-02"), ("丙三", "1970-03-03")].iter().enumerate() {
+        let o = submit(&ingestor, H1, &[patient(&format!("m{i}"), name, birth, &format!("1310000000{i}"), None)]).await;
+        persons.push(person(&o[0]));
+    }
+    let (a, b, c) = (persons[0], persons[1], persons[2]);
+    let first = store.relink(&RelinkOp::Merge { from: a, into: b }, "operator:test", "one").await.unwrap();
+    let second = store.relink(&RelinkOp::Merge { from: b, into: c }, "operator:test", "two").await.unwrap();
+    let early = store.relink(&RelinkOp::Unmerge { event: first.id }, "operator:test", "out of order").await;
+    assert!(matches!(early, Err(StoreError::Conflict(_))), "{early:?}");
+    assert_eq!(store.person_status(a).await.unwrap(), Some(PersonStatus::MergedInto(c)));
+    store.relink(&RelinkOp::Unmerge { event: second.id }, "operator:test", "undo two").await.unwrap();
+    store.relink(&RelinkOp::Unmerge { event: first.id }, "operator:test", "undo one").await.unwrap();
+    for p in [a, b, c] {
+        assert_eq!(store.person_status(p).await.unwrap(), Some(PersonStatus::Active));
+        assert_eq!(store.patient_records(p).await.unwrap().len(), 1, "each has its own record back");
+    }
+}
+
+/// A twin presenting her sister's ID card: the number is the sister's, the name is not. Not
+/// linked; an operator sees it.
+async fn a_borrowed_card_is_not_linked(store: Arc<dyn Store>) {
+    let ingestor = Ingestor::new(store.clone());
+    let id = id_number("2010-09-09", 21);
+    let o1 = submit(&ingestor, H1, &[patient("s1", "何雨涵", "2010-09-09", "13000000001", Some(&id))]).await;
+    let o2 = submit(&ingestor, H2, &[patient("s2", "何雨轩", "2010-09-09", "13000000001", Some(&id))]).await;
+    assert_ne!(person(&o1[0]), person(&o2[0]));
+    let open = store.reviews(Some("open"), 0, 10).await.unwrap();
+    assert!(open.iter().any(|r| r.review.reason == "identifier-conflict"), "{open:?}");
 }
 
 /// A possible match waits in review, not linked; deciding `link` moves it, once.
@@ -219,4 +259,6 @@ tongdang_testkit::backend_tests!(
     merge_and_unmerge_restore_both,
     unlink_and_link_move_a_record,
     review_decisions_link_once,
+    merges_are_undone_in_order,
+    a_borrowed_card_is_not_linked,
 );

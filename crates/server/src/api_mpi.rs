@@ -135,8 +135,10 @@ pub struct IndexStats {
     parameters: String,
 }
 
+/// Who acted, as recorded: the institution and which of its keys (personal operator accounts
+/// come with sign-in).
 fn actor(caller: &crate::auth::Caller) -> String {
-    format!("institution:{}", caller.institution.as_str())
+    format!("institution:{} key:{}", caller.institution.as_str(), caller.key_prefix)
 }
 
 fn person(id: &str) -> Result<PersonId, ApiError> {

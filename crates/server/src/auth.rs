@@ -33,6 +33,8 @@ pub struct Caller {
     pub institution: InstitutionCode,
     /// What the key allows.
     pub scopes: Vec<Scope>,
+    /// The key's public prefix (tells keys of one institution apart in audit records).
+    pub key_prefix: String,
 }
 
 impl Caller {
@@ -89,7 +91,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, AuthFai
         return Err(AuthFailure::Invalid);
     }
     let institution = InstitutionCode::new(&record.institution).map_err(|_| AuthFailure::Invalid)?;
-    Ok(Caller { institution, scopes: record.scopes })
+    Ok(Caller { institution, scopes: record.scopes, key_prefix: record.prefix })
 }
 
 /// A caller of the FHIR API (rejections are OperationOutcomes).

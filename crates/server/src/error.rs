@@ -31,10 +31,10 @@ impl FhirError {
         FhirError { status: StatusCode::BAD_REQUEST, issues, location: None }
     }
 
-    /// A person merged into `survivor`: 301 to `location`.
+    /// A person merged into `survivor`: 307 to `location` (temporary: an unmerge undoes it).
     pub fn moved(survivor: tongdang_core::PersonId, location: String) -> FhirError {
         FhirError {
-            status: StatusCode::MOVED_PERMANENTLY,
+            status: StatusCode::TEMPORARY_REDIRECT,
             issues: vec![Issue::warning(
                 IssueCode::Informational,
                 "",
@@ -59,6 +59,7 @@ impl IntoResponse for FhirError {
         }
         if let Some(l) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
             r.headers_mut().insert(header::LOCATION, l);
+            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         r
     }
@@ -116,6 +117,7 @@ impl IntoResponse for ApiError {
         }
         if let Some(l) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
             r.headers_mut().insert(header::LOCATION, l);
+            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
         r
     }
@@ -129,7 +131,7 @@ impl From<AccessError> for ApiError {
             AccessError::BadCursor => ApiError::new(StatusCode::BAD_REQUEST, "bad_cursor", e.to_string()),
             AccessError::Moved(p) => ApiError {
                 location: Some(format!("/api/v1/persons/{p}/timeline")),
-                ..ApiError::new(StatusCode::MOVED_PERMANENTLY, "moved", format!("this person was merged into person {p}"))
+                ..ApiError::new(StatusCode::TEMPORARY_REDIRECT, "moved", format!("this person was merged into person {p}"))
             },
             AccessError::Store(e) => ApiError::internal(e),
         }

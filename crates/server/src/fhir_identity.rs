@@ -135,10 +135,9 @@ pub(crate) async fn match_patient(
         ));
     }
     let params = state.ingestor.parameters();
-    let mut results = state.reader.match_patient(&caller.requester(), &probe, &params, count).await?;
-    if only_certain {
-        results.retain(|r| r.grade == "certain");
-    }
+    // ITI-119: with onlyCertainMatches, at most one, and only a certain one.
+    let count = if only_certain { 1 } else { count };
+    let results = state.reader.match_patient(&caller.requester(), &probe, &params, count, only_certain).await?;
     let base = fhir_base(&headers);
     let entry = results
         .into_iter()

@@ -50,7 +50,7 @@ fn not_found() -> FhirError {
     FhirError::new(StatusCode::NOT_FOUND, IssueCode::NotFound, "resource not found")
 }
 
-/// A read of a merged person goes to the survivor: 301, `Location` the same path with its id.
+/// A read of a merged person goes to the survivor: 307 (an unmerge may undo it), `Location` the same path with its id.
 fn moved(e: tongdang_access::AccessError, headers: &HeaderMap, suffix: &str) -> FhirError {
     match e {
         tongdang_access::AccessError::Moved(p) => FhirError::moved(p, format!("{}/Patient/{p}{suffix}", fhir_base(headers))),
@@ -215,9 +215,14 @@ async fn patient_search(
         let mut out = Vec::new();
         for id in ids.split(',') {
             if let Ok(p) = id.parse::<PersonId>() {
+                // A merged id answers with its survivor, once.
+                let p = match state.reader.patient(who, p).await {
+                    Err(tongdang_access::AccessError::Moved(survivor)) => survivor,
+                    _ => p,
+                };
                 match state.reader.patient(who, p).await {
-                    Ok(v) => out.push((p, v)),
-                    Err(tongdang_access::AccessError::NotFound(_)) => {}
+                    Ok(v) if !out.iter().any(|(q, _)| *q == p) => out.push((p, v)),
+                    Ok(_) | Err(tongdang_access::AccessError::NotFound(_)) => {}
                     Err(e) => return Err(e.into()),
                 }
             }

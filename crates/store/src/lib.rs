@@ -157,6 +157,8 @@ pub trait IngestTx: Send {
     async fn match_records(&mut self, records: &[i64]) -> Result<Vec<MatchRecord>>;
     /// Match records of these persons.
     async fn match_records_of(&mut self, persons: &[PersonId]) -> Result<Vec<MatchRecord>>;
+    /// `(person, active survivor)` for those of these persons that were merged away.
+    async fn survivors(&mut self, persons: &[PersonId]) -> Result<Vec<(PersonId, PersonId)>>;
     /// Write everything in `set`.
     async fn write(&mut self, set: &WriteSet) -> Result<()>;
     /// Make it durable.

@@ -279,8 +279,9 @@ macro_rules! mpi_sql {
 
         /// Move patient records, their identifiers, source keys, match records and entries (with
         /// their history) to `to`. Entries are found through their old person (the timeline
-        /// index) and the record their subject named.
-        async fn move_records(conn: &mut $conn, records: &[i64], to: tongdang_core::PersonId) -> crate::Result<()> {
+        /// index) and the record their subject named; with `whole`, every entry of the old
+        /// persons goes (a merge: also those stored before entries named their record).
+        async fn move_records(conn: &mut $conn, records: &[i64], to: tongdang_core::PersonId, whole: bool) -> crate::Result<()> {
             if records.is_empty() {
                 return Ok(());
             }
@@ -290,12 +291,17 @@ macro_rules! mpi_sql {
                 .await?;
             let from = crate::mpi::ids_to_text(&from);
             let to = to.0;
-            let entries = format!("entries WHERE person_id IN ({from}) AND patient_record IN ({recs})");
+            let entries = if whole {
+                format!("entries WHERE person_id IN ({from})")
+            } else {
+                format!("entries WHERE person_id IN ({from}) AND patient_record IN ({recs})")
+            };
             let patients = format!("(SELECT institution, source_id FROM patient_records WHERE id IN ({recs}))");
             // Only integers are formatted into these statements.
             let statements = [
                 format!("UPDATE source_keys SET person_id = {to} WHERE (institution, resource_type, source_id) IN (SELECT institution, resource_type, source_id FROM {entries})"),
-                format!("UPDATE entry_history SET person_id = {to} WHERE entry_id IN (SELECT id FROM {entries})"),
+                // The person first: entry_history's key starts with it (no scan of the table).
+                format!("UPDATE entry_history SET person_id = {to} WHERE person_id IN ({from}) AND entry_id IN (SELECT id FROM {entries})"),
                 format!("UPDATE {entries}").replacen("entries WHERE", &format!("entries SET person_id = {to} WHERE"), 1),
                 format!("UPDATE person_identifiers SET person_id = {to} WHERE (institution, source_id) IN {patients}"),
                 format!("UPDATE source_keys SET person_id = {to} WHERE resource_type = 'Patient' AND (institution, source_id) IN {patients}"),
@@ -374,7 +380,7 @@ macro_rules! mpi_sql {
                     if from == *person {
                         return Err(crate::StoreError::Conflict(format!("patient record {record} already belongs to person {person}")));
                     }
-                    move_records(&mut *conn, &[*record], *person).await?;
+                    move_records(&mut *conn, &[*record], *person, false).await?;
                     retire_if_empty(&mut *conn, from, *person).await?;
                     record_event(&mut *conn, kind_override.unwrap_or("link"), *person, Some(from), &[*record], actor, reason).await
                 }
@@ -383,9 +389,34 @@ macro_rules! mpi_sql {
                     if records_of(&mut *conn, from).await?.len() < 2 {
                         return Err(crate::StoreError::Conflict(format!("patient record {record} is the only record of person {from}")));
                     }
-                    let to = new_person.ok_or_else(|| crate::StoreError::Corrupt("unlink without a new person id".into()))?;
-                    sqlx::query("INSERT INTO persons (id, created_at) VALUES ($1, $2)").bind(to.0).bind(tongdang_core::Timestamp::now().0).execute(&mut *conn).await?;
-                    move_records(&mut *conn, &[*record], to).await?;
+                    // The record came here by a link that emptied its person: that person comes
+                    // back, so a hospital still holding its id reads it again, not a stranger.
+                    let earlier: Option<Option<i64>> = sqlx::query_scalar(
+                        "SELECT other_person FROM mpi_events WHERE kind = 'link' AND person_id = $1 AND records = $2 ORDER BY id DESC LIMIT 1",
+                    )
+                    .bind(from.0)
+                    .bind(record.to_string())
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    let retired = match earlier.flatten().map(tongdang_core::PersonId) {
+                        Some(p) => {
+                            let into: Option<Option<i64>> = sqlx::query_scalar("SELECT merged_into FROM persons WHERE id = $1").bind(p.0).fetch_optional(&mut *conn).await?;
+                            (into == Some(Some(from.0)) && records_of(&mut *conn, p).await?.is_empty()).then_some(p)
+                        }
+                        None => None,
+                    };
+                    let to = match retired {
+                        Some(p) => {
+                            sqlx::query("UPDATE persons SET merged_into = NULL WHERE id = $1").bind(p.0).execute(&mut *conn).await?;
+                            p
+                        }
+                        None => {
+                            let to = new_person.ok_or_else(|| crate::StoreError::Corrupt("unlink without a new person id".into()))?;
+                            sqlx::query("INSERT INTO persons (id, created_at) VALUES ($1, $2)").bind(to.0).bind(tongdang_core::Timestamp::now().0).execute(&mut *conn).await?;
+                            to
+                        }
+                    };
+                    move_records(&mut *conn, &[*record], to, false).await?;
                     record_event(&mut *conn, "unlink", to, Some(from), &[*record], actor, reason).await
                 }
                 RelinkOp::Merge { from, into } => {
@@ -395,7 +426,7 @@ macro_rules! mpi_sql {
                     active(&mut *conn, *from).await?;
                     active(&mut *conn, *into).await?;
                     let records = records_of(&mut *conn, *from).await?;
-                    move_records(&mut *conn, &records, *into).await?;
+                    move_records(&mut *conn, &records, *into, true).await?;
                     sqlx::query("UPDATE persons SET merged_into = $1 WHERE id = $2").bind(into.0).bind(from.0).execute(&mut *conn).await?;
                     record_event(&mut *conn, kind_override.unwrap_or("merge"), *into, Some(*from), &records, actor, reason).await
                 }
@@ -418,6 +449,16 @@ macro_rules! mpi_sql {
                         return Err(crate::StoreError::Conflict(format!("event {event} was already undone by event {u}")));
                     }
                     let from = tongdang_core::PersonId(from.ok_or_else(|| crate::StoreError::Corrupt(format!("merge event {event} has no merged person")))?);
+                    // Merges are undone last first: the survivor must still be active, and the
+                    // merged person still merged into it.
+                    let survivor: Option<Option<i64>> = sqlx::query_scalar("SELECT merged_into FROM persons WHERE id = $1").bind(into.0).fetch_optional(&mut *conn).await?;
+                    if let Some(Some(later)) = survivor {
+                        return Err(crate::StoreError::Conflict(format!("person {into} was merged into {later} since; undo that merge first")));
+                    }
+                    let merged: Option<Option<i64>> = sqlx::query_scalar("SELECT merged_into FROM persons WHERE id = $1").bind(from.0).fetch_optional(&mut *conn).await?;
+                    if merged != Some(Some(into.0)) {
+                        return Err(crate::StoreError::Conflict(format!("person {from} is no longer merged into {into}")));
+                    }
                     sqlx::query("UPDATE persons SET merged_into = NULL WHERE id = $1").bind(from.0).execute(&mut *conn).await?;
                     // Only the records still with the survivor go back; a record linked elsewhere
                     // since stays where an operator put it.
@@ -426,7 +467,7 @@ macro_rules! mpi_sql {
                     push_ids(&mut b, &records);
                     b.push(")");
                     let still: Vec<i64> = if records.is_empty() { Vec::new() } else { b.build_query_scalar().fetch_all(&mut *conn).await? };
-                    move_records(&mut *conn, &still, from).await?;
+                    move_records(&mut *conn, &still, from, false).await?;
                     let ev = record_event(&mut *conn, "unmerge", from, Some(into), &still, actor, reason).await?;
                     sqlx::query("UPDATE mpi_events SET undone_by = $1 WHERE id = $2").bind(ev.id).bind(*event).execute(&mut *conn).await?;
                     Ok(ev)
@@ -511,9 +552,22 @@ macro_rules! mpi_sql {
             if item.status != "open" {
                 return Err(crate::StoreError::Conflict(format!("review {id} was already decided ({})", item.status)));
             }
+            // "Same person" merges the two persons (undoable): a possible duplicate into the
+            // record's person, otherwise the person made for the record (with whatever joined it
+            // since) into the candidate.
             let event = if link {
-                let op = crate::RelinkOp::Link { record: item.review.record, person: item.review.candidate };
-                Some(tx_relink(&mut *conn, &op, None, actor, note, Some("review-link")).await?)
+                let current: Option<i64> = sqlx::query_scalar("SELECT person_id FROM patient_records WHERE id = $1").bind(item.review.record).fetch_optional(&mut *conn).await?;
+                let current = tongdang_core::PersonId(current.ok_or_else(|| crate::StoreError::NotFound(format!("patient record {}", item.review.record)))?);
+                let candidate = survivor_of(&mut *conn, item.review.candidate).await?;
+                if current == candidate {
+                    return Err(crate::StoreError::Conflict(format!("patient record {} already belongs to person {candidate}", item.review.record)));
+                }
+                let op = if item.review.reason == "possible-duplicate" {
+                    crate::RelinkOp::Merge { from: candidate, into: current }
+                } else {
+                    crate::RelinkOp::Merge { from: current, into: candidate }
+                };
+                Some(tx_relink(&mut *conn, &op, None, actor, note, Some("review-merge")).await?)
             } else {
                 None
             };
@@ -538,6 +592,53 @@ macro_rules! mpi_sql {
             }
             let item = crate::ReviewItem { status: status.to_string(), decided_at: Some(now), decided_by: Some(actor.to_string()), note: Some(note.to_string()), ..item };
             Ok((item, event))
+        }
+
+        /// The active person an id stands for (following merges).
+        async fn survivor_of(conn: &mut $conn, p: tongdang_core::PersonId) -> crate::Result<tongdang_core::PersonId> {
+            let mut current = p;
+            for _ in 0..32 {
+                let next: Option<Option<i64>> = sqlx::query_scalar("SELECT merged_into FROM persons WHERE id = $1").bind(current.0).fetch_optional(&mut *conn).await?;
+                match next {
+                    None => return Err(crate::StoreError::NotFound(format!("person {current}"))),
+                    Some(None) => return Ok(current),
+                    Some(Some(n)) => current = tongdang_core::PersonId(n),
+                }
+            }
+            Err(crate::StoreError::Corrupt(format!("merge chain of person {p} does not end")))
+        }
+
+        /// Persons as their active survivors (`(asked, active)`), for holders of identifiers
+        /// written before a merge moved them.
+        pub(crate) async fn tx_survivors(conn: &mut $conn, persons: &[tongdang_core::PersonId]) -> crate::Result<Vec<(tongdang_core::PersonId, tongdang_core::PersonId)>> {
+            let mut merged = Vec::new();
+            let ids: Vec<i64> = persons.iter().map(|p| p.0).collect();
+            for chunk in ids.chunks(ROWS_PER_INSERT) {
+                let mut b: QueryBuilder<$db> = QueryBuilder::new("SELECT id FROM persons WHERE merged_into IS NOT NULL AND id IN (");
+                push_ids(&mut b, chunk);
+                b.push(")");
+                merged.extend(b.build_query_scalar::<i64>().fetch_all(&mut *conn).await?);
+            }
+            let mut out = Vec::with_capacity(merged.len());
+            for p in merged {
+                let p = tongdang_core::PersonId(p);
+                out.push((p, survivor_of(&mut *conn, p).await?));
+            }
+            Ok(out)
+        }
+
+        /// After re-indexing outside ingest: each match record takes its record's person as it
+        /// is now (a merge may have run meanwhile).
+        pub(crate) async fn tx_refresh_match_persons(conn: &mut $conn, records: &[i64]) -> crate::Result<()> {
+            for chunk in records.chunks(ROWS_PER_INSERT) {
+                let mut b: QueryBuilder<$db> = QueryBuilder::new(
+                    "UPDATE match_records SET person_id = (SELECT p.person_id FROM patient_records p WHERE p.id = match_records.record_id) WHERE record_id IN (",
+                );
+                push_ids(&mut b, chunk);
+                b.push(")");
+                b.build().execute(&mut *conn).await?;
+            }
+            Ok(())
         }
 
         /// Source records and their persons, in record id order after `after`.

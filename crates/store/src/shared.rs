@@ -689,6 +689,8 @@ macro_rules! store_impls {
             async fn write_match_records(&self, records: &[crate::MatchRecordWrite]) -> crate::Result<()> {
                 let mut tx = self.begin_admin().await?;
                 sql::tx_write_index(&mut tx, records, &[]).await?;
+                let ids: Vec<i64> = records.iter().map(|r| r.record.record).collect();
+                sql::tx_refresh_match_persons(&mut tx, &ids).await?;
                 tx.commit().await?;
                 Ok(())
             }
@@ -746,6 +748,10 @@ macro_rules! store_impls {
             async fn match_records_of(&mut self, persons: &[tongdang_core::PersonId]) -> crate::Result<Vec<crate::MatchRecord>> {
                 let ids: Vec<i64> = persons.iter().map(|p| p.0).collect();
                 sql::tx_match_records(&mut self.tx, true, &ids).await
+            }
+
+            async fn survivors(&mut self, persons: &[tongdang_core::PersonId]) -> crate::Result<Vec<(tongdang_core::PersonId, tongdang_core::PersonId)>> {
+                sql::tx_survivors(&mut self.tx, persons).await
             }
 
             async fn write(&mut self, set: &crate::WriteSet) -> crate::Result<()> {

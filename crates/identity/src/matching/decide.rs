@@ -4,6 +4,7 @@
 use super::compare::{Comparison, Field, MISSING, compare, conflict};
 use super::model::Parameters;
 use crate::demographics::Demographics;
+use crate::documents::DocumentKind;
 use tongdang_core::PersonId;
 
 /// A record already in the index.
@@ -57,76 +58,108 @@ pub struct MatchOutcome {
 /// Bits by which the best of several linkable persons must beat the next to be linked alone.
 const AMBIGUITY_MARGIN: f64 = 3.0;
 
-/// The decision for one pair.
-pub fn decide_pair(params: &Parameters, a: &Demographics, b: &Demographics) -> (f64, Comparison, Decision) {
+/// The decision for one pair, and whether a rule (not the score) lowered it: such a person stays
+/// at review whatever its other records score.
+pub fn decide_pair(params: &Parameters, a: &Demographics, b: &Demographics) -> (f64, Comparison, Decision, bool) {
     let c = compare(a, b);
     let w = params.weight(&c);
     if conflict(a, b) {
-        return (w, c, Decision::Distinct);
+        return (w, c, Decision::Distinct, true);
     }
-    let mut d = if w >= params.link_threshold {
+    let by_score = if w >= params.link_threshold {
         Decision::Link
     } else if w >= params.review_threshold {
         Decision::Review
     } else {
         Decision::Distinct
     };
-    // Twins and namesakes: a different given name (or one side with no name to compare, as for
-    // newborns, where the mother's name must agree) never links on the other fields alone; an
-    // agreeing document (passport, birth certificate) that twins never share settles it.
-    let given = c[Field::Given as usize];
+    if by_score == Decision::Link && held_back(&c, a, b, params) {
+        return (w, c, Decision::Review, true);
+    }
+    (w, c, by_score, false)
+}
+
+/// The rules that keep a linkable score from linking. A document that twins never share (a
+/// passport or birth certificate, not any identifier: a borrowed insurance card is no proof)
+/// settles the ones about names.
+fn held_back(c: &Comparison, a: &Demographics, b: &Demographics, params: &Parameters) -> bool {
+    let level = |f: Field| c[f as usize];
+    let given = level(Field::Given);
     let named = !a.placeholder_name && !b.placeholder_name;
-    let mother_agrees = c[Field::Mother as usize] == 0;
-    let document_agrees = c[Field::WeakId as usize] == 0;
-    if d == Decision::Link && !document_agrees && ((named && given == 3) || (!named && !mother_agrees)) {
-        d = Decision::Review;
-    }
-    // In Chinese given names one character apart (子涵/子轩) is as often a sibling as a typo:
-    // only an agreeing document settles it.
-    if d == Decision::Link && a.chinese && b.chinese && given == 2 && !document_agrees {
-        d = Decision::Review;
-    }
-    // Unnamed newborns of one mother are told apart by their birth dates alone: siblings share
-    // everything else.
-    if d == Decision::Link && !named && !matches!(c[Field::BirthDate as usize], 0 | 1) && !document_agrees {
-        d = Decision::Review;
-    }
-    // A name and a birth date both known and both different is another person, whatever else agrees.
-    if d == Decision::Link && !document_agrees && c[Field::BirthDate as usize] == 3 && (given == 3 || given == MISSING) {
-        d = Decision::Review;
-    }
-    (w, c, d)
+    let document = document_agrees(a, b, params);
+    // Twins: a different given name; newborns without names: the mother must agree.
+    let twins = (named && given == 3) || (!named && level(Field::Mother) != 0);
+    // In Chinese given names one character apart (子涵/子轩) is as often a sibling as a typo.
+    let sibling = a.chinese && b.chinese && given == 2;
+    // Unnamed newborns of one mother are told apart by their birth dates alone.
+    let newborn = !named && !matches!(level(Field::BirthDate), 0 | 1);
+    // A name and a birth date both different is another person.
+    let stranger = level(Field::BirthDate) == 3 && (given == 3 || given == MISSING);
+    // Namesakes born on one day are common in a province of 127 million: name, birth date and
+    // sex alone never link; something that is the person's own must agree too.
+    let own = level(Field::Phone) == 0
+        || level(Field::Address) <= 1
+        || level(Field::Mother) == 0
+        || level(Field::WeakId) == 0
+        || document;
+    !document && (twins || sibling || newborn || stranger) || !own
+}
+
+/// Whether the two share a passport, birth-certificate or other personal document number.
+fn document_agrees(a: &Demographics, b: &Demographics, params: &Parameters) -> bool {
+    a.weak.iter().any(|x| {
+        let system = x.split('|').next().unwrap_or("");
+        let personal = matches!(DocumentKind::from_system(system), Some(DocumentKind::Passport | DocumentKind::BirthCertificate))
+            || params.personal_systems.iter().any(|s| s == system);
+        personal && b.weak.contains(x)
+    })
 }
 
 /// Score every candidate, keep each person's best record, and decide.
 pub fn decide(params: &Parameters, record: &Demographics, candidates: &[Candidate]) -> MatchOutcome {
     let mut scored: Vec<ScoredPerson> = Vec::new();
+    // Persons one of whose records a rule held back or ruled out: never linked on another record.
+    let mut capped: Vec<(PersonId, Decision)> = Vec::new();
     for cand in candidates {
-        let (weight, comparison, decision) = decide_pair(params, record, &cand.demographics);
-        match scored.iter_mut().find(|s| s.person == cand.person) {
-            Some(s) => {
-                // A conflict with any record of the person rules the person out.
-                if decision == Decision::Distinct && conflict(record, &cand.demographics) {
-                    s.decision = Decision::Distinct;
-                } else if weight > s.weight && s.decision != Decision::Distinct {
-                    *s = ScoredPerson { person: cand.person, record: cand.record, weight, comparison, decision };
-                }
+        let (weight, comparison, decision, by_rule) = decide_pair(params, record, &cand.demographics);
+        if by_rule {
+            match capped.iter_mut().find(|(p, _)| *p == cand.person) {
+                Some((_, d)) if decision == Decision::Distinct => *d = Decision::Distinct,
+                Some(_) => {}
+                None => capped.push((cand.person, decision)),
             }
+        }
+        match scored.iter_mut().find(|s| s.person == cand.person) {
+            Some(s) if weight > s.weight => {
+                *s = ScoredPerson { person: cand.person, record: cand.record, weight, comparison, decision }
+            }
+            Some(_) => {}
             None => scored.push(ScoredPerson { person: cand.person, record: cand.record, weight, comparison, decision }),
+        }
+    }
+    for s in scored.iter_mut() {
+        if let Some((_, cap)) = capped.iter().find(|(p, _)| *p == s.person) {
+            // A conflict rules the person out; a rule holds it at review.
+            s.decision = if *cap == Decision::Distinct { Decision::Distinct } else { s.decision.min_with(Decision::Review) };
         }
     }
     scored.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.person.cmp(&b.person)));
     let links: Vec<&ScoredPerson> = scored.iter().filter(|s| s.decision == Decision::Link).collect();
-    // Two persons both good enough to link: the index already holds a duplicate (the record links
-    // to the best, and the others go to review as possible duplicates) — unless the two are too
-    // close to call, then a person decides.
+    // Several persons good enough to link: the index holds a split person. The record joins
+    // the best, and the others go to review to be merged — unless they hold different
+    // documents (two real people), or the best is not clearly best and their given names
+    // differ; then a person decides.
+    let record_of = |p: PersonId| candidates.iter().filter(move |c| c.person == p).map(|c| &c.demographics);
     let link = match links.as_slice() {
         [one] => Some(one.person),
-        [best, second, ..] if best.weight - second.weight >= AMBIGUITY_MARGIN => Some(best.person),
-        // Persons close in score that both link: the index holds a duplicate of one person; the
-        // record joins the best, and the duplicates go to review to be merged.
-        [best, ..] if links.iter().all(|s| s.comparison[Field::Given as usize] <= 1) => Some(best.person),
-        _ => None,
+        [best, rest @ ..] => {
+            let distinct_people =
+                rest.iter().any(|o| record_of(best.person).any(|x| record_of(o.person).any(|y| conflict(x, y))));
+            let clear = best.weight - rest[0].weight >= AMBIGUITY_MARGIN;
+            let alike = links.iter().all(|s| s.comparison[Field::Given as usize] <= 1);
+            (!distinct_people && (clear || alike)).then_some(best.person)
+        }
+        [] => None,
     };
     let review = scored
         .iter()
@@ -135,6 +168,18 @@ pub fn decide(params: &Parameters, record: &Demographics, candidates: &[Candidat
         .cloned()
         .collect();
     MatchOutcome { link, review, scored }
+}
+
+impl Decision {
+    /// The lower of two outcomes (distinct < review < link).
+    fn min_with(self, other: Decision) -> Decision {
+        let rank = |d: Decision| match d {
+            Decision::Distinct => 0,
+            Decision::Review => 1,
+            Decision::Link => 2,
+        };
+        if rank(self) <= rank(other) { self } else { other }
+    }
 }
 
 #[cfg(test)]
@@ -188,6 +233,32 @@ mod tests {
         );
         assert_eq!(out.link, None);
         assert!(out.review.is_empty());
+    }
+
+    #[test]
+    fn namesakes_in_one_city_with_another_phone_do_not_link() {
+        let p = Parameters::default();
+        let out = decide(
+            &p,
+            &person("王芳", "1985-01-02", "female", "13900000001"),
+            &[cand(1, person("王芳", "1985-01-02", "female", "13700000002"))],
+        );
+        assert_eq!(out.link, None);
+    }
+
+    #[test]
+    fn a_rule_on_one_record_holds_the_whole_person() {
+        let p = Parameters::default();
+        // Twin A is known by a placeholder (name missing) and by her own name; twin B's name
+        // differs from A's, so the placeholder's high score must not link her.
+        let mut placeholder = person("李丽之女", "2020-01-01", "female", "13800000001");
+        placeholder.mother = "lili".into();
+        let mut named_a = person("王明", "2020-01-01", "female", "13800000001");
+        named_a.mother = "lili".into();
+        let mut b = person("王亮", "2020-01-01", "female", "13800000001");
+        b.mother = "lili".into();
+        let out = decide(&p, &b, &[cand(1, placeholder), Candidate { person: PersonId(1), record: 2, demographics: named_a }]);
+        assert_eq!(out.link, None);
     }
 
     #[test]

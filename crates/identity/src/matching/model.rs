@@ -22,6 +22,11 @@ pub struct Parameters {
     pub source: String,
     /// Candidate pairs the estimate used (0 for the defaults).
     pub pairs: u64,
+    /// Identifier systems whose numbers each belong to one person (a deployment's social
+    /// security card, say), which may settle the name rules as passports and birth certificates
+    /// do. Other unknown systems only add weight: a household or insurance number may be shared.
+    #[serde(default)]
+    pub personal_systems: Vec<String>,
 }
 
 impl Default for Parameters {
@@ -49,7 +54,16 @@ impl Default for Parameters {
             vec![0.00001, 0.0001, 0.99989],
             vec![0.001, 0.999],
         ];
-        Parameters { m, u, prior: 0.5, link_threshold: 26.0, review_threshold: 12.0, source: "default".into(), pairs: 0 }
+        Parameters {
+            m,
+            u,
+            prior: 0.5,
+            link_threshold: 26.0,
+            review_threshold: 12.0,
+            source: "default".into(),
+            pairs: 0,
+            personal_systems: Vec::new(),
+        }
     }
 }
 

@@ -5,9 +5,12 @@
 ALTER TABLE persons ADD COLUMN merged_into BIGINT;
 
 -- The Patient record an entry's subject named, so entries follow their record when it is
--- linked to another person. Entries stored before this migration get their person's first record.
+-- linked to another person. An entry stored before this migration gets its institution's
+-- record of its person when there is exactly one (references resolve within an institution);
+-- otherwise it stays unattributed: a merge moves it with its person, a link or unlink does not.
 ALTER TABLE entries ADD COLUMN patient_record BIGINT;
-UPDATE entries e SET patient_record = (SELECT MIN(p.id) FROM patient_records p WHERE p.person_id = e.person_id);
+UPDATE entries e SET patient_record = (SELECT CASE WHEN COUNT(*) = 1 THEN MIN(p.id) END FROM patient_records p
+                                     WHERE p.person_id = e.person_id AND p.institution = e.institution);
 
 CREATE TABLE match_records (
     record_id BIGINT PRIMARY KEY,
