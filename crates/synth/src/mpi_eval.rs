@@ -89,7 +89,7 @@ enum Kind {
     Minority,
     /// Same name and birth year as an earlier person, another birth date.
     SameNameYear,
-    /// Same name and birth date as an earlier person, living in another city.
+    /// Same name and birth date as an earlier person, in the same city (half) or another.
     SameNameDate,
 }
 
@@ -501,13 +501,18 @@ impl Population {
         self.resident(rng, who)
     }
 
-    /// Shares the name and birth date of an earlier person, and lives in another city.
+    /// Shares the name and birth date of an earlier person, and lives in the same city (half of
+    /// them: the hardest case, only a phone and a street apart) or another one.
     fn same_name_date(&mut self, rng: &mut SynthRng, of: usize) -> Person {
         let o = &self.persons[of];
-        let city = loop {
-            let c = people::sample_city(rng);
-            if c != o.home.city {
-                break c;
+        let city = if rng.random_bool(0.5) {
+            o.home.city
+        } else {
+            loop {
+                let c = people::sample_city(rng);
+                if c != o.home.city {
+                    break c;
+                }
             }
         };
         let who = Who { family: o.family.clone(), given: o.given.clone(), minority: false, male: o.male, birth: o.birth, city };
@@ -1253,11 +1258,10 @@ mod tests {
             by_name_date.entry((p.full_name(), p.birth)).or_default().push(i);
         }
         let same_year = by_name_year.values().filter(|v| v.len() > 1).count();
-        let other_city = by_name_date
-            .values()
-            .filter(|v| v.len() > 1 && v.iter().any(|&i| people[i].0.home.city != people[v[0]].0.home.city))
-            .count();
-        assert!(same_year > 50 && other_city > 10, "{same_year} {other_city}");
+        let namesakes: Vec<&Vec<usize>> = by_name_date.values().filter(|v| v.len() > 1).collect();
+        let other_city = namesakes.iter().filter(|v| v.iter().any(|&i| people[i].0.home.city != people[v[0]].0.home.city)).count();
+        let same_city = namesakes.iter().filter(|v| v.iter().skip(1).any(|&i| people[i].0.home.city == people[v[0]].0.home.city)).count();
+        assert!(same_year > 50 && other_city > 5 && same_city > 5, "{same_year} {other_city} {same_city}");
         let minority: Vec<_> = people.iter().filter(|(p, _)| p.minority).collect();
         assert!((25..=80).contains(&minority.len()), "{}", minority.len());
         assert!(minority.iter().all(|(_, ps)| text(&ps[0]).contains('·')));

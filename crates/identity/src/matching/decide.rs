@@ -97,8 +97,9 @@ fn held_back(c: &Comparison, a: &Demographics, b: &Demographics, params: &Parame
     let stranger = level(Field::BirthDate) == 3 && (given == 3 || given == MISSING);
     // Namesakes born on one day are common in a province of 127 million: name, birth date and
     // sex alone never link; something that is the person's own must agree too.
+    // (A district is no such thing: 花都区 alone has 1.6 million residents.)
     let own = level(Field::Phone) == 0
-        || level(Field::Address) <= 1
+        || level(Field::Address) == 0
         || level(Field::Mother) == 0
         || level(Field::WeakId) == 0
         || document;
