@@ -1259,8 +1259,10 @@ mod tests {
         }
         let same_year = by_name_year.values().filter(|v| v.len() > 1).count();
         let namesakes: Vec<&Vec<usize>> = by_name_date.values().filter(|v| v.len() > 1).collect();
-        let other_city = namesakes.iter().filter(|v| v.iter().any(|&i| people[i].0.home.city != people[v[0]].0.home.city)).count();
-        let same_city = namesakes.iter().filter(|v| v.iter().skip(1).any(|&i| people[i].0.home.city == people[v[0]].0.home.city)).count();
+        let other_city =
+            namesakes.iter().filter(|v| v.iter().any(|&i| people[i].0.home.city != people[v[0]].0.home.city)).count();
+        let same_city =
+            namesakes.iter().filter(|v| v.iter().skip(1).any(|&i| people[i].0.home.city == people[v[0]].0.home.city)).count();
         assert!(same_year > 50 && other_city > 5 && same_city > 5, "{same_year} {other_city} {same_city}");
         let minority: Vec<_> = people.iter().filter(|(p, _)| p.minority).collect();
         assert!((25..=80).contains(&minority.len()), "{}", minority.len());
