@@ -237,7 +237,8 @@ pub fn is_newborn_placeholder(folded: &str) -> bool {
         || folded.ends_with("之儿")
         || folded.contains("婴儿")
         || folded.contains("新生儿")
-        || folded.starts_with("baby")
+        || folded == "baby"
+        || ["babyof", "babyboy", "babygirl"].iter().any(|p| folded.starts_with(p))
 }
 
 #[cfg(test)]
@@ -279,5 +280,7 @@ mod tests {
         assert_eq!(placeholder_order("李丽之女2"), Some(2));
         assert_eq!(placeholder_order("李丽之女"), None);
         assert!(!is_newborn_placeholder("李子涵"));
+        assert!(is_newborn_placeholder("babyofwang"));
+        assert!(!is_newborn_placeholder("babyak"), "a surname, not a placeholder");
     }
 }

@@ -71,12 +71,17 @@ pub(crate) async fn pix(
         return Err(FhirError::new(StatusCode::NOT_FOUND, IssueCode::NotFound, "no person holds that sourceIdentifier"));
     };
     let base = fhir_base(&headers);
+    // The source identifier is not echoed, in whatever spelling it was asked.
+    let asked = DocumentKind::from_system(system)
+        .and_then(|k| tongdang_identity::documents::normalize(k, value).ok())
+        .unwrap_or_else(|| value.to_string());
     let mut parameter: Vec<Value> = identifiers
         .iter()
-        .filter(|i| !(i.system == system && i.value == value))
+        .filter(|i| !(i.system == system && i.value == asked))
         .filter(|i| targets.is_empty() || targets.contains(&i.system))
         .map(|i| json!({"name": "targetIdentifier", "valueIdentifier": {"system": i.system, "value": i.value}}))
         .collect();
+    parameter.sort_by_key(|p| p.to_string());
     parameter.dedup();
     parameter.push(json!({"name": "targetId", "valueReference": {"reference": format!("{base}/Patient/{person}")}}));
     Ok(fhir_json(StatusCode::OK, &json!({"resourceType": "Parameters", "parameter": parameter})))

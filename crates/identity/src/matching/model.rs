@@ -90,6 +90,10 @@ impl Parameters {
                     && self.u[i].len() == f.levels()
                     && self.m[i].iter().chain(&self.u[i]).all(|p| p.is_finite() && *p > 0.0 && *p <= 1.0)
             })
+            && self.review_threshold.is_finite()
+            && self.link_threshold.is_finite()
             && self.review_threshold <= self.link_threshold
+            && self.prior > 0.0
+            && self.prior < 1.0
     }
 }
