@@ -394,31 +394,6 @@ macro_rules! shared_sql {
             Ok(out)
         }
 
-        /// Holders by row-value `IN` lists (SQLite; PostgreSQL plans these as a scan and
-        /// joins an `UNNEST` instead).
-        #[allow(dead_code)]
-        pub(crate) async fn tx_persons_holding_in_list(
-            conn: &mut $conn,
-            identifiers: &[(String, String)],
-        ) -> crate::Result<std::collections::HashMap<(String, String), tongdang_core::PersonId>> {
-            use sqlx::Row;
-            let mut out = std::collections::HashMap::new();
-            // One statement per chunk: a registration group asks for thousands.
-            for chunk in identifiers.chunks(ROWS_PER_INSERT) {
-                let mut b: QueryBuilder<$db> =
-                    QueryBuilder::new("SELECT system, value, MIN(person_id) FROM person_identifiers WHERE (system, value) IN (");
-                let mut sep = b.separated(", ");
-                for (system, value) in chunk {
-                    sep.push("(").push_bind_unseparated(system.clone()).push_unseparated(", ").push_bind_unseparated(value.clone()).push_unseparated(")");
-                }
-                b.push(") GROUP BY system, value");
-                for r in b.build().fetch_all(&mut *conn).await? {
-                    out.insert((r.try_get(0)?, r.try_get(1)?), tongdang_core::PersonId(r.try_get(2)?));
-                }
-            }
-            Ok(out)
-        }
-
         pub(crate) async fn tx_write(conn: &mut $conn, set: &crate::WriteSet) -> crate::Result<()> {
             for chunk in set.new_persons.chunks(ROWS_PER_INSERT) {
                 let now = tongdang_core::Timestamp::now().0;

@@ -59,12 +59,34 @@ mod sql {
         Ok(out)
     }
 
-    /// Strong-identifier holders by `IN` lists of `(system, value)`.
+    /// Strong-identifier holders, one `system = ? AND value IN (…)` per system and chunk: a
+    /// primary-key probe per value (the row-value `IN (VALUES …)` list cost twice as much).
     pub(crate) async fn tx_persons_holding(
         conn: &mut sqlx::SqliteConnection,
         identifiers: &[(String, String)],
     ) -> crate::Result<std::collections::HashMap<(String, String), tongdang_core::PersonId>> {
-        tx_persons_holding_in_list(conn, identifiers).await
+        use sqlx::Row;
+        let mut by_system: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for (system, value) in identifiers {
+            by_system.entry(system.as_str()).or_default().push(value.as_str());
+        }
+        let mut out = std::collections::HashMap::new();
+        for (system, values) in by_system {
+            for chunk in values.chunks(ROWS_PER_INSERT) {
+                let mut b: QueryBuilder<sqlx::Sqlite> =
+                    QueryBuilder::new("SELECT value, MIN(person_id) FROM person_identifiers WHERE system = ");
+                b.push_bind(system.to_string()).push(" AND value IN (");
+                let mut sep = b.separated(", ");
+                for v in chunk {
+                    sep.push_bind(v.to_string());
+                }
+                b.push(") GROUP BY value");
+                for r in b.build().fetch_all(&mut *conn).await? {
+                    out.insert((system.to_string(), r.try_get(0)?), tongdang_core::PersonId(r.try_get(1)?));
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Multi-row VALUES in the one writer's transaction: SQLite has no array parameters, and
