@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use tongdang_access::ReviewView;
 use tongdang_core::PersonId;
+use tongdang_identity::documents::DocumentKind;
 use tongdang_store::{MpiEvent, RelinkOp};
 use utoipa::{IntoParams, ToSchema};
 
@@ -58,6 +59,9 @@ pub enum Relink {
         person: String,
         /// Why.
         reason: String,
+        /// Link even though the two hold different numbers of one identity document.
+        #[serde(default)]
+        force: bool,
     },
     /// Move one Patient record to a new person of its own.
     Unlink {
@@ -74,6 +78,9 @@ pub enum Relink {
         into: String,
         /// Why.
         reason: String,
+        /// Merge even though the two hold different numbers of one identity document.
+        #[serde(default)]
+        force: bool,
     },
     /// Undo a merge event, restoring both persons as they were.
     Unmerge {
@@ -229,7 +236,7 @@ pub(crate) async fn decide(
     responses(
         (status = 200, body = EventView),
         (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody, description = "The operation contradicts the current state (e.g. a merged person)"),
+        (status = 409, body = ErrorBody, description = "The operation contradicts the current state (a merged person), or the two hold different numbers of one identity document (send force)"),
     ),
     security(("institution_key" = []))
 )]
@@ -239,14 +246,54 @@ pub(crate) async fn operate(
     body: Result<Json<Relink>, JsonRejection>,
 ) -> Result<Json<EventView>, ApiError> {
     state.reader.permit_index_admin(&caller.requester())?;
-    let (op, why) = match json_body(body)? {
-        Relink::Link { record, person: p, reason: r } => (RelinkOp::Link { record, person: person(&p)? }, r),
-        Relink::Unlink { record, reason: r } => (RelinkOp::Unlink { record }, r),
-        Relink::Merge { from, into, reason: r } => (RelinkOp::Merge { from: person(&from)?, into: person(&into)? }, r),
-        Relink::Unmerge { event, reason: r } => (RelinkOp::Unmerge { event }, r),
+    let (op, why, force) = match json_body(body)? {
+        Relink::Link { record, person: p, reason: r, force } => (RelinkOp::Link { record, person: person(&p)? }, r, force),
+        Relink::Unlink { record, reason: r } => (RelinkOp::Unlink { record }, r, false),
+        Relink::Merge { from, into, reason: r, force } => {
+            (RelinkOp::Merge { from: person(&from)?, into: person(&into)? }, r, force)
+        }
+        Relink::Unmerge { event, reason: r } => (RelinkOp::Unmerge { event }, r, false),
     };
+    if !force {
+        refuse_document_conflict(&state, &op).await?;
+    }
     let event = state.store.relink(&op, &actor(&caller), &reason(&why)?).await?;
     Ok(Json(event.into()))
+}
+
+/// Two persons (or a record and a person) holding different numbers of one identity document
+/// are two people unless an operator says otherwise, explicitly.
+async fn refuse_document_conflict(state: &AppState, op: &RelinkOp) -> Result<(), ApiError> {
+    let (moving, target) = match op {
+        RelinkOp::Merge { from, into } => (state.store.person_identifiers(*from).await?, *into),
+        RelinkOp::Link { record, person } => {
+            let Some(owner) = state.store.patient_record_person(*record).await? else { return Ok(()) };
+            let source = state.store.patient_records(owner).await?.into_iter().find(|r| r.id == *record);
+            let ids = state.store.person_identifiers(owner).await?;
+            let ids = ids
+                .into_iter()
+                .filter(|i| source.as_ref().is_some_and(|s| s.institution == i.institution && s.source_id == i.source_id));
+            (ids.collect(), *person)
+        }
+        _ => return Ok(()),
+    };
+    let theirs = state.store.person_identifiers(target).await?;
+    let document =
+        |system: &str| DocumentKind::from_system(system).is_some_and(|k| k.is_strong() || k == DocumentKind::BirthCertificate);
+    for mine in moving.iter().filter(|i| document(&i.system)) {
+        let same_system: Vec<&str> = theirs.iter().filter(|t| t.system == mine.system).map(|t| t.value.as_str()).collect();
+        if !same_system.is_empty() && !same_system.contains(&mine.value.as_str()) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "document_conflict",
+                format!(
+                    "the two hold different numbers of {}: they look like two people; send \"force\": true with the reason to do it anyway",
+                    mine.system
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The index history of a person: links, unlinks, merges and unmerges it took part in.

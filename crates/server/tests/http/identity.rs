@@ -188,9 +188,29 @@ async fn operators_merge_and_reads_follow(store: Arc<dyn Store>) {
         read(s.request(reqwest::Method::POST, "/api/v1/mpi/operations", Some(&operator)).json(&undo).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_api_error(&body, "conflict");
+    // Two persons with different ID numbers are not merged without force.
+    let mut c = resident("c", "冯刚", "1966-06-06", "13600000006", false);
+    c["identifier"] = json!([{"system": NATIONAL_ID_SYSTEM, "value": NATIONAL_ID_2}]);
+    s.put("/fhir/Patient/c", &c).await;
+    let mut d = resident("d", "冯刚", "1949-12-31", "13600000007", true);
+    d["gender"] = json!("female");
+    put_as(&s, &key2, "/fhir/Patient/d", &d).await;
+    let ids = s.person_ids().await;
+    assert_eq!(ids.len(), 4, "{ids:?}");
+    let (pc, pd) = (ids[2].clone(), ids[3].clone());
+    let op = json!({"operation": "merge", "from": pd, "into": pc, "reason": "test"});
+    let (status, body) =
+        read(s.request(reqwest::Method::POST, "/api/v1/mpi/operations", Some(&operator)).json(&op).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_api_error(&body, "document_conflict");
+    let forced = json!({"operation": "merge", "from": pd, "into": pc, "reason": "the registry confirmed it", "force": true});
+    let (status, _) =
+        read(s.request(reqwest::Method::POST, "/api/v1/mpi/operations", Some(&operator)).json(&forced).send().await.unwrap())
+            .await;
+    assert_eq!(status, StatusCode::OK);
     let (status, stats) = read(s.request(reqwest::Method::GET, "/api/v1/mpi/stats", Some(&operator)).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!((stats["persons"].as_i64(), stats["records"].as_i64()), (Some(2), Some(2)));
+    assert_eq!((stats["persons"].as_i64(), stats["records"].as_i64()), (Some(3), Some(4)));
 }
 
 fn urlencode(s: &str) -> String {
