@@ -198,7 +198,9 @@ pub(crate) async fn resolve_persons(
                 }
                 let mut seen_group: HashSet<usize> = HashSet::new();
                 for k in &p.matching.query_keys {
-                    for j in group_keys.get(k).into_iter().flatten() {
+                    // The same cap as for stored blocks: one group must not compare every
+                    // Patient with every other through a shared switchboard number.
+                    for j in group_keys.get(k).into_iter().filter(|b| b.len() <= MAX_BLOCK).flatten() {
                         if seen_group.insert(*j) {
                             candidates.push(Candidate { person: person_of[j], record: -1, demographics: demo_of[j].clone() });
                         }
