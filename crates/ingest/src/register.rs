@@ -55,13 +55,10 @@ fn identity_key(s: &StrongIdentifier) -> i64 {
 }
 
 /// A strong identifier held by someone who is plainly someone else: a different name (a twin
-/// or a relative using the card), a different birth date without the same given name, or a
-/// conflict (another number of a document both carry, another birth certificate). A typo in the
-/// number or a borrowed card; either way not linked without a human's word.
+/// or a relative using the card) or a different birth date without the same given name. A typo
+/// in the number or a borrowed card; either way not linked without a human's word. (Conflicts —
+/// another number of a document both carry — are checked by [`holder_accepts`].)
 fn contradicts(new: &Demographics, holder: &Demographics) -> bool {
-    if conflict(new, holder) {
-        return true;
-    }
     let c = compare(new, holder);
     let named = !new.placeholder_name && !holder.placeholder_name;
     let given = c[Field::Given as usize];

@@ -249,14 +249,22 @@ macro_rules! mpi_sql {
 
         /// Where a person is: active, merged (followed to the active survivor), or unknown.
         pub(crate) async fn person_status(pool: &sqlx::Pool<$db>, p: tongdang_core::PersonId) -> crate::Result<Option<crate::PersonStatus>> {
+            let mut conn = pool.acquire().await?;
+            Ok(walk(&mut conn, p).await?.map(|s| if s == p { crate::PersonStatus::Active } else { crate::PersonStatus::MergedInto(s) }))
+        }
+
+        /// `None` for an unknown person, else whom it was merged into (`Some(None)`: active).
+        async fn merged_into(conn: &mut $conn, p: tongdang_core::PersonId) -> crate::Result<Option<Option<i64>>> {
+            Ok(sqlx::query_scalar("SELECT merged_into FROM persons WHERE id = $1").bind(p.0).fetch_optional(&mut *conn).await?)
+        }
+
+        /// Follow merges from `p` to the active survivor; `None` for an unknown person.
+        async fn walk(conn: &mut $conn, p: tongdang_core::PersonId) -> crate::Result<Option<tongdang_core::PersonId>> {
             let mut current = p;
             for _ in 0..32 {
-                let row: Option<Option<i64>> =
-                    sqlx::query_scalar("SELECT merged_into FROM persons WHERE id = $1").bind(current.0).fetch_optional(pool).await?;
-                match row {
+                match merged_into(&mut *conn, current).await? {
                     None => return Ok(None),
-                    Some(None) if current == p => return Ok(Some(crate::PersonStatus::Active)),
-                    Some(None) => return Ok(Some(crate::PersonStatus::MergedInto(current))),
+                    Some(None) => return Ok(Some(current)),
                     Some(Some(next)) => current = tongdang_core::PersonId(next),
                 }
             }
@@ -268,9 +276,7 @@ macro_rules! mpi_sql {
         }
 
         async fn active(conn: &mut $conn, person: tongdang_core::PersonId) -> crate::Result<()> {
-            let row: Option<Option<i64>> =
-                sqlx::query_scalar("SELECT merged_into FROM persons WHERE id = $1").bind(person.0).fetch_optional(&mut *conn).await?;
-            match row {
+            match merged_into(&mut *conn, person).await? {
                 None => Err(crate::StoreError::NotFound(format!("person {person}"))),
                 Some(Some(into)) => Err(crate::StoreError::Conflict(format!("person {person} was merged into {into}"))),
                 Some(None) => Ok(()),
@@ -400,8 +406,7 @@ macro_rules! mpi_sql {
                     .await?;
                     let retired = match earlier.flatten().map(tongdang_core::PersonId) {
                         Some(p) => {
-                            let into: Option<Option<i64>> = sqlx::query_scalar("SELECT merged_into FROM persons WHERE id = $1").bind(p.0).fetch_optional(&mut *conn).await?;
-                            (into == Some(Some(from.0)) && records_of(&mut *conn, p).await?.is_empty()).then_some(p)
+                            (merged_into(&mut *conn, p).await? == Some(Some(from.0)) && records_of(&mut *conn, p).await?.is_empty()).then_some(p)
                         }
                         None => None,
                     };
@@ -451,12 +456,10 @@ macro_rules! mpi_sql {
                     let from = tongdang_core::PersonId(from.ok_or_else(|| crate::StoreError::Corrupt(format!("merge event {event} has no merged person")))?);
                     // Merges are undone last first: the survivor must still be active, and the
                     // merged person still merged into it.
-                    let survivor: Option<Option<i64>> = sqlx::query_scalar("SELECT merged_into FROM persons WHERE id = $1").bind(into.0).fetch_optional(&mut *conn).await?;
-                    if let Some(Some(later)) = survivor {
+                    if let Some(Some(later)) = merged_into(&mut *conn, into).await? {
                         return Err(crate::StoreError::Conflict(format!("person {into} was merged into {later} since; undo that merge first")));
                     }
-                    let merged: Option<Option<i64>> = sqlx::query_scalar("SELECT merged_into FROM persons WHERE id = $1").bind(from.0).fetch_optional(&mut *conn).await?;
-                    if merged != Some(Some(into.0)) {
+                    if merged_into(&mut *conn, from).await? != Some(Some(into.0)) {
                         return Err(crate::StoreError::Conflict(format!("person {from} is no longer merged into {into}")));
                     }
                     sqlx::query("UPDATE persons SET merged_into = NULL WHERE id = $1").bind(from.0).execute(&mut *conn).await?;
@@ -596,16 +599,7 @@ macro_rules! mpi_sql {
 
         /// The active person an id stands for (following merges).
         async fn survivor_of(conn: &mut $conn, p: tongdang_core::PersonId) -> crate::Result<tongdang_core::PersonId> {
-            let mut current = p;
-            for _ in 0..32 {
-                let next: Option<Option<i64>> = sqlx::query_scalar("SELECT merged_into FROM persons WHERE id = $1").bind(current.0).fetch_optional(&mut *conn).await?;
-                match next {
-                    None => return Err(crate::StoreError::NotFound(format!("person {current}"))),
-                    Some(None) => return Ok(current),
-                    Some(Some(n)) => current = tongdang_core::PersonId(n),
-                }
-            }
-            Err(crate::StoreError::Corrupt(format!("merge chain of person {p} does not end")))
+            walk(&mut *conn, p).await?.ok_or_else(|| crate::StoreError::NotFound(format!("person {p}")))
         }
 
         /// Persons as their active survivors (`(asked, active)`), for holders of identifiers

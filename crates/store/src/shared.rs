@@ -270,24 +270,34 @@ macro_rules! shared_sql {
         }
 
         pub(crate) async fn patient_records(pool: &sqlx::Pool<$db>, p: tongdang_core::PersonId) -> crate::Result<Vec<crate::PatientRecord>> {
-            use sqlx::Row;
             let rows = sqlx::query("SELECT id, person_id, institution, source_id, version, collected_at, resource FROM patient_records WHERE person_id = $1 ORDER BY collected_at DESC, id DESC")
                 .bind(p.0)
                 .fetch_all(pool)
                 .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(crate::PatientRecord {
-                        id: r.try_get(0)?,
-                        person: tongdang_core::PersonId(r.try_get(1)?),
-                        institution: r.try_get(2)?,
-                        source_id: r.try_get(3)?,
-                        version: r.try_get(4)?,
-                        collected_at: tongdang_core::Timestamp(r.try_get(5)?),
-                        resource: r.try_get(6)?,
-                    })
-                })
-                .collect()
+            rows.iter().map(patient_record_from_row).collect()
+        }
+
+        fn patient_record_from_row(r: &<$db as sqlx::Database>::Row) -> crate::Result<crate::PatientRecord> {
+            use sqlx::Row;
+            Ok(crate::PatientRecord {
+                id: r.try_get(0)?,
+                person: tongdang_core::PersonId(r.try_get(1)?),
+                institution: r.try_get(2)?,
+                source_id: r.try_get(3)?,
+                version: r.try_get(4)?,
+                collected_at: tongdang_core::Timestamp(r.try_get(5)?),
+                resource: r.try_get(6)?,
+            })
+        }
+
+        /// Patient records in id order after `after` (re-indexing).
+        pub(crate) async fn patient_records_page(pool: &sqlx::Pool<$db>, after: i64, limit: u32) -> crate::Result<Vec<crate::PatientRecord>> {
+            let rows = sqlx::query("SELECT id, person_id, institution, source_id, version, collected_at, resource FROM patient_records WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(patient_record_from_row).collect()
         }
 
         pub(crate) async fn person_identifiers(pool: &sqlx::Pool<$db>, p: tongdang_core::PersonId) -> crate::Result<Vec<crate::PersonIdentifier>> {
@@ -600,25 +610,7 @@ macro_rules! store_impls {
             }
 
             async fn patient_records_page(&self, after: i64, limit: u32) -> crate::Result<Vec<crate::PatientRecord>> {
-                use sqlx::Row;
-                let rows = sqlx::query("SELECT id, person_id, institution, source_id, version, collected_at, resource FROM patient_records WHERE id > $1 ORDER BY id LIMIT $2")
-                    .bind(after)
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.$read)
-                    .await?;
-                rows.iter()
-                    .map(|r| {
-                        Ok(crate::PatientRecord {
-                            id: r.try_get(0)?,
-                            person: tongdang_core::PersonId(r.try_get(1)?),
-                            institution: r.try_get(2)?,
-                            source_id: r.try_get(3)?,
-                            version: r.try_get(4)?,
-                            collected_at: tongdang_core::Timestamp(r.try_get(5)?),
-                            resource: r.try_get(6)?,
-                        })
-                    })
-                    .collect()
+                sql::patient_records_page(&self.$read, after, limit).await
             }
 
             async fn patient_record_person(&self, record: i64) -> crate::Result<Option<tongdang_core::PersonId>> {

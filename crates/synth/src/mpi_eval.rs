@@ -291,28 +291,8 @@ fn today() -> i32 {
     jd(crate::SynthConfig::default().today)
 }
 
-/// Age in whole years, shaped like Guangdong's population (2020 census, rounded).
-fn sample_age(rng: &mut SynthRng) -> i32 {
-    const BANDS: &[((i32, i32), u32)] =
-        &[((1, 15), 180), ((15, 30), 200), ((30, 45), 270), ((45, 60), 200), ((60, 75), 100), ((75, 96), 45)];
-    let (lo, hi) = *pick_weighted(rng, BANDS);
-    rng.random_range(lo..hi)
-}
-
-/// The given names in fashion in the birth year, because names follow fashions.
-fn given_pool(male: bool, year: i32) -> &'static [&'static str] {
-    match (male, year) {
-        (true, ..1965) => data::MALE_OLD,
-        (true, 1965..1990) => data::MALE_MID,
-        (true, _) => data::MALE_YOUNG,
-        (false, ..1965) => data::FEMALE_OLD,
-        (false, 1965..1990) => data::FEMALE_MID,
-        (false, _) => data::FEMALE_YOUNG,
-    }
-}
-
 fn given_name(rng: &mut SynthRng, male: bool, birth: i32) -> String {
-    (*pick(rng, given_pool(male, date_of(birth).year()))).to_owned()
+    (*pick(rng, people::given_pool(male, date_of(birth).year()))).to_owned()
 }
 
 fn surname(rng: &mut SynthRng) -> String {
@@ -446,7 +426,7 @@ impl Population {
 
     fn ordinary(&mut self, rng: &mut SynthRng, insts: &[Inst], today: i32) -> Person {
         let male = rng.random_bool(0.51);
-        let birth = add_months(today, -12 * sample_age(rng)) - rng.random_range(0..365);
+        let birth = add_months(today, -12 * people::sample_age(rng)) - rng.random_range(0..365);
         let who = Who {
             family: surname(rng),
             given: given_name(rng, male, birth),
@@ -460,7 +440,7 @@ impl Population {
 
     fn minority(&mut self, rng: &mut SynthRng, insts: &[Inst], today: i32) -> Person {
         let male = rng.random_bool(0.5);
-        let birth = add_months(today, -12 * sample_age(rng)) - rng.random_range(0..365);
+        let birth = add_months(today, -12 * people::sample_age(rng)) - rng.random_range(0..365);
         let (given, family) = if rng.random_bool(0.5) {
             *pick(rng, if male { data::MINORITY_MALE } else { data::MINORITY_FEMALE })
         } else {

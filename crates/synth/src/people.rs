@@ -57,23 +57,27 @@ fn age_band(age: i32) -> usize {
 }
 
 /// Age in whole years for the Guangdong population (2020 census shape, rounded).
-fn sample_age(rng: &mut SynthRng) -> i32 {
+pub(crate) fn sample_age(rng: &mut SynthRng) -> i32 {
     const BANDS: &[((i32, i32), u32)] =
         &[((1, 15), 180), ((15, 30), 200), ((30, 45), 270), ((45, 60), 200), ((60, 75), 100), ((75, 96), 45)];
     let (lo, hi) = *pick_weighted(rng, BANDS);
     rng.random_range(lo..hi)
 }
 
-fn given_name(rng: &mut SynthRng, male: bool, birth_year: i32) -> &'static str {
-    let pool = match (male, birth_year) {
+/// The given names in fashion in the birth year, because names follow fashions.
+pub(crate) fn given_pool(male: bool, birth_year: i32) -> &'static [&'static str] {
+    match (male, birth_year) {
         (true, ..1965) => data::MALE_OLD,
         (true, 1965..1990) => data::MALE_MID,
         (true, _) => data::MALE_YOUNG,
         (false, ..1965) => data::FEMALE_OLD,
         (false, 1965..1990) => data::FEMALE_MID,
         (false, _) => data::FEMALE_YOUNG,
-    };
-    pick::<&str>(rng, pool)
+    }
+}
+
+fn given_name(rng: &mut SynthRng, male: bool, birth_year: i32) -> &'static str {
+    pick::<&str>(rng, given_pool(male, birth_year))
 }
 
 const PHONE_PREFIXES: &[&str] = &[

@@ -116,17 +116,7 @@ pub fn index_keys(d: &Demographics) -> Vec<BlockKey> {
 }
 
 /// The keys a record shares with its matching candidates (the index keys without the
-/// search-only ones): the blocks EM estimates from.
-pub fn pair_keys(d: &Demographics) -> Vec<BlockKey> {
-    let mut out = Vec::new();
-    keys_for(d, d.birth.as_slice(), &mut out);
-    let mut keys: Vec<BlockKey> = out.into_iter().filter(|(k, _)| k.for_matching()).map(|(_, k)| k).collect();
-    keys.sort_unstable();
-    keys.dedup();
-    keys
-}
-
-/// [`pair_keys`] with the kind of each.
+/// search-only ones), with the kind of each: the blocks EM estimates from.
 pub fn pair_keys_by_kind(d: &Demographics) -> Vec<(KeyKind, BlockKey)> {
     let mut out = Vec::new();
     keys_for(d, d.birth.as_slice(), &mut out);

@@ -9,8 +9,7 @@ pub mod decide;
 pub mod em;
 pub mod model;
 
-pub use blocking::pair_keys_by_kind;
-pub use blocking::{BlockKey, KeyKind, index_keys, pair_keys, query_keys, search_key};
+pub use blocking::{BlockKey, KeyKind, index_keys, pair_keys_by_kind, query_keys, search_key};
 pub use compare::{Comparison, FIELDS, Field, MISSING, compare, conflict};
 pub use decide::{Candidate, Decision, MatchOutcome, ScoredPerson, decide};
 pub use em::{TrainingSet, estimate, u_from_random};
