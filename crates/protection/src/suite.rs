@@ -103,7 +103,7 @@ impl Suite {
 /// A signing key of the suite's algorithm.
 pub enum SigningKey {
     /// Ed25519 (RFC 8032).
-    Ed25519(ed25519_dalek::SigningKey),
+    Ed25519(Box<ed25519_dalek::SigningKey>),
     /// SM2 with the default distinguishing id (GB/T 32918.2).
     Sm2(Box<sm2::dsa::SigningKey>),
 }
@@ -118,7 +118,7 @@ impl SigningKey {
         match suite {
             Suite::Aes256Gcm => {
                 let b: [u8; 32] = secret.try_into().map_err(|_| bad())?;
-                Ok(SigningKey::Ed25519(ed25519_dalek::SigningKey::from_bytes(&b)))
+                Ok(SigningKey::Ed25519(Box::new(ed25519_dalek::SigningKey::from_bytes(&b))))
             }
             Suite::Sm4Gcm => {
                 Ok(SigningKey::Sm2(Box::new(sm2::dsa::SigningKey::from_slice(SM2_DIST_ID, secret).map_err(|_| bad())?)))
