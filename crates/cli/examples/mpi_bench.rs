@@ -8,10 +8,12 @@
 //! of a second round in groups of 1,000 (an NDJSON submission), for decisions per second.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 use tongdang_core::InstitutionCode;
 use tongdang_ingest::{Channel, GroupMode, Ingestor, Item, prepare};
-use tongdang_store::Location;
+use tongdang_protection::{LocalMasterKey, Suite};
+use tongdang_store::{Location, Protection, Store};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
@@ -23,7 +25,15 @@ async fn main() -> anyhow::Result<()> {
     } else {
         Location::DataDir(dir)
     };
-    let store = tongdang_store::open(&location).await?;
+    // The master key: TONGDANG_MASTER_KEY, else the data directory's master.key.
+    let master = match (std::env::var("TONGDANG_MASTER_KEY"), &location) {
+        (Ok(hex), _) => LocalMasterKey::parse(&hex)?,
+        (Err(_), Location::DataDir(d)) => LocalMasterKey::from_file(&d.join("master.key"))?,
+        (Err(_), Location::Postgres(_)) => anyhow::bail!("set TONGDANG_MASTER_KEY for PostgreSQL"),
+    };
+    let protection =
+        Protection { provider: Arc::new(master), suite: Suite::Aes256Gcm, origin: tongdang_store::DEFAULT_ORIGIN.into() };
+    let store = tongdang_store::open(&location, protection).await?;
     let persons_before = store.mpi_counts().await?.persons;
     let ingestor = Ingestor::load(store.clone()).await?;
     // Seeds differ per run so a re-run registers new records rather than unchanged ones.

@@ -9,6 +9,7 @@ use std::time::Instant;
 use tongdang_core::{City, InstitutionKind, Level, Scope};
 use tongdang_ingest::{Channel, Ingestor, Session};
 use tongdang_store::Location;
+use tongdang_store::Store;
 use tongdang_synth::{Province, SynthConfig};
 
 #[derive(Args)]

@@ -10,6 +10,7 @@ use tongdang_core::InstitutionCode;
 use tongdang_ingest::Ingestor;
 use tongdang_ingest::import::{import_files, total_bytes};
 use tongdang_store::Location;
+use tongdang_store::Store;
 
 #[derive(Args)]
 pub(crate) struct ImportArgs {

@@ -6,6 +6,7 @@ use comfy_table::Table;
 use tongdang_access::credential::new_key;
 use tongdang_core::{City, ConnectionMode, Institution, InstitutionCode, InstitutionKind, Level, Ownership, Scope};
 use tongdang_store::Location;
+use tongdang_store::Store;
 
 #[derive(Subcommand)]
 pub(crate) enum InstitutionCommand {

@@ -12,7 +12,8 @@ use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tongdang_store::{Location, Store};
+use tongdang_protection::{LocalMasterKey, Suite};
+use tongdang_store::{Location, ProtectedStore, Protection};
 
 // Ingest allocates and frees many small JSON nodes; glibc's malloc took a quarter of the
 // profile, mimalloc a fraction of that (BENCHMARKS.md).
@@ -28,6 +29,14 @@ struct Cli {
     /// PostgreSQL URL (postgres://…); overrides --data-dir.
     #[arg(long, global = true, env = "TONGDANG_DATABASE_URL", value_name = "URL")]
     database_url: Option<String>,
+    /// File holding the 64-hex-character master key that wraps the data keys. Default with
+    /// --data-dir: DIR/master.key, created with the database (keep a copy elsewhere).
+    #[arg(long, global = true, env = "TONGDANG_MASTER_KEY_FILE", value_name = "FILE")]
+    master_key_file: Option<PathBuf>,
+    /// Cipher suite of keys created from now on: aes-256-gcm (default) or sm4-gcm (国密: SM4-GCM,
+    /// HMAC-SM3, SM2 checkpoint signatures).
+    #[arg(long, global = true, env = "TONGDANG_CIPHER_SUITE", value_name = "SUITE", default_value = "aes-256-gcm", value_parser = parse_suite)]
+    cipher_suite: Suite,
     #[command(subcommand)]
     command: Command,
 }
@@ -66,13 +75,50 @@ impl Cli {
     }
 }
 
+fn parse_suite(s: &str) -> Result<Suite, String> {
+    Suite::parse(s).ok_or_else(|| format!("unknown cipher suite {s:?}: use aes-256-gcm or sm4-gcm"))
+}
+
+/// How the master key and suite were given, for every command that opens the store.
+static KEY_OPTIONS: std::sync::OnceLock<(Option<PathBuf>, Suite)> = std::sync::OnceLock::new();
+
+/// The master key: `TONGDANG_MASTER_KEY` (hex), else `--master-key-file`, else the data
+/// directory's `master.key`, created when the directory holds no database yet.
+pub(crate) fn master_key(location: &Location) -> anyhow::Result<LocalMasterKey> {
+    if let Ok(hex) = std::env::var("TONGDANG_MASTER_KEY") {
+        return LocalMasterKey::parse(&hex).context("TONGDANG_MASTER_KEY");
+    }
+    let file = KEY_OPTIONS.get().and_then(|(f, _)| f.clone());
+    match (file, location) {
+        (Some(f), _) => Ok(LocalMasterKey::from_file(&f)?),
+        (None, Location::DataDir(dir)) => {
+            let path = dir.join("master.key");
+            if path.exists() {
+                return Ok(LocalMasterKey::from_file(&path)?);
+            }
+            if tongdang_store::sqlite_path(dir).exists() {
+                bail!("{} has a database but no master.key: give --master-key-file or TONGDANG_MASTER_KEY", dir.display());
+            }
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            let key = LocalMasterKey::generate();
+            key.write_new_file(&path).with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("tongdang: created a master key in {} — keep a copy apart from the data", path.display());
+            Ok(key)
+        }
+        (None, Location::Postgres(_)) => bail!("PostgreSQL needs a master key: give --master-key-file or TONGDANG_MASTER_KEY"),
+    }
+}
+
 /// Open the store named by the command line.
-async fn open(location: &Location) -> anyhow::Result<Arc<dyn Store>> {
+async fn open(location: &Location) -> anyhow::Result<Arc<ProtectedStore>> {
     let what = match location {
         Location::DataDir(d) => format!("the database in {}", d.display()),
         Location::Postgres(_) => "the PostgreSQL database".to_string(),
     };
-    tongdang_store::open(location).await.with_context(|| format!("cannot open {what}"))
+    let master = master_key(location)?;
+    let suite = KEY_OPTIONS.get().map_or(Suite::Aes256Gcm, |(_, s)| *s);
+    let protection = Protection { provider: Arc::new(master), suite, origin: tongdang_store::DEFAULT_ORIGIN.to_string() };
+    tongdang_store::open(location, protection).await.with_context(|| format!("cannot open {what}"))
 }
 
 fn init_logging(default: &str) {
@@ -92,6 +138,7 @@ fn main() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    let _ = KEY_OPTIONS.set((cli.master_key_file.clone(), cli.cipher_suite));
     match &cli.command {
         Command::Serve { listen } => {
             init_logging("info");
@@ -119,7 +166,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Serve the store on `listen`.
-pub(crate) async fn serve(store: Arc<dyn Store>, listen: SocketAddr) -> anyhow::Result<()> {
+pub(crate) async fn serve(store: Arc<ProtectedStore>, listen: SocketAddr) -> anyhow::Result<()> {
     let state = Arc::new(tongdang_server::AppState::new(store));
     state.ingestor.reload_parameters().await.context("cannot read the matching parameters")?;
     tracing::info!(%listen, "serving");

@@ -688,6 +688,7 @@ fn write_item(
                 person,
                 institution: institution.to_string(),
                 source_id: body.source_id.clone(),
+                sealed: None,
             }));
             key.target_id = slot.record_id.unwrap_or(0);
             set.patients.push(PatientRecord {

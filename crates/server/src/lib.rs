@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tongdang_access::{Policy, RecordReader};
 use tongdang_ingest::Ingestor;
-use tongdang_store::Store;
+use tongdang_store::{ProtectedStore, Store};
 use tower_http::trace::TraceLayer;
 
 pub use auth::KeyCache;
@@ -50,6 +50,8 @@ impl Default for Limits {
 pub struct AppState {
     /// The store (registry and key look-ups; record reads go through `reader`).
     pub store: Arc<dyn Store>,
+    /// The same store's protection operations: the ledger, checkpoints, keys.
+    pub protected: Arc<ProtectedStore>,
     /// The write path.
     pub ingestor: Ingestor,
     /// The read path, behind the policy decision point.
@@ -62,8 +64,10 @@ pub struct AppState {
 
 impl AppState {
     /// State over a store with default limits and policy.
-    pub fn new(store: Arc<dyn Store>) -> AppState {
+    pub fn new(protected: Arc<ProtectedStore>) -> AppState {
+        let store: Arc<dyn Store> = protected.clone();
         AppState {
+            protected,
             ingestor: Ingestor::new(store.clone()),
             reader: RecordReader::new(store.clone(), Policy),
             keys: KeyCache::default(),

@@ -18,6 +18,14 @@ pub enum StoreError {
     /// The operation contradicts the current state (the message names ids only).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// A sealed value did not open, or the keys did not load (names the row, never content).
+    #[error("protection: {what}: {source}")]
+    Protection {
+        /// Which row or key.
+        what: String,
+        /// Why.
+        source: tongdang_protection::ProtectionError,
+    },
     /// The data directory could not be prepared.
     #[error("data directory: {0}")]
     Io(#[from] std::io::Error),

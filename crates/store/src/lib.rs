@@ -3,13 +3,18 @@
 //! (entries, their history, patient records) carries the person id, so the scale-out path can
 //! distribute those tables by person (see `docs/scale-out.md`).
 
+pub mod accounts;
 pub mod error;
+pub mod ledger;
 pub mod model;
 mod mpi;
 mod postgres;
+mod protected;
+pub mod protection_sql;
 mod shared;
 mod sqlite;
 mod sqlite_reads;
+pub mod verify;
 
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -17,9 +22,14 @@ use std::path::Path;
 use std::sync::Arc;
 use tongdang_core::{EntryId, Institution, InstitutionCode, PersonId};
 
+pub use accounts::{AccountRecord, SessionRecord};
 pub use error::StoreError;
+pub use ledger::{AuditEvent, CheckpointRecord, EntryVersionFacts, LeafKind, LedgerLeaf, StoredLeaf};
 pub use model::*;
 pub use mpi::{LinkRow, MatchRecord, MatchRecordWrite, MpiCounts, MpiEvent, NewReview, PersonStatus, RelinkOp, ReviewItem};
+pub use protected::{DEFAULT_ORIGIN, ProtectedStore, Protection};
+pub use protection_sql::{SealedKey, SealedRow, SealedTable, StoredEntryVersion};
+use tongdang_protection::ledger::{Hash, NodeId};
 
 /// Result of store operations.
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -130,6 +140,64 @@ pub trait Store: Send + Sync + 'static {
     async fn match_parameters(&self) -> Result<Option<String>>;
     /// Save matching parameters (JSON).
     async fn save_match_parameters(&self, json: &str) -> Result<()>;
+
+    /// The wrapped keys.
+    async fn protection_keys(&self) -> Result<Vec<tongdang_protection::StoredKey>>;
+    /// Insert or update wrapped keys (new keys, re-wrapped keys, retirements).
+    async fn save_protection_keys(&self, keys: &[tongdang_protection::StoredKey]) -> Result<()>;
+    /// Append up to `limit` queued leaves to the ledger's tree: `(appended, new size)`.
+    async fn ledger_sequence(&self, limit: usize) -> Result<(u64, u64)>;
+    /// `(tree size, leaves waiting in the queue)`.
+    async fn ledger_counts(&self) -> Result<(u64, u64)>;
+    /// Stored nodes of the tree.
+    async fn ledger_nodes(&self, ids: &[NodeId]) -> Result<HashMap<NodeId, Hash>>;
+    /// Stored nodes in storage order (by last leaf, then level), after `after`.
+    async fn ledger_node_page(&self, after: Option<NodeId>, limit: u32) -> Result<Vec<(NodeId, Hash)>>;
+    /// Leaves in index order after `after`, with what they stand for.
+    async fn ledger_leaves_page(&self, after: Option<u64>, limit: u32) -> Result<Vec<StoredLeaf>>;
+    /// The index of the leaf of an entry version or event.
+    async fn ledger_leaf_index(&self, kind: LeafKind, ref_id: i64, ref_version: i64) -> Result<Option<u64>>;
+    /// Store a signed checkpoint.
+    async fn insert_checkpoint(&self, checkpoint: &CheckpointRecord) -> Result<()>;
+    /// Checkpoints of trees smaller than `before`, largest first.
+    async fn checkpoints(&self, before: Option<u64>, limit: u32) -> Result<Vec<CheckpointRecord>>;
+    /// Append audit events (and queue their leaves) in one transaction; their ids.
+    async fn append_events(&self, events: &[AuditEvent]) -> Result<Vec<i64>>;
+    /// Audit events, newest first, of one person or all, before an id.
+    async fn audit_events(&self, person: Option<PersonId>, before: Option<i64>, limit: u32) -> Result<Vec<AuditEvent>>;
+    /// Audit events by id.
+    async fn events_by_id(&self, ids: &[i64]) -> Result<Vec<AuditEvent>>;
+    /// Entry versions (current and history) in `(id, version)` order after `after`.
+    async fn entry_versions_page(&self, after: (i64, i64), limit: u32) -> Result<Vec<StoredEntryVersion>>;
+    /// Sealed values of a table after a key, for re-sealing.
+    async fn sealed_page(&self, table: SealedTable, after: &SealedKey, limit: u32) -> Result<Vec<SealedRow>>;
+    /// Replace sealed values that are still what was read; how many were replaced.
+    async fn replace_sealed(&self, table: SealedTable, rows: &[(SealedRow, Vec<u8>)]) -> Result<u64>;
+    /// Create an account; its id.
+    async fn insert_account(&self, account: &AccountRecord) -> Result<i64>;
+    /// The account with this sign-in name.
+    async fn account_by_login(&self, login: &str) -> Result<Option<AccountRecord>>;
+    /// An account by id.
+    async fn account(&self, id: i64) -> Result<Option<AccountRecord>>;
+    /// Accounts in id order.
+    async fn accounts(&self, after: i64, limit: u32) -> Result<Vec<AccountRecord>>;
+    /// Record a sign-in's outcome: failures so far and any lock-out.
+    async fn record_sign_in(
+        &self,
+        account: i64,
+        failed_attempts: i64,
+        locked_until: Option<tongdang_core::Timestamp>,
+    ) -> Result<()>;
+    /// Store a session or token.
+    async fn insert_session(&self, session: &SessionRecord) -> Result<()>;
+    /// A session by the hash of its token.
+    async fn session(&self, token_hash: &[u8]) -> Result<Option<SessionRecord>>;
+    /// Revoke a session.
+    async fn revoke_session(&self, token_hash: &[u8]) -> Result<()>;
+    /// An institution's API keys.
+    async fn api_keys_of(&self, institution: &str) -> Result<Vec<ApiKeyRecord>>;
+    /// Revoke an institution's key by prefix; whether one was revoked.
+    async fn revoke_api_key(&self, institution: &str, prefix: &str) -> Result<bool>;
 }
 
 /// One ingest step's transaction: look up what is stored, then write, then commit. Dropping it
@@ -174,12 +242,13 @@ pub enum Location {
     Postgres(String),
 }
 
-/// Open (creating if needed) and migrate the store.
-pub async fn open(location: &Location) -> Result<Arc<dyn Store>> {
-    match location {
-        Location::DataDir(dir) => Ok(Arc::new(sqlite::SqliteStore::open(dir).await?)),
-        Location::Postgres(url) => Ok(Arc::new(postgres::PgStore::open(url).await?)),
-    }
+/// Open (creating if needed) and migrate the store, behind its protection.
+pub async fn open(location: &Location, protection: Protection) -> Result<Arc<ProtectedStore>> {
+    let inner: Arc<dyn Store> = match location {
+        Location::DataDir(dir) => Arc::new(sqlite::SqliteStore::open(dir).await?),
+        Location::Postgres(url) => Arc::new(postgres::PgStore::open(url).await?),
+    };
+    Ok(Arc::new(ProtectedStore::open(inner, protection).await?))
 }
 
 /// The SQLite file inside a data directory.

@@ -151,6 +151,9 @@ pub struct PersonIdentifier {
     pub institution: String,
     /// That Patient's source id: a corrected Patient replaces the identifiers it carried.
     pub source_id: String,
+    /// The value sealed, as stored (set by the protected store; the stored `value` is its
+    /// blind index).
+    pub sealed: Option<Vec<u8>>,
 }
 
 /// An identifier of a Patient or directory resource within its institution, for conditional
@@ -215,6 +218,9 @@ pub struct WriteSet {
     pub match_records: Vec<crate::MatchRecordWrite>,
     /// Possible matches raised for review.
     pub reviews: Vec<crate::NewReview>,
+    /// Ledger leaves of the entry versions written (queued for sequencing in the same
+    /// transaction; set by the protected store).
+    pub ledger: Vec<crate::LedgerLeaf>,
 }
 
 impl WriteSet {

@@ -12,6 +12,7 @@ use tongdang_core::InstitutionCode;
 mod sql {
     crate::shared::shared_sql!(sqlx::Postgres, sqlx::PgConnection, "(person_id, id)");
     crate::mpi::mpi_sql!(sqlx::Postgres, sqlx::PgConnection);
+    crate::protection_sql::protection_sql!(sqlx::Postgres, sqlx::PgConnection);
 
     /// Looks up by joining the ids as an array: an `IN` list of thousands is planned as a scan of
     /// every key of the institution and type (measured: it made ingest slow down as the store
@@ -49,6 +50,14 @@ mod sql {
             out.insert((key.resource_type.clone(), key.source_id.clone()), key);
         }
         Ok(out)
+    }
+
+    /// The next audit event ids from their sequence.
+    pub(crate) async fn allocate_event_ids(conn: &mut sqlx::PgConnection, n: usize) -> crate::Result<Vec<i64>> {
+        Ok(sqlx::query_scalar("SELECT nextval('audit_events_id_seq') FROM generate_series(1, $1)")
+            .bind(n as i64)
+            .fetch_all(&mut *conn)
+            .await?)
     }
 
     /// Strong-identifier holders by joining the wanted pairs as arrays: a row-value `IN` list
@@ -174,6 +183,8 @@ async fn allocate(conn: &mut PgConnection, kind: IdKind, n: usize) -> Result<Vec
 const INDEX_LOCK: i32 = 1;
 const IDENTITY_LOCKS: i32 = 2;
 const IDENTITY_BUCKETS: i64 = 1024;
+/// The ledger's sequencer: one at a time across every server on the database.
+const LEDGER_LOCK: i32 = 3;
 
 impl PgStore {
     /// An operator's change of the index: waits for ingest transactions in flight, which could
@@ -181,6 +192,13 @@ impl PgStore {
     async fn begin_admin(&self) -> Result<Transaction<'static, Postgres>> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("SELECT pg_advisory_xact_lock($1, 0)").bind(INDEX_LOCK).execute(&mut *tx).await?;
+        Ok(tx)
+    }
+
+    /// The ledger's sequencer, apart from ingest and the index.
+    async fn begin_ledger(&self) -> Result<Transaction<'static, Postgres>> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1, 0)").bind(LEDGER_LOCK).execute(&mut *tx).await?;
         Ok(tx)
     }
 }

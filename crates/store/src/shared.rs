@@ -302,7 +302,7 @@ macro_rules! shared_sql {
 
         pub(crate) async fn person_identifiers(pool: &sqlx::Pool<$db>, p: tongdang_core::PersonId) -> crate::Result<Vec<crate::PersonIdentifier>> {
             use sqlx::Row;
-            let rows = sqlx::query("SELECT system, value, person_id, institution, source_id FROM person_identifiers WHERE person_id = $1 ORDER BY system, value")
+            let rows = sqlx::query("SELECT system, value, person_id, institution, source_id, sealed FROM person_identifiers WHERE person_id = $1 ORDER BY system, value")
                 .bind(p.0)
                 .fetch_all(pool)
                 .await?;
@@ -314,6 +314,7 @@ macro_rules! shared_sql {
                         person: tongdang_core::PersonId(r.try_get(2)?),
                         institution: r.try_get(3)?,
                         source_id: r.try_get(4)?,
+                        sealed: r.try_get(5)?,
                     })
                 })
                 .collect()
@@ -431,13 +432,14 @@ macro_rules! shared_sql {
                     .await?;
             }
             for chunk in set.person_identifiers.chunks(ROWS_PER_INSERT) {
-                let mut b: QueryBuilder<$db> = QueryBuilder::new("INSERT INTO person_identifiers (system, value, person_id, institution, source_id) ");
+                let mut b: QueryBuilder<$db> = QueryBuilder::new("INSERT INTO person_identifiers (system, value, person_id, institution, source_id, sealed) ");
                 b.push_values(chunk, |mut row, i| {
                     row.push_bind(i.system.clone())
                         .push_bind(i.value.clone())
                         .push_bind(i.person.0)
                         .push_bind(i.institution.clone())
-                        .push_bind(i.source_id.clone());
+                        .push_bind(i.source_id.clone())
+                        .push_bind(i.sealed.clone());
                 });
                 b.push(" ON CONFLICT (system, value, person_id, institution, source_id) DO NOTHING");
                 b.build().execute(&mut *conn).await?;
@@ -511,6 +513,7 @@ macro_rules! shared_sql {
             // Each dialect writes the two largest tables its fastest way.
             insert_entries(&mut *conn, &set.entries).await?;
             tx_write_index(&mut *conn, &set.match_records, &set.reviews).await?;
+            tx_queue_leaves(&mut *conn, &set.ledger).await?;
             Ok(())
         }
     };
@@ -668,6 +671,121 @@ macro_rules! store_impls {
 
             async fn save_match_parameters(&self, json: &str) -> crate::Result<()> {
                 sql::save_match_parameters(&self.$write, json).await
+            }
+
+            async fn protection_keys(&self) -> crate::Result<Vec<tongdang_protection::StoredKey>> {
+                sql::protection_keys(&self.$write).await
+            }
+
+            async fn save_protection_keys(&self, keys: &[tongdang_protection::StoredKey]) -> crate::Result<()> {
+                sql::save_protection_keys(&self.$write, keys).await
+            }
+
+            async fn ledger_sequence(&self, limit: usize) -> crate::Result<(u64, u64)> {
+                let mut tx = self.begin_ledger().await?;
+                let out = sql::tx_sequence(&mut *tx, limit).await?;
+                tx.commit().await?;
+                Ok(out)
+            }
+
+            async fn ledger_counts(&self) -> crate::Result<(u64, u64)> {
+                sql::ledger_counts(&self.$read).await
+            }
+
+            async fn ledger_nodes(
+                &self,
+                ids: &[tongdang_protection::ledger::NodeId],
+            ) -> crate::Result<std::collections::HashMap<tongdang_protection::ledger::NodeId, tongdang_protection::ledger::Hash>> {
+                let mut conn = self.$read.acquire().await?;
+                sql::tx_ledger_nodes(&mut conn, ids).await
+            }
+
+            async fn ledger_node_page(
+                &self,
+                after: Option<tongdang_protection::ledger::NodeId>,
+                limit: u32,
+            ) -> crate::Result<Vec<(tongdang_protection::ledger::NodeId, tongdang_protection::ledger::Hash)>> {
+                sql::ledger_node_page(&self.$read, after, limit).await
+            }
+
+            async fn ledger_leaves_page(&self, after: Option<u64>, limit: u32) -> crate::Result<Vec<crate::StoredLeaf>> {
+                sql::ledger_leaves_page(&self.$read, after, limit).await
+            }
+
+            async fn ledger_leaf_index(&self, kind: crate::LeafKind, ref_id: i64, ref_version: i64) -> crate::Result<Option<u64>> {
+                sql::ledger_leaf_index(&self.$read, kind, ref_id, ref_version).await
+            }
+
+            async fn insert_checkpoint(&self, checkpoint: &crate::CheckpointRecord) -> crate::Result<()> {
+                sql::insert_checkpoint(&self.$write, checkpoint).await
+            }
+
+            async fn checkpoints(&self, before: Option<u64>, limit: u32) -> crate::Result<Vec<crate::CheckpointRecord>> {
+                sql::checkpoints(&self.$read, before, limit).await
+            }
+
+            async fn append_events(&self, events: &[crate::AuditEvent]) -> crate::Result<Vec<i64>> {
+                sql::append_events(&self.$write, events).await
+            }
+
+            async fn audit_events(&self, person: Option<tongdang_core::PersonId>, before: Option<i64>, limit: u32) -> crate::Result<Vec<crate::AuditEvent>> {
+                sql::audit_events(&self.$read, person, before, limit).await
+            }
+
+            async fn events_by_id(&self, ids: &[i64]) -> crate::Result<Vec<crate::AuditEvent>> {
+                sql::events_by_id(&self.$read, ids).await
+            }
+
+            async fn entry_versions_page(&self, after: (i64, i64), limit: u32) -> crate::Result<Vec<crate::StoredEntryVersion>> {
+                sql::entry_versions_page(&self.$read, after, limit).await
+            }
+
+            async fn sealed_page(&self, table: crate::SealedTable, after: &crate::SealedKey, limit: u32) -> crate::Result<Vec<crate::SealedRow>> {
+                sql::sealed_page(&self.$read, table, after, limit).await
+            }
+
+            async fn replace_sealed(&self, table: crate::SealedTable, rows: &[(crate::SealedRow, Vec<u8>)]) -> crate::Result<u64> {
+                sql::replace_sealed(&self.$write, table, rows).await
+            }
+
+            async fn insert_account(&self, account: &crate::AccountRecord) -> crate::Result<i64> {
+                sql::insert_account(&self.$write, account).await
+            }
+
+            async fn account_by_login(&self, login: &str) -> crate::Result<Option<crate::AccountRecord>> {
+                sql::account_where(&self.$write, Some(login), 0).await
+            }
+
+            async fn account(&self, id: i64) -> crate::Result<Option<crate::AccountRecord>> {
+                sql::account_where(&self.$read, None, id).await
+            }
+
+            async fn accounts(&self, after: i64, limit: u32) -> crate::Result<Vec<crate::AccountRecord>> {
+                sql::accounts_page(&self.$read, after, limit).await
+            }
+
+            async fn record_sign_in(&self, account: i64, failed_attempts: i64, locked_until: Option<tongdang_core::Timestamp>) -> crate::Result<()> {
+                sql::record_sign_in(&self.$write, account, failed_attempts, locked_until).await
+            }
+
+            async fn insert_session(&self, session: &crate::SessionRecord) -> crate::Result<()> {
+                sql::insert_session(&self.$write, session).await
+            }
+
+            async fn session(&self, token_hash: &[u8]) -> crate::Result<Option<crate::SessionRecord>> {
+                sql::session(&self.$read, token_hash).await
+            }
+
+            async fn revoke_session(&self, token_hash: &[u8]) -> crate::Result<()> {
+                sql::revoke_session(&self.$write, token_hash).await
+            }
+
+            async fn api_keys_of(&self, institution: &str) -> crate::Result<Vec<crate::ApiKeyRecord>> {
+                sql::api_keys_of(&self.$read, institution).await
+            }
+
+            async fn revoke_api_key(&self, institution: &str, prefix: &str) -> crate::Result<bool> {
+                sql::revoke_api_key(&self.$write, institution, prefix).await
             }
         }
 

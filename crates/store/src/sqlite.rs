@@ -12,6 +12,7 @@ use tongdang_core::InstitutionCode;
 mod sql {
     crate::shared::shared_sql!(sqlx::Sqlite, sqlx::SqliteConnection, "(id)");
     crate::mpi::mpi_sql!(sqlx::Sqlite, sqlx::SqliteConnection);
+    crate::protection_sql::protection_sql!(sqlx::Sqlite, sqlx::SqliteConnection);
 
     /// Looks up by `IN` lists: SQLite probes the primary key once per id.
     pub(crate) async fn tx_source_keys(
@@ -87,6 +88,12 @@ mod sql {
             }
         }
         Ok(out)
+    }
+
+    /// The next audit event ids: the one writer serializes this with the insert.
+    pub(crate) async fn allocate_event_ids(conn: &mut sqlx::SqliteConnection, n: usize) -> crate::Result<Vec<i64>> {
+        let max: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM audit_events").fetch_one(&mut *conn).await?;
+        Ok((max + 1..=max + n as i64).collect())
     }
 
     /// Multi-row VALUES in the one writer's transaction: SQLite has no array parameters, and
@@ -243,6 +250,11 @@ impl SqliteStore {
     /// An operator's write: the one writer, locked up front.
     async fn begin_admin(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// The ledger's sequencer: the one writer serializes it.
+    async fn begin_ledger(&self) -> Result<Transaction<'static, Sqlite>> {
+        self.begin_admin().await
     }
 }
 

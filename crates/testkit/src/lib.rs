@@ -5,7 +5,8 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use tongdang_store::{Location, Store};
+use tongdang_protection::{LocalMasterKey, Suite};
+use tongdang_store::{Location, ProtectedStore, Protection, Store};
 
 /// A path under `shared/fixtures/` (beside the project), failing loudly if it is not there.
 pub fn fixture(relative: &str) -> PathBuf {
@@ -25,20 +26,47 @@ pub fn fixture(relative: &str) -> PathBuf {
 pub struct Backend {
     /// The store.
     pub store: Arc<dyn Store>,
+    /// The same store with its protection operations (keys, ledger, checkpoints).
+    pub protected: Arc<ProtectedStore>,
+    /// The master key it was opened with.
+    pub master: Arc<LocalMasterKey>,
     _dir: Option<tempfile::TempDir>,
     database: Option<(String, String)>,
+}
+
+/// Protection with a fresh master key.
+pub fn protection(suite: Suite) -> (Protection, Arc<LocalMasterKey>) {
+    let master = Arc::new(LocalMasterKey::generate());
+    (Protection { provider: master.clone(), suite, origin: tongdang_store::DEFAULT_ORIGIN.to_string() }, master)
 }
 
 impl Backend {
     /// A new SQLite store in a temporary directory.
     pub async fn sqlite() -> Backend {
+        Self::sqlite_with(Suite::Aes256Gcm).await
+    }
+
+    /// A new SQLite store whose keys use `suite`.
+    pub async fn sqlite_with(suite: Suite) -> Backend {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let store = tongdang_store::open(&Location::DataDir(dir.path().join("data"))).await.expect("open SQLite store");
-        Backend { store, _dir: Some(dir), database: None }
+        let (protection, master) = protection(suite);
+        let protected =
+            tongdang_store::open(&Location::DataDir(dir.path().join("data")), protection).await.expect("open SQLite store");
+        Backend { store: protected.clone(), protected, master, _dir: Some(dir), database: None }
+    }
+
+    /// The data directory of a SQLite backend.
+    pub fn data_dir(&self) -> Option<std::path::PathBuf> {
+        self._dir.as_ref().map(|d| d.path().join("data"))
     }
 
     /// A new, empty PostgreSQL database in the test cluster.
     pub async fn postgres() -> Backend {
+        Self::postgres_with(Suite::Aes256Gcm).await
+    }
+
+    /// A new, empty PostgreSQL database whose keys use `suite`.
+    pub async fn postgres_with(suite: Suite) -> Backend {
         let admin = pg_url();
         let name = format!("td_test_{}", rand::random::<u64>());
         let mut conn = connect_admin(&admin).await;
@@ -47,8 +75,9 @@ impl Backend {
             .await
             .expect("create test database");
         let url = with_database(&admin, &name);
-        let store = tongdang_store::open(&Location::Postgres(url)).await.expect("open PostgreSQL store");
-        Backend { store, _dir: None, database: Some((admin, name)) }
+        let (protection, master) = protection(suite);
+        let protected = tongdang_store::open(&Location::Postgres(url), protection).await.expect("open PostgreSQL store");
+        Backend { store: protected.clone(), protected, master, _dir: None, database: Some((admin, name)) }
     }
 
     /// The PostgreSQL URL of this backend's database, if it is one.
@@ -113,7 +142,7 @@ macro_rules! backend_tests {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let backend = $crate::Backend::sqlite().await;
-                    super::$name(backend.store.clone()).await;
+                    super::$name(backend.protected.clone()).await;
                 }
             )*
         }
@@ -122,7 +151,7 @@ macro_rules! backend_tests {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let backend = $crate::Backend::postgres().await;
-                    super::$name(backend.store.clone()).await;
+                    super::$name(backend.protected.clone()).await;
                 }
             )*
         }

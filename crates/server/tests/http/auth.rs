@@ -7,7 +7,7 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tongdang_core::Scope;
-use tongdang_store::Store;
+use tongdang_store::{ProtectedStore, Store};
 
 /// Send and expect 401 with `WWW-Authenticate: Bearer`; returns the body.
 async fn unauthorized(request: RequestBuilder) -> Value {
@@ -18,7 +18,7 @@ async fn unauthorized(request: RequestBuilder) -> Value {
 }
 
 /// Every protected route, in both error shapes, refuses a request without a usable key.
-async fn requests_without_a_valid_key_are_refused(store: Arc<dyn Store>) {
+async fn requests_without_a_valid_key_are_refused(store: Arc<ProtectedStore>) {
     let s = Server::start(store).await;
     let ndjson = |r: RequestBuilder| r.header(CONTENT_TYPE, "application/fhir+ndjson").body("{}\n");
     let fhir_json = |r: RequestBuilder| r.header(CONTENT_TYPE, "application/fhir+json").body(chinese_patient("p1").to_string());
@@ -68,12 +68,12 @@ async fn requests_without_a_valid_key_are_refused(store: Arc<dyn Store>) {
 }
 
 /// A key revoked by the issue of a new one (`revoke_others`) is refused; the new one works.
-async fn a_revoked_key_is_refused(store: Arc<dyn Store>) {
+async fn a_revoked_key_is_refused(store: Arc<ProtectedStore>) {
     let s = Server::start(store.clone()).await;
     let other = "12440300MB7654321Y";
     store.upsert_institution(&institution(other, "深圳市测试医院")).await.unwrap();
-    let old = issue_key(&store, other, &[Scope::Submit, Scope::Read], false).await;
-    let new = issue_key(&store, other, &[Scope::Submit, Scope::Read], true).await;
+    let old = issue_key(store.as_ref(), other, &[Scope::Submit, Scope::Read], false).await;
+    let new = issue_key(store.as_ref(), other, &[Scope::Submit, Scope::Read], true).await;
     let record = store.api_key(&tongdang_access::credential::hash_key(&old)).await.unwrap().unwrap();
     assert!(record.revoked_at.is_some(), "issuing with revoke_others revokes the earlier key");
 
@@ -105,10 +105,10 @@ async fn a_revoked_key_is_refused(store: Arc<dyn Store>) {
 
 /// `read` alone cannot submit; `submit` alone cannot read; each is refused with 403 in the shape
 /// of its API, and nothing is written or shown.
-async fn scopes_limit_what_a_key_does(store: Arc<dyn Store>) {
+async fn scopes_limit_what_a_key_does(store: Arc<ProtectedStore>) {
     let s = Server::start(store.clone()).await;
-    let read_only = issue_key(&store, CODE, &[Scope::Read], false).await;
-    let submit_only = issue_key(&store, CODE, &[Scope::Submit], false).await;
+    let read_only = issue_key(store.as_ref(), CODE, &[Scope::Read], false).await;
+    let submit_only = issue_key(store.as_ref(), CODE, &[Scope::Submit], false).await;
 
     // Submit-only: writes work.
     let (status, headers, body) = read_with_headers(
@@ -188,7 +188,7 @@ async fn scopes_limit_what_a_key_does(store: Arc<dyn Store>) {
 }
 
 /// The CapabilityStatement is public and says what the server does.
-async fn metadata_needs_no_key(store: Arc<dyn Store>) {
+async fn metadata_needs_no_key(store: Arc<ProtectedStore>) {
     let s = Server::start(store).await;
     let (status, headers, cs) = read_with_headers(s.request(Method::GET, "/fhir/metadata", None).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::OK, "{cs}");
@@ -208,7 +208,7 @@ async fn metadata_needs_no_key(store: Arc<dyn Store>) {
 }
 
 /// `/api/v1/openapi.json` is public and describes the routes of `/api/v1`.
-async fn openapi_describes_api_v1(store: Arc<dyn Store>) {
+async fn openapi_describes_api_v1(store: Arc<ProtectedStore>) {
     let s = Server::start(store).await;
     let (status, doc) = read(s.request(Method::GET, "/api/v1/openapi.json", None).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::OK, "{doc}");

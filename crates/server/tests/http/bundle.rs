@@ -4,7 +4,7 @@ use crate::common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
-use tongdang_store::Store;
+use tongdang_store::{ProtectedStore, Store};
 
 const PATIENT_URN: &str = "urn:uuid:6f1c2d3e-4b5a-4c6d-8e7f-901234567890";
 const ENCOUNTER_URN: &str = "urn:uuid:0a1b2c3d-4e5f-4a6b-8c7d-e8f901234567";
@@ -46,7 +46,7 @@ async fn identifier_hits(s: &Server, national_id: &str) -> usize {
 
 /// In a batch each entry stands alone: the good ones are stored and readable, the bad one gets
 /// its own 400 with an outcome located in the Bundle. Resending the batch duplicates nothing.
-async fn batch_entries_stand_alone(store: Arc<dyn Store>) {
+async fn batch_entries_stand_alone(store: Arc<ProtectedStore>) {
     let s = Server::start(store.clone()).await;
     let base = s.fhir_base();
     let (status, answer) = s.post_bundle(&bundle("batch", NATIONAL_ID, true)).await;
@@ -97,7 +97,7 @@ async fn batch_entries_stand_alone(store: Arc<dyn Store>) {
 }
 
 /// A transaction is all or nothing: one bad entry and nothing is stored; all good and all is.
-async fn transactions_are_all_or_nothing(store: Arc<dyn Store>) {
+async fn transactions_are_all_or_nothing(store: Arc<ProtectedStore>) {
     let s = Server::start(store.clone()).await;
     let before = store.counts().await.unwrap();
 
@@ -141,7 +141,7 @@ async fn transactions_are_all_or_nothing(store: Arc<dyn Store>) {
 }
 
 /// Only batch and transaction Bundles, and only Bundles, are submitted at the base.
-async fn other_bundles_are_refused(store: Arc<dyn Store>) {
+async fn other_bundles_are_refused(store: Arc<ProtectedStore>) {
     let s = Server::start(store.clone()).await;
     let mut collection = bundle("batch", NATIONAL_ID, false);
     collection["type"] = json!("collection");
@@ -166,7 +166,7 @@ async fn other_bundles_are_refused(store: Arc<dyn Store>) {
 /// As with `PUT /fhir/{type}/{id}`, an entry's `request.url` names its resource: an entry whose
 /// resource is of another type or has another id is refused, not stored under a name the client
 /// did not ask for.
-async fn request_urls_must_match_their_entries(store: Arc<dyn Store>) {
+async fn request_urls_must_match_their_entries(store: Arc<ProtectedStore>) {
     let s = Server::start(store.clone()).await;
     let put = |resource: Value, url: &str| json!({"resource": resource, "request": {"method": "PUT", "url": url}});
     let post = |resource: Value, url: &str| json!({"resource": resource, "request": {"method": "POST", "url": url}});
@@ -204,7 +204,7 @@ async fn request_urls_must_match_their_entries(store: Arc<dyn Store>) {
 
 /// A PUT entry whose resource has no id takes it from request.url, as FHIR says; resending it
 /// then updates the same resource. Identifier search accepts any spelling of a strong identifier.
-async fn put_entries_take_their_id_from_the_url(store: Arc<dyn Store>) {
+async fn put_entries_take_their_id_from_the_url(store: Arc<ProtectedStore>) {
     let s = Server::start(store.clone()).await;
     let bundle = json!({"resourceType": "Bundle", "type": "batch", "entry": [{
         "resource": {"resourceType": "Patient", "identifier": [{"system": NATIONAL_ID_SYSTEM, "value": NATIONAL_ID}], "name": [{"text": "张伟"}]},

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use tongdang_access::credential::new_key;
 use tongdang_core::{City, ConnectionMode, Institution, InstitutionCode, InstitutionKind, Level, Ownership, Scope, Timestamp};
 use tongdang_server::AppState;
-use tongdang_store::Store;
+use tongdang_store::{ProtectedStore, Store};
 
 /// The institution every test submits as.
 pub const CODE: &str = "12440100MB1234567X";
@@ -40,7 +40,7 @@ pub fn institution(code: &str, name: &str) -> Institution {
 }
 
 /// Issue an API key the way `tongdang institution key` does; returns the secret.
-pub async fn issue_key(store: &Arc<dyn Store>, code: &str, scopes: &[Scope], revoke_others: bool) -> String {
+pub async fn issue_key(store: &dyn Store, code: &str, scopes: &[Scope], revoke_others: bool) -> String {
     let (key, record) = new_key(code, scopes);
     store.insert_api_key(&record, revoke_others).await.unwrap();
     key
@@ -49,7 +49,7 @@ pub async fn issue_key(store: &Arc<dyn Store>, code: &str, scopes: &[Scope], rev
 /// The application on `127.0.0.1:{port}` over a store, with the test institution registered.
 pub struct Server {
     /// The store behind it.
-    pub store: Arc<dyn Store>,
+    pub store: Arc<ProtectedStore>,
     /// `http://127.0.0.1:{port}`.
     pub url: String,
     /// A client that never goes through a proxy.
@@ -60,14 +60,14 @@ pub struct Server {
 
 impl Server {
     /// Default limits.
-    pub async fn start(store: Arc<dyn Store>) -> Server {
+    pub async fn start(store: Arc<ProtectedStore>) -> Server {
         Server::start_with(store, |_| {}).await
     }
 
     /// `configure` may change the state (limits) before it is shared.
-    pub async fn start_with(store: Arc<dyn Store>, configure: impl FnOnce(&mut AppState)) -> Server {
+    pub async fn start_with(store: Arc<ProtectedStore>, configure: impl FnOnce(&mut AppState)) -> Server {
         store.upsert_institution(&institution(CODE, NAME)).await.unwrap();
-        let key = issue_key(&store, CODE, &[Scope::Submit, Scope::Read], false).await;
+        let key = issue_key(store.as_ref(), CODE, &[Scope::Submit, Scope::Read], false).await;
         let mut state = AppState::new(store.clone());
         configure(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

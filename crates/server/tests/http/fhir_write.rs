@@ -6,11 +6,11 @@ use reqwest::header::{CONTENT_TYPE, ETAG};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use tongdang_store::Store;
+use tongdang_store::{ProtectedStore, Store};
 
 /// A Chinese resident is created (201), resent unchanged (200, still version 1), changed (200,
 /// version 2); an Encounter naming her by the hospital's id lands in her record.
-async fn put_creates_keeps_and_versions(store: Arc<dyn Store>) {
+async fn put_creates_keeps_and_versions(store: Arc<ProtectedStore>) {
     let s = Server::start(store.clone()).await;
     let base = s.fhir_base();
 
@@ -97,7 +97,7 @@ async fn put_raw(s: &Server, path: &str, content_type: &str, body: impl Into<req
 
 /// Every kind of bad submission gets its status and an OperationOutcome naming the problem, and
 /// none of them stores anything.
-async fn bad_puts_are_refused(store: Arc<dyn Store>) {
+async fn bad_puts_are_refused(store: Arc<ProtectedStore>) {
     let s = Server::start(store.clone()).await;
     let (status, _, _) = s.put("/fhir/Patient/p1", &chinese_patient("p1")).await;
     assert_eq!(status, StatusCode::CREATED);
@@ -175,7 +175,7 @@ async fn bad_puts_are_refused(store: Arc<dyn Store>) {
 }
 
 /// A body over `fhir_body_bytes` is refused with 413 before it is parsed; one under it is taken.
-async fn fhir_bodies_over_the_limit_are_refused(store: Arc<dyn Store>) {
+async fn fhir_bodies_over_the_limit_are_refused(store: Arc<ProtectedStore>) {
     let s = Server::start_with(store.clone(), |state| state.limits.fhir_body_bytes = 10_000).await;
     let mut big = chinese_patient("p1");
     big["text"] =

@@ -7,14 +7,14 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use tongdang_core::Scope;
 use tongdang_identity::systems::local_patient_system;
-use tongdang_store::Store;
+use tongdang_store::{ProtectedStore, Store};
 
 const H2: &str = "12440300MB7654321X";
 
 /// A second hospital with its own key.
 async fn second_hospital(s: &Server) -> String {
     s.store.upsert_institution(&institution(H2, "深圳市测试医院")).await.unwrap();
-    issue_key(&s.store, H2, &[Scope::Submit, Scope::Read], false).await
+    issue_key(s.store.as_ref(), H2, &[Scope::Submit, Scope::Read], false).await
 }
 
 async fn put_as(s: &Server, key: &str, path: &str, body: &Value) -> (StatusCode, Value) {
@@ -31,7 +31,7 @@ fn resident(id: &str, name: &str, birth: &str, phone: &str, with_id: bool) -> Va
     p
 }
 
-async fn pix_cross_references(store: Arc<dyn Store>) {
+async fn pix_cross_references(store: Arc<ProtectedStore>) {
     let s = Server::start(store).await;
     let key2 = second_hospital(&s).await;
     assert_eq!(
@@ -79,7 +79,7 @@ async fn pix_cross_references(store: Arc<dyn Store>) {
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
-async fn pdqm_search(store: Arc<dyn Store>) {
+async fn pdqm_search(store: Arc<ProtectedStore>) {
     let s = Server::start(store).await;
     s.put("/fhir/Patient/p1", &resident("p1", "张伟", "1949-12-31", "13800138000", true)).await;
     s.put("/fhir/Patient/p2", &resident("p2", "李娜", "1990-01-02", "13900139000", false)).await;
@@ -104,7 +104,7 @@ async fn pdqm_search(store: Arc<dyn Store>) {
     assert_outcome(&b, "not-supported");
 }
 
-async fn match_operation(store: Arc<dyn Store>) {
+async fn match_operation(store: Arc<ProtectedStore>) {
     let s = Server::start(store).await;
     s.put("/fhir/Patient/p1", &resident("p1", "张伟", "1949-12-31", "13800138000", true)).await;
     let probe = json!({"resourceType": "Parameters", "parameter": [
@@ -133,10 +133,10 @@ async fn match_operation(store: Arc<dyn Store>) {
     assert_outcome(&b, "required");
 }
 
-async fn operators_merge_and_reads_follow(store: Arc<dyn Store>) {
+async fn operators_merge_and_reads_follow(store: Arc<ProtectedStore>) {
     let s = Server::start(store).await;
     let key2 = second_hospital(&s).await;
-    let operator = issue_key(&s.store, CODE, &[Scope::Mpi], false).await;
+    let operator = issue_key(s.store.as_ref(), CODE, &[Scope::Mpi], false).await;
     s.put("/fhir/Patient/a", &resident("a", "黄丽", "1980-05-06", "13700000001", false)).await;
     // Another phone and city: a possible match, left for review.
     let mut b = resident("b", "黄丽", "1980-05-06", "13700000009", false);

@@ -5,7 +5,7 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use tongdang_store::Store;
+use tongdang_store::{ProtectedStore, Store};
 
 /// `(read, stored, unchanged, refused)` of an ingest answer, after checking its shape.
 fn figures(answer: &Value) -> (u64, u64, u64, u64) {
@@ -35,7 +35,7 @@ fn refusals(answer: &Value) -> Vec<(u64, Value)> {
 
 /// The whole Synthea sample, sent streamed in a bad order, goes in whole: only the four lines of
 /// the export log are refused, each with its line number. Sent again, nothing is stored twice.
-async fn synthea_streams_in_whole_and_once(store: Arc<dyn Store>) {
+async fn synthea_streams_in_whole_and_once(store: Arc<ProtectedStore>) {
     let s = Server::start(store.clone()).await;
     let (body, log_lines) = synthea_body();
     assert_eq!(log_lines.len(), 4);
@@ -63,7 +63,7 @@ async fn synthea_streams_in_whole_and_once(store: Arc<dyn Store>) {
 
 /// A line over the line limit, a line that is not UTF-8, and an entry naming a refused Patient
 /// are refused with their line numbers; the lines around them are stored.
-async fn bad_lines_are_refused_and_the_rest_stored(store: Arc<dyn Store>) {
+async fn bad_lines_are_refused_and_the_rest_stored(store: Arc<ProtectedStore>) {
     let s = Server::start_with(store.clone(), |state| state.limits.ndjson_line_bytes = 1000).await;
     let mut long = chinese_patient("p-long");
     // Several megabytes: longer than the server's read buffer and many request chunks.
@@ -104,7 +104,7 @@ async fn bad_lines_are_refused_and_the_rest_stored(store: Arc<dyn Store>) {
 }
 
 /// Only NDJSON is taken.
-async fn ingest_takes_only_ndjson(store: Arc<dyn Store>) {
+async fn ingest_takes_only_ndjson(store: Arc<ProtectedStore>) {
     let s = Server::start(store.clone()).await;
     let line = format!("{}\n", chinese_patient("p1"));
     for content_type in [Some("text/plain"), Some("application/fhir+json"), Some("application/json"), None] {
@@ -128,7 +128,7 @@ async fn ingest_takes_only_ndjson(store: Arc<dyn Store>) {
 
 /// A body over the limit is answered 413 with the error JSON; the lines before the limit were
 /// processed, as the message says, and none after.
-async fn ingest_bodies_over_the_limit_are_refused(store: Arc<dyn Store>) {
+async fn ingest_bodies_over_the_limit_are_refused(store: Arc<ProtectedStore>) {
     let s = Server::start_with(store.clone(), |state| state.limits.ndjson_body_bytes = 2000).await;
     let mut lines = vec![format!("{}\n", chinese_patient("p1"))];
     lines.extend((1..=9).map(|n| format!("{}\n", encounter(&format!("e{n}"), "Patient/p1"))));

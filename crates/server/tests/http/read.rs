@@ -7,7 +7,7 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use tongdang_core::Timestamp;
-use tongdang_store::Store;
+use tongdang_store::ProtectedStore;
 
 const CATEGORIES: [&str; 10] =
     ["encounter", "physical_exam", "lab", "blood", "vaccination", "medication", "procedure", "allergy", "document", "other"];
@@ -74,7 +74,7 @@ fn references(v: &Value, out: &mut Vec<String>) {
 
 /// Pages of 50 followed by their cursors equal one page of everything, newest first, and the
 /// filters and errors of the timeline behave.
-async fn timeline_pages_newest_first_with_filters(store: Arc<dyn Store>) {
+async fn timeline_pages_newest_first_with_filters(store: Arc<ProtectedStore>) {
     let s = Server::start(store).await;
     import_synthea(&s).await;
     let (person, all) = busiest_person(&s).await;
@@ -209,7 +209,7 @@ fn next_link(bundle: &Value) -> Option<String> {
 }
 
 /// FHIR search by patient, paged, by code and by date; Patient by identifier; `$everything`.
-async fn fhir_search_and_everything(store: Arc<dyn Store>) {
+async fn fhir_search_and_everything(store: Arc<ProtectedStore>) {
     let s = Server::start(store).await;
     import_synthea(&s).await;
     let (person, all) = busiest_person(&s).await;

@@ -6,9 +6,9 @@ use crate::common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::sync::Arc;
-use tongdang_store::Store;
+use tongdang_store::ProtectedStore;
 
-async fn withdrawn_entries_are_not_read(store: Arc<dyn Store>) {
+async fn withdrawn_entries_are_not_read(store: Arc<ProtectedStore>) {
     let s = Server::start(store).await;
     let (_, headers, _) = s.put("/fhir/Patient/p1", &chinese_patient("p1")).await;
     let (_, person, _) = location(&headers);
@@ -26,7 +26,7 @@ async fn withdrawn_entries_are_not_read(store: Arc<dyn Store>) {
     assert_eq!(timeline["entries"].as_array().unwrap().len(), 0, "{timeline}");
 }
 
-async fn unknown_routes_answer_in_shape(store: Arc<dyn Store>) {
+async fn unknown_routes_answer_in_shape(store: Arc<ProtectedStore>) {
     let s = Server::start(store).await;
     let (status, body) = read(s.request(Method::GET, "/api/v1/nothing-here", Some(&s.key)).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -43,7 +43,7 @@ async fn unknown_routes_answer_in_shape(store: Arc<dyn Store>) {
     assert_api_error(&body, "method_not_allowed");
 }
 
-async fn search_parameters_combine_as_fhir_says(store: Arc<dyn Store>) {
+async fn search_parameters_combine_as_fhir_says(store: Arc<ProtectedStore>) {
     let s = Server::start(store).await;
     let (_, headers, _) = s.put("/fhir/Patient/p1", &chinese_patient("p1")).await;
     let (_, person, _) = location(&headers);
