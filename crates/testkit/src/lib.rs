@@ -80,6 +80,53 @@ impl Backend {
         Backend { store: protected.clone(), protected, master, _dir: None, database: Some((admin, name)) }
     }
 
+    /// Run SQL on the database directly, bypassing the store (tests that tamper with it).
+    /// `$1` is bound to `blob` when given.
+    pub async fn exec(&self, sql: &str, blob: Option<Vec<u8>>) -> u64 {
+        use sqlx::Connection;
+        let q = sqlx::AssertSqlSafe(sql.to_string());
+        match (self.data_dir(), self.postgres_url()) {
+            (Some(dir), _) => {
+                let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", tongdang_store::sqlite_path(&dir).display()))
+                    .await
+                    .expect("connect");
+                let mut query = sqlx::query(q);
+                if let Some(b) = blob {
+                    query = query.bind(b);
+                }
+                query.execute(&mut c).await.expect("raw SQL").rows_affected()
+            }
+            (None, Some(url)) => {
+                let mut c = sqlx::PgConnection::connect(&url).await.expect("connect");
+                let mut query = sqlx::query(q);
+                if let Some(b) = blob {
+                    query = query.bind(b);
+                }
+                query.execute(&mut c).await.expect("raw SQL").rows_affected()
+            }
+            _ => unreachable!("a backend is SQLite or PostgreSQL"),
+        }
+    }
+
+    /// The first column of each row, as bytes (BLOB/BYTEA columns), read directly.
+    pub async fn fetch_blobs(&self, sql: &str) -> Vec<Vec<u8>> {
+        use sqlx::{Connection, Row};
+        let q = sqlx::AssertSqlSafe(sql.to_string());
+        match (self.data_dir(), self.postgres_url()) {
+            (Some(dir), _) => {
+                let mut c = sqlx::SqliteConnection::connect(&format!("sqlite://{}", tongdang_store::sqlite_path(&dir).display()))
+                    .await
+                    .expect("connect");
+                sqlx::query(q).fetch_all(&mut c).await.expect("raw SQL").iter().map(|r| r.get::<Vec<u8>, _>(0)).collect()
+            }
+            (None, Some(url)) => {
+                let mut c = sqlx::PgConnection::connect(&url).await.expect("connect");
+                sqlx::query(q).fetch_all(&mut c).await.expect("raw SQL").iter().map(|r| r.get::<Vec<u8>, _>(0)).collect()
+            }
+            _ => unreachable!("a backend is SQLite or PostgreSQL"),
+        }
+    }
+
     /// The PostgreSQL URL of this backend's database, if it is one.
     pub fn postgres_url(&self) -> Option<String> {
         self.database.as_ref().map(|(admin, name)| with_database(admin, name))
