@@ -74,7 +74,9 @@ pub(crate) async fn run(location: &Location, args: &DemoArgs) -> anyhow::Result<
             bar.set_message(format!("{resources} 条资源"));
         }
         bar.finish_and_clear();
+        let checkpoint = store.checkpoint().await?;
         let counts = store.counts().await?;
+        println!("通档 demo: ledger checkpoint of {} leaves signed", checkpoint.size);
         println!(
             "通档 demo: generated {} institutions, {} persons, {} entries from {resources} resources ({refused} refused) in {:.1} s",
             counts.institutions,

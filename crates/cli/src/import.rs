@@ -38,7 +38,7 @@ pub(crate) async fn run(location: &Location, args: &ImportArgs) -> anyhow::Resul
             .map_err(|e| anyhow!("{e}"))?,
     );
     let started = Instant::now();
-    let ingestor = Ingestor::new(store);
+    let ingestor = Ingestor::new(store.clone());
     let report = import_files(&ingestor, &code, &args.paths, &|done| bar.set_position(done), args.show_refusals).await?;
     bar.finish_and_clear();
     let elapsed = started.elapsed().as_secs_f64();
@@ -64,6 +64,8 @@ pub(crate) async fn run(location: &Location, args: &ImportArgs) -> anyhow::Resul
         String::new(),
     ]);
     println!("{table}");
+    let checkpoint = store.checkpoint().await?;
+    println!("ledger: {} leaves, checkpoint signed", checkpoint.size);
     println!(
         "submission {}: {} resources in {:.1} s ({:.0} resources/s)",
         report.submission,

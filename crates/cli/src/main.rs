@@ -4,6 +4,8 @@
 mod demo;
 mod import;
 mod institution;
+mod keys;
+mod ledger;
 mod mpi;
 mod synth;
 
@@ -61,6 +63,15 @@ enum Command {
     Mpi(mpi::MpiCommand),
     /// Write synthetic FHIR R4 NDJSON for one institution (load tests, benchmarks).
     Synth(synth::SynthArgs),
+    /// The envelope keys: status, rotation (re-sealing online), re-wrapping under a new master key.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// The tamper-evident ledger: sign a checkpoint now.
+    #[command(subcommand)]
+    Ledger(ledger::LedgerCommand),
+    /// Recompute the ledger and every stored entry's leaf and name the first mismatch; or, with
+    /// --checkpoint FILE, prove that an old checkpoint is a prefix of today's log.
+    Verify(ledger::VerifyArgs),
 }
 
 impl Cli {
@@ -161,6 +172,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Institution(cmd) => {
             init_logging("warn");
             institution::run(&cli.location("./tongdang-data")?, cmd).await
+        }
+        Command::Keys(cmd) => {
+            init_logging("warn");
+            keys::run(&cli.location("./tongdang-data")?, cmd).await
+        }
+        Command::Ledger(cmd) => {
+            init_logging("warn");
+            ledger::run(&cli.location("./tongdang-data")?, cmd).await
+        }
+        Command::Verify(args) => {
+            init_logging("warn");
+            ledger::run_verify(&cli.location("./tongdang-data")?, args).await
         }
     }
 }

@@ -46,6 +46,9 @@ impl KeyPurpose {
 /// Where a key is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyState {
+    /// Introduced: every process loads it to open values, none seals with it yet (so that no
+    /// value sealed with it meets a process that does not know it).
+    Pending,
     /// Seals (data) or signs (signing) new values.
     Active,
     /// Only opens or verifies what it made.
@@ -56,6 +59,7 @@ impl KeyState {
     /// The stored name.
     pub fn code(self) -> &'static str {
         match self {
+            KeyState::Pending => "pending",
             KeyState::Active => "active",
             KeyState::Retired => "retired",
         }
@@ -63,7 +67,7 @@ impl KeyState {
 
     /// Parse a stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        [KeyState::Active, KeyState::Retired].into_iter().find(|p| p.code() == s)
+        [KeyState::Pending, KeyState::Active, KeyState::Retired].into_iter().find(|p| p.code() == s)
     }
 }
 
@@ -105,7 +109,7 @@ impl StoredKey {
             wrapped: provider.wrap(suite, &secret, &wrap_context(id, purpose)),
             master: provider.fingerprint(),
             public,
-            state: KeyState::Active,
+            state: if purpose == KeyPurpose::Data { KeyState::Pending } else { KeyState::Active },
         }
     }
 
@@ -262,11 +266,12 @@ mod tests {
     use crate::envelope::LocalMasterKey;
 
     fn ring(suite: Suite, master: &LocalMasterKey) -> (Vec<StoredKey>, Keyring) {
-        let keys = vec![
+        let mut keys = vec![
             StoredKey::generate(1, KeyPurpose::Data, suite, master),
             StoredKey::generate(2, KeyPurpose::Index, suite, master),
             StoredKey::generate(3, KeyPurpose::Signing, suite, master),
         ];
+        keys[0].state = KeyState::Active;
         let r = Keyring::load(&keys, master).unwrap();
         (keys, r)
     }
@@ -326,8 +331,11 @@ mod tests {
         let m = LocalMasterKey::generate();
         let (mut keys, r1) = ring(Suite::Aes256Gcm, &m);
         let old = r1.seal(b"c", b"v");
-        keys[0].state = KeyState::Retired;
         keys.push(StoredKey::generate(4, KeyPurpose::Data, Suite::Sm4Gcm, &m));
+        let pending = Keyring::load(&keys, &m).unwrap();
+        assert_eq!(pending.active_key(), 1, "a pending key opens but does not seal");
+        keys[0].state = KeyState::Retired;
+        keys[3].state = KeyState::Active;
         let r2 = Keyring::load(&keys, &m).unwrap();
         assert_eq!(r2.active_key(), 4);
         assert_eq!(r2.open(b"c", &old).unwrap(), b"v");

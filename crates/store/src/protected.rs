@@ -104,6 +104,7 @@ impl ProtectedStore {
                 StoredKey::generate(2, KeyPurpose::Index, protection.suite, p),
                 StoredKey::generate(3, KeyPurpose::Signing, protection.suite, p),
             ];
+            keys[0].state = KeyState::Active;
             inner.save_protection_keys(&keys).await?;
             keys = inner.protection_keys().await?;
         }
@@ -246,22 +247,37 @@ impl ProtectedStore {
         plan.assemble(&nodes).ok_or_else(|| StoreError::Corrupt("ledger node missing".into()))
     }
 
-    /// Introduce a new data key (of `suite`, or the configured one) for everything sealed from
-    /// now on; the previous ones stay to open older values until [`ProtectedStore::reseal`].
-    pub async fn rotate_data_key(&self, suite: Option<Suite>) -> Result<u32> {
+    /// Introduce a new data key (of `suite`, or the configured one), pending: every process
+    /// that reloads its keys can open values sealed with it; see [`ProtectedStore::activate_key`].
+    pub async fn add_data_key(&self, suite: Option<Suite>) -> Result<u32> {
         let mut keys = self.inner.protection_keys().await?;
         let id = keys.iter().map(|k| k.id).max().unwrap_or(0) + 1;
-        for k in keys.iter_mut().filter(|k| k.purpose == KeyPurpose::Data) {
-            k.state = KeyState::Retired;
-        }
-        keys.push(StoredKey::generate(
-            id,
-            KeyPurpose::Data,
-            suite.unwrap_or(self.protection.suite),
-            self.protection.provider.as_ref(),
-        ));
+        let suite = suite.unwrap_or(self.protection.suite);
+        keys.push(StoredKey::generate(id, KeyPurpose::Data, suite, self.protection.provider.as_ref()));
         self.inner.save_protection_keys(&keys).await?;
         self.reload_keys().await?;
+        Ok(id)
+    }
+
+    /// Seal with data key `id` from now on; the others are retired (they still open what they
+    /// sealed until [`ProtectedStore::reseal`] has replaced it).
+    pub async fn activate_key(&self, id: u32) -> Result<()> {
+        let mut keys = self.inner.protection_keys().await?;
+        if !keys.iter().any(|k| k.id == id && k.purpose == KeyPurpose::Data) {
+            return Err(StoreError::NotFound(format!("data key {id}")));
+        }
+        for k in keys.iter_mut().filter(|k| k.purpose == KeyPurpose::Data) {
+            k.state = if k.id == id { KeyState::Active } else { KeyState::Retired };
+        }
+        self.inner.save_protection_keys(&keys).await?;
+        self.reload_keys().await
+    }
+
+    /// Add a data key and seal with it at once (one process; `tongdang keys rotate` waits
+    /// between the two so other servers can read what the new key seals).
+    pub async fn rotate_data_key(&self, suite: Option<Suite>) -> Result<u32> {
+        let id = self.add_data_key(suite).await?;
+        self.activate_key(id).await?;
         Ok(id)
     }
 
