@@ -144,7 +144,7 @@ impl RecordReader {
         query: &DemographicQuery,
         limit: u32,
     ) -> Result<Result<Vec<(PersonId, Value)>, UnselectiveQuery>, AccessError> {
-        self.permit_lookup(who)?;
+        self.permit_lookup(who, "read.pdq").await?;
         let keys = match query.keys() {
             Ok(k) => k,
             Err(e) => return Ok(Err(e)),
@@ -159,7 +159,10 @@ impl RecordReader {
         }
         let mut out = Vec::new();
         for p in persons.into_iter().take(limit as usize) {
-            out.push((p, self.compose(p).await?));
+            if who.role == tongdang_core::Role::Resident && Some(p) != who.person {
+                continue;
+            }
+            out.push((p, self.compose_for(who, p).await?));
         }
         Ok(Ok(out))
     }
@@ -171,7 +174,7 @@ impl RecordReader {
         system: &str,
         value: &str,
     ) -> Result<Option<(PersonId, Vec<PersonIdentifier>)>, AccessError> {
-        self.permit_lookup(who)?;
+        self.permit_lookup(who, "read.pix").await?;
         let value = tongdang_identity::documents::DocumentKind::from_system(system)
             .and_then(|kind| tongdang_identity::documents::normalize(kind, value).ok())
             .unwrap_or_else(|| value.to_string());
@@ -180,7 +183,11 @@ impl RecordReader {
         // rather than a guess.
         let [person] = persons.as_slice() else { return Ok(None) };
         let person = self.current_person(*person).await?;
-        Ok(Some((person, self.store().person_identifiers(person).await?)))
+        if who.role == tongdang_core::Role::Resident && Some(person) != who.person {
+            return Ok(None);
+        }
+        let ids = self.store().person_identifiers(person).await?;
+        Ok(Some((person, self.mask_identifiers(who, ids))))
     }
 
     /// `$match`: candidate persons for a Patient, scored, best first.
@@ -192,7 +199,7 @@ impl RecordReader {
         count: usize,
         only_certain: bool,
     ) -> Result<Vec<MatchResult>, AccessError> {
-        self.permit_lookup(who)?;
+        self.permit_lookup(who, "read.match").await?;
         let mut candidates: Vec<Candidate> = Vec::new();
         let mut certain: Vec<PersonId> = Vec::new();
         for s in &probe.strong {
@@ -238,7 +245,7 @@ impl RecordReader {
         ranked.dedup_by_key(|r| r.0);
         let mut out = Vec::new();
         for (person, score, grade) in ranked.into_iter().filter(|r| !only_certain || r.2 == "certain").take(count) {
-            out.push(MatchResult { person, patient: self.compose(person).await?, score, grade });
+            out.push(MatchResult { person, patient: self.compose_for(who, person).await?, score, grade });
         }
         Ok(out)
     }
@@ -284,7 +291,7 @@ pub struct ReviewView {
 
 /// A masked view of demographics: name, sex, birth date and district in full (needed to decide),
 /// phone as 138****1234, identity documents as first 6 and last 4.
-fn masked(d: &Demographics) -> Value {
+fn masked(d: &Demographics, name_rule: tongdang_protection::mask::Rule) -> Value {
     let mask = |s: &str, keep_start: usize, keep_end: usize| {
         let chars: Vec<char> = s.chars().collect();
         if chars.len() <= keep_start + keep_end {
@@ -296,7 +303,11 @@ fn masked(d: &Demographics) -> Value {
         out
     };
     serde_json::json!({
-        "name": format!("{}{}", d.family, d.given),
+        "name": match name_rule {
+            tongdang_protection::mask::Rule::Full => format!("{}{}", d.family, d.given),
+            tongdang_protection::mask::Rule::Hidden => String::new(),
+            _ => tongdang_protection::mask::mask_name(&format!("{}{}", d.family, d.given)),
+        },
         "placeholderName": d.placeholder_name,
         "sex": d.sex.map(Sex::code),
         "birthDate": d.birth.map(|b| format!("{:04}-{:02}-{:02}", b.year, b.month, b.day)),
@@ -370,8 +381,8 @@ impl RecordReader {
                 reason: r.reason.clone(),
                 weight: (r.weight * 100.0).round() / 100.0,
                 record: r.record,
-                subject: self.review_side(subject_person, &subject).await?,
-                candidate: self.review_side(candidate, &best).await?,
+                subject: self.review_side(who, subject_person, &subject).await?,
+                candidate: self.review_side(who, candidate, &best).await?,
                 comparison,
                 created_at: item.created_at.to_rfc3339_cst(),
                 decided_by: item.decided_by.clone(),
@@ -381,12 +392,13 @@ impl RecordReader {
         Ok(out)
     }
 
-    async fn review_side(&self, person: PersonId, d: &Demographics) -> Result<ReviewSide, AccessError> {
+    async fn review_side(&self, who: &Requester, person: PersonId, d: &Demographics) -> Result<ReviewSide, AccessError> {
+        let name_rule = self.masks().for_role(who.role)[&tongdang_protection::mask::Field::Name];
         let records = self.store().patient_records(person).await?;
         Ok(ReviewSide {
             person,
             records: records.iter().map(|p| (p.institution.clone(), p.source_id.clone(), p.id)).collect(),
-            demographics: masked(d),
+            demographics: masked(d, name_rule),
         })
     }
 

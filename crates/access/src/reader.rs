@@ -1,14 +1,16 @@
 //! [`RecordReader`]: every way of reading a record, each behind the policy decision.
 
+use crate::audit::AuditLog;
 use crate::cursor;
 use crate::patient::person_resource;
-use crate::policy::{Decision, DenyReason, Policy, Requester};
+use crate::policy::{Decision, DenyReason, Disclosure, Policy, Requester};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use tokio::sync::RwLock;
 use tongdang_core::{Category, EntryId, InstitutionCode, PersonId, Timestamp};
-use tongdang_store::{DirectoryRecord, EntryQuery, EntryRecord, Store, StoreError};
+use tongdang_protection::mask::{MaskPolicy, Rule, mask_id, mask_patient};
+use tongdang_store::{AuditEvent, DirectoryRecord, EntryQuery, EntryRecord, PersonIdentifier, Store, StoreError};
 
 /// Why a read did not happen.
 #[derive(Debug, thiserror::Error)]
@@ -65,29 +67,86 @@ pub struct Everything {
     pub directory: Vec<DirectoryRecord>,
 }
 
-/// Reads records on behalf of a requester, after asking the policy.
+/// Reads records on behalf of a requester, after asking the policy; records every decision
+/// in the audit trail and masks demographics by role.
 pub struct RecordReader {
     store: Arc<dyn Store>,
     policy: Policy,
+    masks: MaskPolicy,
+    audit: AuditLog,
     names: RwLock<HashMap<String, String>>,
 }
 
 impl RecordReader {
-    /// A reader over `store` applying `policy`.
+    /// A reader over `store` applying `policy`, with the default masking.
     pub fn new(store: Arc<dyn Store>, policy: Policy) -> RecordReader {
-        RecordReader { store, policy, names: RwLock::new(HashMap::new()) }
+        RecordReader {
+            audit: AuditLog::new(store.clone()),
+            store,
+            policy,
+            masks: MaskPolicy::default(),
+            names: RwLock::new(HashMap::new()),
+        }
     }
 
-    /// Ask the policy. `Ok(None)`: permitted, but none of the requested categories may be read.
-    fn decide(
+    /// The same reader with another masking policy.
+    pub fn with_masking(mut self, masks: MaskPolicy) -> RecordReader {
+        self.masks = masks;
+        self
+    }
+
+    /// The masking policy.
+    pub fn masks(&self) -> &MaskPolicy {
+        &self.masks
+    }
+
+    /// Ask the policy and record the decision. `Ok(None)`: permitted, but none of the requested
+    /// categories may be read.
+    pub(crate) async fn decide(
         &self,
         who: &Requester,
+        action: &str,
         person: Option<PersonId>,
+        disclosure: Disclosure,
         categories: &[Category],
     ) -> Result<Option<Vec<Category>>, AccessError> {
-        match self.policy.decide(who, person) {
+        let decision = self.policy.decide(who, person, disclosure);
+        let (outcome, detail) = match &decision {
+            Decision::Permit { categories: allowed } => {
+                let granted = allowed.allow(categories);
+                let shown = match &granted {
+                    Some(c) if c.is_empty() => serde_json::json!("all"),
+                    Some(c) => serde_json::json!(c.iter().map(|c| c.code()).collect::<Vec<_>>()),
+                    None => serde_json::json!([]),
+                };
+                ("allowed", serde_json::json!({ "role": who.role.code(), "categories": shown }))
+            }
+            Decision::Deny(reason) => ("refused", serde_json::json!({ "role": who.role.code(), "reason": reason.code() })),
+        };
+        let mut event = AuditEvent::new(action, &who.actor, outcome);
+        event.institution = who.institution.as_ref().map(|i| i.as_str().to_string());
+        event.person = person;
+        event.detail = detail.to_string();
+        self.audit.record(event).await?;
+        match decision {
             Decision::Permit { categories: allowed } => Ok(allowed.allow(categories)),
             Decision::Deny(reason) => Err(AccessError::Denied(reason)),
+        }
+    }
+
+    /// A person's Patient as `who` may see it (masked by role).
+    pub(crate) async fn compose_for(&self, who: &Requester, person: PersonId) -> Result<Value, AccessError> {
+        let mut patient = self.compose_patient(person).await?;
+        mask_patient(&mut patient, &self.masks.for_role(who.role));
+        Ok(patient)
+    }
+
+    /// Identifiers as `who` may see them.
+    pub(crate) fn mask_identifiers(&self, who: &Requester, ids: Vec<PersonIdentifier>) -> Vec<PersonIdentifier> {
+        match self.masks.for_role(who.role).get(&tongdang_protection::mask::Field::IdNumber).copied().unwrap_or(Rule::Hidden) {
+            Rule::Full => ids,
+            Rule::Hidden => Vec::new(),
+            Rule::Partial | Rule::Coarse => ids.into_iter().map(|i| PersonIdentifier { value: mask_id(&i.value), ..i }).collect(),
         }
     }
 
@@ -104,13 +163,9 @@ impl RecordReader {
         &self.store
     }
 
-    /// Permission to look persons up (no record content).
-    pub(crate) fn permit_lookup(&self, who: &Requester) -> Result<(), AccessError> {
-        self.decide(who, None, &[]).map(|_| ())
-    }
-
-    pub(crate) async fn compose(&self, person: PersonId) -> Result<Value, AccessError> {
-        self.compose_patient(person).await
+    /// Permission to look persons up (demographics only).
+    pub(crate) async fn permit_lookup(&self, who: &Requester, action: &str) -> Result<(), AccessError> {
+        self.decide(who, action, None, Disclosure::Demographics, &[]).await.map(|_| ())
     }
 
     /// A page of a person's record, newest clinical time first.
@@ -120,7 +175,7 @@ impl RecordReader {
         person: PersonId,
         filter: &TimelineFilter,
     ) -> Result<TimelinePage, AccessError> {
-        let categories = self.decide(who, Some(person), &filter.categories)?;
+        let categories = self.decide(who, "read.timeline", Some(person), Disclosure::Clinical, &filter.categories).await?;
         self.existing_person(person).await?;
         let Some(categories) = categories else { return Ok(TimelinePage { entries: Vec::new(), next_cursor: None }) };
         let query = EntryQuery {
@@ -143,7 +198,7 @@ impl RecordReader {
         cursor: Option<&str>,
     ) -> Result<TimelinePage, AccessError> {
         let requested = query.categories.clone().unwrap_or_default();
-        let granted = self.decide(who, Some(person), &requested)?;
+        let granted = self.decide(who, "read.search", Some(person), Disclosure::Clinical, &requested).await?;
         self.existing_person(person).await?;
         // Nothing granted, or filters that exclude every category: an empty page, asked of no one.
         let (Some(granted), false) = (granted, query.categories.as_ref().is_some_and(Vec::is_empty)) else {
@@ -171,22 +226,27 @@ impl RecordReader {
     /// One entry, by its platform id and type.
     pub async fn entry(&self, who: &Requester, resource_type: &str, id: EntryId) -> Result<EntryRecord, AccessError> {
         // Asked before anything is looked up, so a refused caller learns nothing of what exists.
-        self.decide(who, None, &[])?;
+        if let Decision::Deny(reason) = self.policy.decide(who, who.person, Disclosure::Clinical) {
+            self.decide(who, "read.entry", None, Disclosure::Clinical, &[]).await?;
+            return Err(AccessError::Denied(reason));
+        }
         let entry = self
             .store
             .entry(id)
             .await?
             .filter(|e| e.resource_type == resource_type && e.status == tongdang_store::EntryStatus::Current)
             .ok_or(AccessError::NotFound("resource"))?;
-        self.decide(who, Some(entry.person), &[entry.category])?.ok_or(AccessError::NotFound("resource"))?;
+        self.decide(who, "read.entry", Some(entry.person), Disclosure::Clinical, &[entry.category])
+            .await?
+            .ok_or(AccessError::NotFound("resource"))?;
         Ok(entry)
     }
 
     /// A person's Patient resource.
     pub async fn patient(&self, who: &Requester, person: PersonId) -> Result<Value, AccessError> {
-        self.decide(who, Some(person), &[])?;
+        self.decide(who, "read.patient", Some(person), Disclosure::Demographics, &[]).await?;
         self.existing_person(person).await?;
-        self.compose_patient(person).await
+        self.compose_for(who, person).await
     }
 
     async fn compose_patient(&self, person: PersonId) -> Result<Value, AccessError> {
@@ -202,7 +262,7 @@ impl RecordReader {
         system: Option<&str>,
         value: &str,
     ) -> Result<Vec<(PersonId, Value)>, AccessError> {
-        self.decide(who, None, &[])?;
+        self.decide(who, "read.find-persons", None, Disclosure::Demographics, &[]).await?;
         // Identity documents are stored in their normalized spelling; search them the same way.
         let value = system
             .and_then(tongdang_identity::documents::DocumentKind::from_system)
@@ -210,7 +270,10 @@ impl RecordReader {
             .unwrap_or_else(|| value.to_string());
         let mut out = Vec::new();
         for p in self.store.persons_by_identifier(system, &value).await? {
-            out.push((p, self.compose_patient(p).await?));
+            if who.role == tongdang_core::Role::Resident && Some(p) != who.person {
+                continue;
+            }
+            out.push((p, self.compose_for(who, p).await?));
         }
         Ok(out)
     }
@@ -222,19 +285,27 @@ impl RecordReader {
         after: Option<PersonId>,
         limit: u32,
     ) -> Result<Vec<(PersonId, Value)>, AccessError> {
-        self.decide(who, None, &[])?;
+        self.decide(who, "read.list-persons", None, Disclosure::Demographics, &[]).await?;
+        if who.role == tongdang_core::Role::Resident {
+            // A resident's list is their own person.
+            let own = who.person.filter(|p| after.is_none_or(|a| *p > a));
+            return match own {
+                Some(p) => Ok(vec![(p, self.compose_for(who, p).await?)]),
+                None => Ok(Vec::new()),
+            };
+        }
         let mut out = Vec::new();
         for p in self.store.persons(after, limit).await? {
-            out.push((p, self.compose_patient(p).await?));
+            out.push((p, self.compose_for(who, p).await?));
         }
         Ok(out)
     }
 
     /// A whole record: the Patient, every current entry, and the directory data they reference.
     pub async fn everything(&self, who: &Requester, person: PersonId) -> Result<Everything, AccessError> {
-        let categories = self.decide(who, Some(person), &[])?;
+        let categories = self.decide(who, "read.everything", Some(person), Disclosure::Clinical, &[]).await?;
         self.existing_person(person).await?;
-        let patient = self.compose_patient(person).await?;
+        let patient = self.compose_for(who, person).await?;
         let entries = match categories {
             Some(categories) => {
                 self.store
@@ -258,7 +329,7 @@ impl RecordReader {
 
     /// A directory resource (Organization, Location, …).
     pub async fn directory(&self, who: &Requester, resource_type: &str, id: i64) -> Result<DirectoryRecord, AccessError> {
-        self.decide(who, None, &[])?;
+        self.decide(who, "read.directory", None, Disclosure::Demographics, &[]).await?;
         self.store.directory_resource(resource_type, id).await?.ok_or(AccessError::NotFound("resource"))
     }
 

@@ -4,7 +4,6 @@
 use anyhow::anyhow;
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use std::net::SocketAddr;
 use std::time::Instant;
 use tongdang_core::{City, InstitutionKind, Level, Scope};
 use tongdang_ingest::{Channel, Ingestor, Session};
@@ -20,9 +19,8 @@ pub(crate) struct DemoArgs {
     /// Seed of the generator (the same seed gives the same province).
     #[arg(long, default_value_t = 20241001)]
     seed: u64,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
+    #[command(flatten)]
+    serve: crate::ServeArgs,
     /// Fill the data directory and exit instead of serving.
     #[arg(long)]
     no_serve: bool,
@@ -118,7 +116,7 @@ pub(crate) async fn run(location: &Location, args: &DemoArgs) -> anyhow::Result<
         }
         None => None,
     };
-    let base = format!("http://{}", args.listen);
+    let base = format!("http://{}", args.serve.listen);
     println!();
     println!("  网页 Web          {base}/");
     println!("  FHIR R4           {base}/fhir/metadata");
@@ -138,8 +136,15 @@ pub(crate) async fn run(location: &Location, args: &DemoArgs) -> anyhow::Result<
     println!("  export TONGDANG_OPERATOR_KEY={operator}");
     println!("  curl -H \"Authorization: Bearer $TONGDANG_OPERATOR_KEY\" '{base}/api/v1/mpi/reviews?limit=5'");
     println!();
+    let resident = province.residents.first().map(|r| r.phone.clone());
+    let accounts = crate::account::demo_accounts(&store, &hospital.code, resident.as_deref().zip(sample)).await?;
+    println!("  演示账号 Demo accounts (POST {base}/api/v1/auth/sign-in with login and password):");
+    for (role, login, password) in &accounts {
+        println!("    {role:<10} {login:<16} {password}");
+    }
+    println!();
     if args.no_serve {
         return Ok(());
     }
-    crate::serve(store, args.listen).await
+    crate::serve(store, &args.serve).await
 }

@@ -1,6 +1,7 @@
 //! `tongdang`: one binary for the whole system. Every command that touches data takes
 //! `--data-dir DIR` (embedded SQLite, the default) or `--database-url postgres://…`.
 
+mod account;
 mod demo;
 mod import;
 mod institution;
@@ -46,11 +47,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server.
-    Serve {
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-    },
+    Serve(ServeArgs),
     /// Fill an empty data directory with a synthetic Guangdong province and serve it.
     Demo(demo::DemoArgs),
     /// Load FHIR R4 NDJSON files and Bundle JSON files for an institution.
@@ -58,6 +55,9 @@ enum Command {
     /// The registry of institutions and their API keys.
     #[command(subcommand)]
     Institution(institution::InstitutionCommand),
+    /// Accounts of residents, clinicians, administrators, operators and auditors.
+    #[command(subcommand)]
+    Account(account::AccountCommand),
     /// The patient index: links and reviews as CSV, figures, EM estimation, re-indexing.
     #[command(subcommand)]
     Mpi(mpi::MpiCommand),
@@ -151,10 +151,14 @@ fn main() {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let _ = KEY_OPTIONS.set((cli.master_key_file.clone(), cli.cipher_suite));
     match &cli.command {
-        Command::Serve { listen } => {
+        Command::Serve(args) => {
             init_logging("info");
             let store = open(&cli.location("./tongdang-data")?).await?;
-            serve(store, *listen).await
+            serve(store, args).await
+        }
+        Command::Account(cmd) => {
+            init_logging("warn");
+            account::run(&cli.location("./tongdang-data")?, cmd).await
         }
         Command::Demo(args) => {
             init_logging("warn");
@@ -188,10 +192,47 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
-/// Serve the store on `listen`.
-pub(crate) async fn serve(store: Arc<ProtectedStore>, listen: SocketAddr) -> anyhow::Result<()> {
-    let state = Arc::new(tongdang_server::AppState::new(store));
+/// How to serve.
+#[derive(clap::Args, Clone)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub(crate) listen: SocketAddr,
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, requires = "tls_key", value_name = "FILE")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert", value_name = "FILE")]
+    tls_key: Option<PathBuf>,
+    /// Seconds between signed ledger checkpoints (when the log grew).
+    #[arg(long, default_value_t = 60)]
+    checkpoint_interval: u64,
+    /// Requests a minute each institution may make (bursts of half that); 0: unlimited.
+    #[arg(long, default_value_t = tongdang_server::DEFAULT_QUOTA_PER_MINUTE)]
+    quota_per_minute: u32,
+    /// JSON file overriding the masking policy: {"role": {"field": "rule"}} (see docs/protection.md).
+    #[arg(long, value_name = "FILE")]
+    masking_policy: Option<PathBuf>,
+}
+
+/// Serve the store.
+pub(crate) async fn serve(store: Arc<ProtectedStore>, args: &ServeArgs) -> anyhow::Result<()> {
+    let mut state = tongdang_server::AppState::new(store.clone());
+    if let Some(f) = &args.masking_policy {
+        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let policy = tongdang_protection::mask::MaskPolicy::with_overrides(&text).map_err(anyhow::Error::msg)?;
+        state.reader = tongdang_access::RecordReader::new(store.clone(), tongdang_access::Policy).with_masking(policy);
+    }
+    state.quotas = tongdang_server::Quotas::new(args.quota_per_minute, (args.quota_per_minute / 2).max(1));
+    state.tls = args.tls_cert.is_some();
+    let state = Arc::new(state);
     state.ingestor.reload_parameters().await.context("cannot read the matching parameters")?;
-    tracing::info!(%listen, "serving");
-    tongdang_server::serve(state, listen).await.with_context(|| format!("cannot serve on {listen}"))
+    let listen = args.listen;
+    tracing::info!(%listen, tls = state.tls, "serving");
+    let options = tongdang_server::ServeOptions {
+        listen,
+        tls: args.tls_cert.clone().zip(args.tls_key.clone()),
+        checkpoint_interval: std::time::Duration::from_secs(args.checkpoint_interval.max(1)),
+    };
+    tongdang_server::serve(state, options).await.with_context(|| format!("cannot serve on {listen}"))
 }

@@ -50,6 +50,8 @@ pub enum IssueCode {
     Informational,
     /// Not processed because something else failed (the rest of a failed transaction).
     Processing,
+    /// Refused for now: a quota or rate limit.
+    Throttled,
 }
 
 impl IssueCode {
@@ -68,6 +70,7 @@ impl IssueCode {
             IssueCode::Conflict => "conflict",
             IssueCode::Informational => "informational",
             IssueCode::Processing => "processing",
+            IssueCode::Throttled => "throttled",
         }
     }
 }

@@ -54,6 +54,16 @@ pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(crate::api_mpi::operate))
         .routes(routes!(crate::api_mpi::history))
         .routes(routes!(crate::api_mpi::stats))
+        .routes(routes!(crate::api_auth::sign_in))
+        .routes(routes!(crate::api_auth::sign_out))
+        .routes(routes!(crate::api_auth::me))
+        .routes(routes!(crate::api_auth::list_keys, crate::api_auth::issue_key))
+        .routes(routes!(crate::api_auth::revoke_key))
+        .routes(routes!(crate::api_ledger::checkpoint))
+        .routes(routes!(crate::api_ledger::keys))
+        .routes(routes!(crate::api_ledger::inclusion))
+        .routes(routes!(crate::api_ledger::consistency))
+        .routes(routes!(crate::api_ledger::events))
         .routes(routes!(openapi_json))
 }
 
@@ -139,7 +149,7 @@ async fn ingest(
         ));
     }
     let limits = state.limits.clone();
-    let submission = state.ingestor.begin(caller.institution.clone(), Channel::Ndjson).await?;
+    let submission = state.ingestor.begin(caller.namespace(), Channel::Ndjson).await?;
     let submission_id = submission.id;
     let mut session = Session::new(state.ingestor.clone(), submission, REFUSALS_REPORTED);
     let stream = body.into_data_stream().map_err(std::io::Error::other);

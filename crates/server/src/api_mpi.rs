@@ -142,10 +142,9 @@ pub struct IndexStats {
     parameters: String,
 }
 
-/// Who acted, as recorded: the institution and which of its keys (personal operator accounts
-/// come with sign-in).
+/// Who acted, as recorded: the account, or the institution and which of its keys.
 fn actor(caller: &crate::auth::Caller) -> String {
-    format!("institution:{} key:{}", caller.institution.as_str(), caller.key_prefix)
+    caller.actor.clone()
 }
 
 fn person(id: &str) -> Result<PersonId, ApiError> {

@@ -18,17 +18,25 @@ pub struct FhirError {
     pub issues: Vec<Issue>,
     /// Where to go instead (a merged person's survivor).
     pub location: Option<String>,
+    /// Seconds before retrying (429).
+    pub retry_after: Option<u64>,
 }
 
 impl FhirError {
     /// One issue with a status.
     pub fn new(status: StatusCode, code: IssueCode, message: impl Into<String>) -> FhirError {
-        FhirError { status, issues: vec![Issue::error(code, "", message)], location: None }
+        FhirError { status, issues: vec![Issue::error(code, "", message)], location: None, retry_after: None }
     }
 
     /// Refused content, with every issue.
     pub fn invalid(issues: Vec<Issue>) -> FhirError {
-        FhirError { status: StatusCode::BAD_REQUEST, issues, location: None }
+        FhirError { status: StatusCode::BAD_REQUEST, issues, location: None, retry_after: None }
+    }
+
+    /// With a `Retry-After`.
+    pub fn retry_after(mut self, seconds: u64) -> FhirError {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// A person merged into `survivor`: 307 to `location` (temporary: an unmerge undoes it).
@@ -41,6 +49,7 @@ impl FhirError {
                 format!("this person was merged into Patient/{survivor}; the record is read there"),
             )],
             location: Some(location),
+            retry_after: None,
         }
     }
 
@@ -56,6 +65,9 @@ impl IntoResponse for FhirError {
         let mut r = fhir_json(self.status, &operation_outcome(&self.issues));
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(s) = self.retry_after {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         if let Some(l) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
             r.headers_mut().insert(header::LOCATION, l);
@@ -94,12 +106,20 @@ pub struct ApiError {
     pub message: String,
     /// Where to go instead (a merged person's survivor).
     pub location: Option<String>,
+    /// Seconds before retrying (429).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     /// An error.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into(), location: None }
+        ApiError { status, code, message: message.into(), location: None, retry_after: None }
+    }
+
+    /// With a `Retry-After`.
+    pub fn retry_after(mut self, seconds: u64) -> ApiError {
+        self.retry_after = Some(seconds);
+        self
     }
 
     /// An internal failure; details go to the log.
@@ -114,6 +134,9 @@ impl IntoResponse for ApiError {
         let mut r = (self.status, axum::Json(json!({"error": {"code": self.code, "message": self.message}}))).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(s) = self.retry_after {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
         }
         if let Some(l) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
             r.headers_mut().insert(header::LOCATION, l);

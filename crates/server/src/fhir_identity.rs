@@ -131,7 +131,7 @@ pub(crate) async fn match_patient(
     if parsed.resource_type() != "Patient" {
         return Err(bad("the 'resource' parameter must be a Patient"));
     }
-    let probe = tongdang_ingest::patient_demographics(&parsed, &caller.institution);
+    let probe = tongdang_ingest::patient_demographics(&parsed, &caller.namespace());
     if probe.strong.is_empty() && !probe.has_demographics() {
         return Err(FhirError::new(
             StatusCode::BAD_REQUEST,

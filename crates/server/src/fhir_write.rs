@@ -74,7 +74,7 @@ async fn record(
     items: Vec<tongdang_ingest::Prepared>,
     mode: GroupMode,
 ) -> Result<Vec<ItemResult>, FhirError> {
-    let submission = state.ingestor.begin(caller.institution.clone(), channel).await?;
+    let submission = state.ingestor.begin(caller.namespace(), channel).await?;
     let results = state.ingestor.commit(&submission, items, mode).await?;
     let mut summary = Summary::default();
     results.iter().for_each(|r| summary.add(r));
@@ -113,7 +113,7 @@ pub(crate) async fn submit_bundle(
 ) -> Result<Response, FhirError> {
     require_submit(&caller)?;
     let text = body_text(&headers, body)?;
-    let institution = caller.institution.clone();
+    let institution = caller.namespace();
     let parsed = tokio::task::spawn_blocking(move || {
         parse_bundle(&text).map(|bundle| {
             let items: Vec<_> = bundle
@@ -246,7 +246,7 @@ async fn write_one(
     let hint = url_id.or_else(|| Some(uuid::Uuid::new_v4().to_string()));
     let item = prepare(
         Item { position: Position::Single, full_url: None, id_hint: hint, resource: Ok(parsed) },
-        &caller.institution,
+        &caller.namespace(),
         text.len(),
     );
     let result = record(state, caller, Channel::Rest, vec![item], GroupMode::Transaction)
@@ -259,7 +259,7 @@ async fn write_one(
         Outcome::Created { target, version } => (StatusCode::CREATED, target, version),
         Outcome::Updated { target, version } | Outcome::Unchanged { target, version } => (StatusCode::OK, target, version),
         Outcome::Refused(issues) | Outcome::Deferred(issues) => {
-            return Err(FhirError { status: status_of_refusal(&issues), issues, location: None });
+            return Err(FhirError { status: status_of_refusal(&issues), issues, location: None, retry_after: None });
         }
     };
     let reference = target.reference(resource_type);

@@ -4,21 +4,26 @@
 //! answer. They never touch the store for record data themselves.
 
 mod api;
+mod api_auth;
+mod api_ledger;
 mod api_mpi;
 mod auth;
 mod error;
 mod fhir_identity;
 mod fhir_read;
 mod fhir_write;
+mod limits;
 mod pages;
 mod respond;
 mod search;
+pub mod tls;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::Request;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tongdang_access::signin::Accounts;
 use tongdang_access::{Policy, RecordReader};
 use tongdang_ingest::Ingestor;
 use tongdang_store::{ProtectedStore, Store};
@@ -28,6 +33,8 @@ pub use auth::KeyCache;
 use axum::http::StatusCode;
 use error::{ApiError, FhirError};
 use tongdang_fhir::IssueCode;
+
+pub use limits::Quotas;
 
 /// Limits on what a request may carry.
 #[derive(Debug, Clone)]
@@ -46,6 +53,9 @@ impl Default for Limits {
     }
 }
 
+/// Requests a minute an institution may make by default (bulk NDJSON counts once).
+pub const DEFAULT_QUOTA_PER_MINUTE: u32 = 60_000;
+
 /// Everything a handler needs.
 pub struct AppState {
     /// The store (registry and key look-ups; record reads go through `reader`).
@@ -60,6 +70,14 @@ pub struct AppState {
     pub keys: KeyCache,
     /// Request limits.
     pub limits: Limits,
+    /// Accounts, sign-in and sessions.
+    pub accounts: Accounts,
+    /// Requests per institution.
+    pub quotas: Quotas,
+    /// Sign-in attempts per client address.
+    pub sign_in_limits: Quotas,
+    /// Whether the server speaks TLS (cookies get `Secure`, responses HSTS).
+    pub tls: bool,
 }
 
 impl AppState {
@@ -72,6 +90,10 @@ impl AppState {
             reader: RecordReader::new(store.clone(), Policy),
             keys: KeyCache::default(),
             limits: Limits::default(),
+            accounts: Accounts::new(store.clone()),
+            quotas: Quotas::new(DEFAULT_QUOTA_PER_MINUTE, DEFAULT_QUOTA_PER_MINUTE / 2),
+            sign_in_limits: Quotas::new(20, 10),
+            tls: false,
             store,
         }
     }
@@ -98,16 +120,20 @@ pub fn router(state: Arc<AppState>) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "method not supported here")
         });
-    Router::new()
+    let headers = limits::security_headers(state.tls);
+    let mut router = Router::new()
         .nest("/fhir", fhir.layer(DefaultBodyLimit::max(fhir_limit)))
         .nest("/api/v1", api)
         .merge(pages::router())
-        .with_state(state)
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            // Only the route pattern: paths and queries can carry identifiers of residents.
-            let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
-            tracing::info_span!("request", method = %req.method(), route)
-        }))
+        .with_state(state);
+    for (name, value) in headers {
+        router = router.layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(name, value));
+    }
+    router.layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+        // Only the route pattern: paths and queries can carry identifiers of residents.
+        let route = req.extensions().get::<MatchedPath>().map_or("unmatched", MatchedPath::as_str);
+        tracing::info_span!("request", method = %req.method(), route)
+    }))
 }
 
 /// The OpenAPI document of `/api/v1`, generated from the handlers.
@@ -115,23 +141,77 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     api::router().split_for_parts().1
 }
 
-/// Serve until Ctrl-C.
-pub async fn serve(state: Arc<AppState>, addr: SocketAddr) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    // Parameters estimated by `tongdang mpi estimate --save` take effect without a restart.
-    let reload = state.clone();
+/// How the server runs its background work and listens.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// PEM certificate chain and private key, for TLS.
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// How often a ledger checkpoint is signed (when the tree grew).
+    pub checkpoint_interval: std::time::Duration,
+}
+
+/// Keep the ledger and keys current: append queued leaves every second, sign a checkpoint at
+/// the interval, re-read the keys every 10 s (a rotation by `tongdang keys rotate`), re-read
+/// the matching parameters every minute.
+pub fn spawn_background(state: Arc<AppState>, checkpoint_interval: std::time::Duration) {
+    use std::time::{Duration, Instant};
+    let s = state.clone();
     tokio::spawn(async move {
+        let mut last_checkpoint = Instant::now();
+        let mut last_keys = Instant::now();
+        let mut last_parameters = Instant::now();
         loop {
-            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-            if let Err(e) = reload.ingestor.reload_parameters().await {
-                tracing::warn!(error = %e, "matching parameters not reloaded");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            if let Err(e) = s.protected.sequence_all().await {
+                tracing::warn!(error = %e, "ledger leaves not sequenced");
+            }
+            if last_checkpoint.elapsed() >= checkpoint_interval {
+                last_checkpoint = Instant::now();
+                match s.protected.checkpoint().await {
+                    Ok(c) => tracing::debug!(size = c.size, "ledger checkpoint"),
+                    Err(e) => tracing::warn!(error = %e, "ledger checkpoint not signed"),
+                }
+            }
+            if last_keys.elapsed() >= Duration::from_secs(10) {
+                last_keys = Instant::now();
+                if let Err(e) = s.protected.reload_keys().await {
+                    tracing::error!(error = %e, "keys not reloaded");
+                }
+            }
+            // Parameters estimated by `tongdang mpi estimate --save` take effect without a restart.
+            if last_parameters.elapsed() >= Duration::from_secs(60) {
+                last_parameters = Instant::now();
+                if let Err(e) = s.ingestor.reload_parameters().await {
+                    tracing::warn!(error = %e, "matching parameters not reloaded");
+                }
             }
         }
     });
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+}
+
+/// Serve until Ctrl-C.
+pub async fn serve(state: Arc<AppState>, options: ServeOptions) -> anyhow::Result<()> {
+    spawn_background(state.clone(), options.checkpoint_interval);
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match &options.tls {
+        Some((cert, key)) => {
+            let config = tls::server_config(cert, key)?;
+            // `tap_io` gives the listener axum's connect-info support for any `Listener`.
+            let listener = axum::serve::ListenerExt::tap_io(tls::TlsListener::bind(options.listen, config).await?, |_| {});
+            axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+        None => {
+            let listener = tokio::net::TcpListener::bind(options.listen).await?;
+            axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(shutdown)
+                .await?;
+        }
+    }
     Ok(())
 }

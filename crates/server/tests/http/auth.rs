@@ -220,8 +220,18 @@ async fn openapi_describes_api_v1(store: Arc<ProtectedStore>) {
     assert_eq!(
         names,
         [
+            "/audit/events",
+            "/auth/me",
+            "/auth/sign-in",
+            "/auth/sign-out",
             "/ingest",
             "/institutions",
+            "/institutions/{code}/keys",
+            "/institutions/{code}/keys/{prefix}",
+            "/ledger/checkpoint",
+            "/ledger/keys",
+            "/ledger/proof/consistency",
+            "/ledger/proof/inclusion",
             "/mpi/operations",
             "/mpi/persons/{id}/history",
             "/mpi/reviews",

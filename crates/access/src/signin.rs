@@ -1,0 +1,237 @@
+//! Accounts and sign-in: Argon2id passwords, lock-out after repeated failure, sessions (web
+//! cookies with a CSRF token, or bearer tokens for APIs) stored only as SHA-256 hashes.
+
+use crate::credential::hash_key;
+use rand::RngExt;
+use std::sync::Arc;
+use tongdang_core::{PersonId, Role, Scope, Timestamp};
+use tongdang_protection::password;
+use tongdang_store::{AccountRecord, AuditEvent, SessionRecord, Store, StoreError};
+
+/// The prefix of session tokens (web cookies and API bearer tokens).
+pub const SESSION_PREFIX: &str = "tds_";
+/// Failed sign-ins before an account locks.
+pub const MAX_FAILURES: i64 = 5;
+/// How long a lock lasts.
+pub const LOCK_SECONDS: i64 = 15 * 60;
+/// How long a web session lasts.
+pub const WEB_SESSION_SECONDS: i64 = 8 * 3600;
+/// How long an API token lasts.
+pub const API_TOKEN_SECONDS: i64 = 3600;
+/// The longest sign-in name.
+pub const MAX_LOGIN: usize = 64;
+
+/// Why a sign-in failed. Unknown names and wrong passwords read the same.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// Wrong name or password (or a disabled account).
+    #[error("the sign-in name or password is wrong")]
+    Rejected,
+    /// Locked after repeated failures.
+    #[error("the account is locked after repeated failures; try again in {0} s")]
+    Locked(i64),
+    /// Input outside the limits.
+    #[error("{0}")]
+    Invalid(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A signed-in person, as the policy needs them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Account id.
+    pub account: i64,
+    /// Name shown.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// Institution.
+    pub institution: Option<String>,
+    /// Department.
+    pub department: Option<String>,
+    /// A resident's person.
+    pub person: Option<PersonId>,
+}
+
+impl Principal {
+    fn of(a: &AccountRecord) -> Principal {
+        Principal {
+            account: a.id,
+            display_name: a.display_name.clone(),
+            role: a.role,
+            institution: a.institution.clone(),
+            department: a.department.clone(),
+            person: a.person,
+        }
+    }
+
+    /// What an account of this role may do through the API.
+    pub fn scopes(&self) -> Vec<Scope> {
+        match self.role {
+            Role::Resident | Role::Clinician => vec![Scope::Read],
+            Role::ProvincialOperator => vec![Scope::Mpi],
+            _ => Vec::new(),
+        }
+    }
+
+    /// The actor in the audit trail.
+    pub fn actor(&self) -> String {
+        format!("account:{}", self.account)
+    }
+}
+
+/// A new session: the token (shown once) and its CSRF token.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// The secret token.
+    pub token: String,
+    /// The CSRF token forms and unsafe requests must echo (hex).
+    pub csrf: String,
+    /// When it expires.
+    pub expires_at: Timestamp,
+    /// Who.
+    pub principal: Principal,
+}
+
+/// Sign-in and sessions over the store.
+pub struct Accounts {
+    store: Arc<dyn Store>,
+    /// A hash verified when the name is unknown, so both cases take the same time.
+    decoy: String,
+}
+
+fn random_token() -> String {
+    let bytes: [u8; 32] = rand::rng().random();
+    format!("{SESSION_PREFIX}{}", data_encoding::BASE32_NOPAD.encode(&bytes).to_ascii_lowercase())
+}
+
+impl Accounts {
+    /// Accounts kept in `store`.
+    pub fn new(store: Arc<dyn Store>) -> Accounts {
+        Accounts { store, decoy: password::hash("decoy password for timing").expect("a fixed valid password") }
+    }
+
+    /// Create an account.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create(
+        &self,
+        login: &str,
+        display_name: &str,
+        secret: &str,
+        role: Role,
+        institution: Option<&str>,
+        department: Option<&str>,
+        person: Option<PersonId>,
+    ) -> Result<i64, SignInError> {
+        let login = login.trim();
+        if login.is_empty() || login.chars().count() > MAX_LOGIN || login.chars().any(char::is_control) {
+            return Err(SignInError::Invalid(format!("a sign-in name has 1 to {MAX_LOGIN} printable characters")));
+        }
+        let hash = password::hash(secret).map_err(|e| SignInError::Invalid(e.to_string()))?;
+        let account = AccountRecord {
+            id: 0,
+            login: login.to_string(),
+            display_name: display_name.to_string(),
+            role,
+            institution: institution.map(str::to_string),
+            department: department.map(str::to_string),
+            person,
+            password_hash: hash,
+            failed_attempts: 0,
+            locked_until: None,
+            created_at: Timestamp::now(),
+            disabled_at: None,
+            sealed: Vec::new(),
+        };
+        let id = self.store.insert_account(&account).await?;
+        let mut e = AuditEvent::new("admin.account.create", "cli", "ok");
+        e.detail = serde_json::json!({ "account": id, "role": role.code() }).to_string();
+        self.store.append_events(&[e]).await?;
+        Ok(id)
+    }
+
+    /// Check a name and password and open a session (`web` or `api`).
+    pub async fn sign_in(&self, login: &str, secret: &str, kind: &str) -> Result<NewSession, SignInError> {
+        if login.chars().count() > MAX_LOGIN || secret.len() > password::MAX_LEN {
+            return Err(SignInError::Invalid(format!(
+                "a sign-in name has at most {MAX_LOGIN} characters and a password at most {} bytes",
+                password::MAX_LEN
+            )));
+        }
+        let now = Timestamp::now();
+        let Some(account) = self.store.account_by_login(login.trim()).await? else {
+            // The same work as a real check, so timing does not tell which names exist.
+            let _ = password::verify(secret, &self.decoy);
+            self.audit("auth.sign-in", None, "failed", "unknown-or-wrong").await?;
+            return Err(SignInError::Rejected);
+        };
+        if let Some(until) = account.locked_until.filter(|u| u.0 > now.0) {
+            self.audit("auth.sign-in", Some(account.id), "refused", "locked").await?;
+            return Err(SignInError::Locked((until.0 - now.0) / 1_000_000 + 1));
+        }
+        if account.disabled_at.is_some() || !password::verify(secret, &account.password_hash) {
+            let failed = account.failed_attempts + 1;
+            let lock = (failed >= MAX_FAILURES).then(|| Timestamp(now.0 + LOCK_SECONDS * 1_000_000));
+            self.store.record_sign_in(account.id, if lock.is_some() { 0 } else { failed }, lock).await?;
+            self.audit("auth.sign-in", Some(account.id), "failed", if lock.is_some() { "locked-now" } else { "wrong-password" })
+                .await?;
+            return match lock {
+                Some(_) => Err(SignInError::Locked(LOCK_SECONDS)),
+                None => Err(SignInError::Rejected),
+            };
+        }
+        self.store.record_sign_in(account.id, 0, None).await?;
+        let token = random_token();
+        let csrf: [u8; 32] = rand::rng().random();
+        let seconds = if kind == "web" { WEB_SESSION_SECONDS } else { API_TOKEN_SECONDS };
+        let expires_at = Timestamp(now.0 + seconds * 1_000_000);
+        self.store
+            .insert_session(&SessionRecord {
+                token_hash: hash_key(&token),
+                account: account.id,
+                kind: if kind == "web" { "web".into() } else { "api".into() },
+                csrf: csrf.to_vec(),
+                created_at: now,
+                expires_at,
+                revoked_at: None,
+            })
+            .await?;
+        self.audit("auth.sign-in", Some(account.id), "ok", kind).await?;
+        Ok(NewSession { token, csrf: data_encoding::HEXLOWER.encode(&csrf), expires_at, principal: Principal::of(&account) })
+    }
+
+    /// The principal behind a live session token, with its kind and CSRF token (hex).
+    pub async fn session(&self, token: &str) -> Result<Option<(Principal, String, String)>, StoreError> {
+        if !token.starts_with(SESSION_PREFIX) || token.len() > 100 {
+            return Ok(None);
+        }
+        let Some(s) = self.store.session(&hash_key(token)).await? else { return Ok(None) };
+        if s.revoked_at.is_some() || s.expires_at.0 <= Timestamp::now().0 {
+            return Ok(None);
+        }
+        let Some(a) = self.store.account(s.account).await? else { return Ok(None) };
+        if a.disabled_at.is_some() {
+            return Ok(None);
+        }
+        Ok(Some((Principal::of(&a), s.kind, data_encoding::HEXLOWER.encode(&s.csrf))))
+    }
+
+    /// End a session.
+    pub async fn sign_out(&self, token: &str) -> Result<(), StoreError> {
+        self.store.revoke_session(&hash_key(token)).await
+    }
+
+    async fn audit(&self, kind: &str, account: Option<i64>, outcome: &str, why: &str) -> Result<(), StoreError> {
+        let actor = account.map_or("anonymous".to_string(), |a| format!("account:{a}"));
+        let mut e = AuditEvent::new(kind, &actor, outcome);
+        e.detail = serde_json::json!({ "detail": why }).to_string();
+        self.store.append_events(&[e]).await.map(|_| ())
+    }
+}
+
+/// Compare two secrets without an early exit.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
