@@ -10,4 +10,5 @@ mod fhir_write;
 mod identity;
 mod ingest;
 mod read;
+mod protection;
 mod review;
