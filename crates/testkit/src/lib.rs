@@ -154,7 +154,16 @@ impl Drop for Backend {
     }
 }
 
-/// The URL of the test cluster's admin database.
+/// A new, empty database in the test cluster (removed with the cluster); its URL.
+pub async fn empty_postgres_database() -> String {
+    let admin = pg_url();
+    let name = format!("td_test_{}", rand::random::<u64>());
+    let mut conn = connect_admin(&admin).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create test database");
+    with_database(&admin, &name)
+}
+
+/// The URL of the test cluster's admin database (`TONGDANG_TEST_PG_URL`, set by `scripts/test`).
 pub fn pg_url() -> String {
     std::env::var("TONGDANG_TEST_PG_URL").unwrap_or_else(|_| {
         panic!(

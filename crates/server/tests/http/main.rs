@@ -9,6 +9,6 @@ mod bundle;
 mod fhir_write;
 mod identity;
 mod ingest;
-mod read;
 mod protection;
+mod read;
 mod review;

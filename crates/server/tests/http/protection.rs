@@ -36,7 +36,12 @@ async fn account(store: &Arc<ProtectedStore>, login: &str, role: Role, person: O
 
 /// Sign in for a bearer token.
 async fn token(s: &Server, login: &str) -> String {
-    let r = s.request(Method::POST, "/api/v1/auth/sign-in", None).json(&json!({"login": login, "password": PASSWORD, "kind": "api"})).send().await.unwrap();
+    let r = s
+        .request(Method::POST, "/api/v1/auth/sign-in", None)
+        .json(&json!({"login": login, "password": PASSWORD, "kind": "api"}))
+        .send()
+        .await
+        .unwrap();
     let (status, body) = read(r).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body["token"].as_str().unwrap().to_string()
@@ -50,7 +55,12 @@ async fn sign_in_sessions_and_csrf(store: Arc<ProtectedStore>) {
     let s = Server::start(store.clone()).await;
     account(&store, "doctor01", Role::Clinician, None).await;
     // A web sign-in sets an HttpOnly, SameSite=Strict cookie and returns the CSRF token.
-    let r = s.request(Method::POST, "/api/v1/auth/sign-in", None).json(&json!({"login": "doctor01", "password": PASSWORD})).send().await.unwrap();
+    let r = s
+        .request(Method::POST, "/api/v1/auth/sign-in", None)
+        .json(&json!({"login": "doctor01", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
     let cookie = r.headers()[SET_COOKIE].to_str().unwrap().to_string();
     let (status, body) = read(r).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -84,7 +94,10 @@ async fn sign_in_sessions_and_csrf(store: Arc<ProtectedStore>) {
     // API tokens work as bearers; a forged one does not.
     let t = token(&s, "doctor01").await;
     assert_eq!(get_as(&s, &t, "/api/v1/auth/me").await.0, StatusCode::OK);
-    assert_eq!(get_as(&s, "tds_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "/api/v1/auth/me").await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        get_as(&s, "tds_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "/api/v1/auth/me").await.0,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(get_as(&s, "tdk_forged", "/api/v1/auth/me").await.0, StatusCode::UNAUTHORIZED);
 }
 
@@ -92,7 +105,9 @@ async fn failed_sign_ins_lock_the_account(store: Arc<ProtectedStore>) {
     let s = Server::start(store.clone()).await;
     account(&store, "doctor02", Role::Clinician, None).await;
     let attempt = |password: String| {
-        s.request(Method::POST, "/api/v1/auth/sign-in", None).json(&json!({"login": "doctor02", "password": password, "kind": "api"})).send()
+        s.request(Method::POST, "/api/v1/auth/sign-in", None)
+            .json(&json!({"login": "doctor02", "password": password, "kind": "api"}))
+            .send()
     };
     for _ in 0..4 {
         let (status, body) = read(attempt("wrong password!".into()).await.unwrap()).await;
@@ -105,7 +120,12 @@ async fn failed_sign_ins_lock_the_account(store: Arc<ProtectedStore>) {
     let r = attempt(PASSWORD.into()).await.unwrap();
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "locked even with the right password");
     // Unknown names answer exactly like wrong passwords; over-long passwords are refused unhashed.
-    let r = s.request(Method::POST, "/api/v1/auth/sign-in", None).json(&json!({"login": "nobody", "password": "x"})).send().await.unwrap();
+    let r = s
+        .request(Method::POST, "/api/v1/auth/sign-in", None)
+        .json(&json!({"login": "nobody", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let (status, body) = read(attempt("x".repeat(100_000)).await.unwrap()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
@@ -131,7 +151,10 @@ async fn roles_decide_what_is_seen_and_every_decision_is_audited(store: Arc<Prot
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["entries"].as_array().unwrap().len(), 1);
     let (_, p) = get_as(&s, &own, &patient).await;
-    assert!(p.to_string().contains("张三丰") && p.to_string().contains(NATIONAL_ID), "a resident sees their own data in full: {p}");
+    assert!(
+        p.to_string().contains("张三丰") && p.to_string().contains(NATIONAL_ID),
+        "a resident sees their own data in full: {p}"
+    );
 
     let other = token(&s, "13800000002").await;
     assert_eq!(get_as(&s, &other, &timeline).await.0, StatusCode::FORBIDDEN);
@@ -192,7 +215,9 @@ async fn quotas_answer_429_with_retry_after(store: Arc<ProtectedStore>) {
 
 async fn every_response_carries_security_headers(store: Arc<ProtectedStore>) {
     let s = Server::start(store).await;
-    for (path, key) in [("/fhir/metadata", None), ("/api/v1/nothing", None), ("/fhir/Patient/1", Some(s.key.clone())), ("/", None)] {
+    for (path, key) in
+        [("/fhir/metadata", None), ("/api/v1/nothing", None), ("/fhir/Patient/1", Some(s.key.clone())), ("/", None)]
+    {
         let r = s.request(Method::GET, path, key.as_deref()).send().await.unwrap();
         let h = r.headers();
         assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
@@ -204,10 +229,21 @@ async fn every_response_carries_security_headers(store: Arc<ProtectedStore>) {
     // Header injection through the path or a value goes nowhere.
     let r = s.get("/fhir/Patient/1%0d%0aSet-Cookie:%20x=y").send().await.unwrap();
     assert!(r.headers().get(SET_COOKIE).is_none());
-    let r = s.request(Method::POST, "/api/v1/auth/sign-in", None).json(&json!({"login": "a\r\nSet-Cookie: x=y", "password": "p"})).send().await.unwrap();
+    let r = s
+        .request(Method::POST, "/api/v1/auth/sign-in", None)
+        .json(&json!({"login": "a\r\nSet-Cookie: x=y", "password": "p"}))
+        .send()
+        .await
+        .unwrap();
     assert!(r.headers().get(SET_COOKIE).is_none());
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
-    let r = s.request(Method::POST, "/api/v1/auth/sign-in", None).header(CONTENT_TYPE, "application/json").body("{not json").send().await.unwrap();
+    let r = s
+        .request(Method::POST, "/api/v1/auth/sign-in", None)
+        .header(CONTENT_TYPE, "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -226,7 +262,11 @@ async fn institution_administrators_manage_their_keys(store: Arc<ProtectedStore>
     let prefix = issued["prefix"].as_str().unwrap();
     let r = s.request(Method::DELETE, &format!("{keys}/{prefix}"), Some(&admin)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    assert_eq!(s.request(Method::GET, "/api/v1/institutions", Some(&new_key)).send().await.unwrap().status(), StatusCode::UNAUTHORIZED, "revoked at once");
+    assert_eq!(
+        s.request(Method::GET, "/api/v1/institutions", Some(&new_key)).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED,
+        "revoked at once"
+    );
     let r = s.request(Method::POST, &keys, Some(&admin)).json(&json!({"scopes": ["mpi"]})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST, "institutions never issue mpi keys");
     let r = s.request(Method::GET, "/api/v1/institutions/OTHER-HOSPITAL/keys", Some(&admin)).send().await.unwrap();
