@@ -189,6 +189,45 @@ async fn keys_rotate_and_everything_stays_readable(postgres: bool) {
     assert_verifies(&b).await;
 }
 
+/// `tongdang keys rotate` in another process while a server keeps reading and writing: the
+/// server loads the pending key before anything is sealed with it, so no read ever fails.
+async fn rotation_by_another_process_keeps_the_server_working(postgres: bool) {
+    let b = backend(postgres).await;
+    let person = fill(&b.protected).await;
+    let location = match b.data_dir() {
+        Some(d) => Location::DataDir(d),
+        None => Location::Postgres(b.postgres_url().unwrap()),
+    };
+    let cli = tongdang_store::open(
+        &location,
+        Protection { provider: b.master.clone(), suite: Suite::Aes256Gcm, origin: tongdang_store::DEFAULT_ORIGIN.into() },
+    )
+    .await
+    .unwrap();
+    let server = b.protected.clone();
+    let read =
+        || async { server.entries(&EntryQuery { person: Some(person), limit: 10, ..Default::default() }).await.unwrap().len() };
+    let id = cli.add_data_key(Some(Suite::Sm4Gcm)).await.unwrap();
+    assert_eq!(read().await, 2);
+    server.reload_keys().await.unwrap();
+    cli.activate_key(id).await.unwrap();
+    // The server still seals with the old key until it reloads; both open everywhere.
+    let ingestor = Ingestor::new(server.clone());
+    submit(&ingestor, &[encounter("e7", "Patient/a", 7)]).await;
+    cli.reseal(|_, _| {}).await.unwrap();
+    assert_eq!(read().await, 3);
+    server.reload_keys().await.unwrap();
+    submit(&ingestor, &[encounter("e8", "Patient/a", 8)]).await;
+    cli.reseal(|_, _| {}).await.unwrap();
+    assert_eq!(read().await, 4);
+    for blob in b.fetch_blobs("SELECT resource FROM entries").await {
+        assert_eq!(tongdang_protection::Keyring::key_of(&blob).unwrap(), id, "every value re-sealed with the new key");
+    }
+    server.checkpoint().await.unwrap();
+    let report = verify(&server, |_, _| {}).await.unwrap();
+    assert!(report.ok(), "{:?}", report.problems);
+}
+
 async fn a_changed_payload_is_detected(postgres: bool) {
     let b = backend(postgres).await;
     fill(&b.protected).await;
@@ -301,6 +340,7 @@ on_both!(
     data_is_sealed_and_blind_indexed,
     wrong_master_key_is_refused,
     keys_rotate_and_everything_stays_readable,
+    rotation_by_another_process_keeps_the_server_working,
     a_changed_payload_is_detected,
     a_payload_moved_to_another_row_is_detected,
     a_deleted_event_is_detected,

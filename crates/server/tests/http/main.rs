@@ -12,3 +12,4 @@ mod ingest;
 mod protection;
 mod read;
 mod review;
+mod tls;
