@@ -52,6 +52,31 @@ mod sql {
         Ok(out)
     }
 
+    /// Ledger nodes in storage order (PostgreSQL streams them fast enough through sqlx).
+    pub(crate) async fn ledger_node_page(
+        pool: &sqlx::PgPool,
+        after: Option<NodeId>,
+        limit: u32,
+    ) -> crate::Result<Vec<(NodeId, tongdang_protection::ledger::Hash)>> {
+        use sqlx::Row;
+        let (pos, level) = after.map_or((-1i64, 0i16), |n| (n.pos() as i64, n.level as i16));
+        let rows =
+            sqlx::query("SELECT pos, level, hash FROM ledger_nodes WHERE (pos, level) > ($1, $2) ORDER BY pos, level LIMIT $3")
+                .bind(pos)
+                .bind(level)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    NodeId::from_pos(r.try_get::<i64, _>(0)? as u64, r.try_get::<i16, _>(1)? as u8),
+                    crate::protection_sql::hash32(r.try_get(2)?)?,
+                ))
+            })
+            .collect()
+    }
+
     /// The next audit event ids from their sequence.
     pub(crate) async fn allocate_event_ids(conn: &mut sqlx::PgConnection, n: usize) -> crate::Result<Vec<i64>> {
         Ok(sqlx::query_scalar("SELECT nextval('audit_events_id_seq') FROM generate_series(1, $1)")
@@ -225,6 +250,14 @@ struct PgIngest {
 crate::shared::store_impls!(PgStore, PgIngest, read: pool, write: pool, {
     fn dialect(&self) -> &'static str {
         "postgres"
+    }
+
+    async fn ledger_node_page(
+        &self,
+        after: Option<tongdang_protection::ledger::NodeId>,
+        limit: u32,
+    ) -> Result<Vec<(tongdang_protection::ledger::NodeId, tongdang_protection::ledger::Hash)>> {
+        sql::ledger_node_page(&self.pool, after, limit).await
     }
 
     async fn begin_ingest(&self, institution: &InstitutionCode) -> Result<Box<dyn IngestTx>> {

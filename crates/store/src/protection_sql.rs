@@ -260,24 +260,6 @@ macro_rules! protection_sql {
             Ok((size as u64, pending as u64))
         }
 
-        pub(crate) async fn ledger_node_page(
-            pool: &sqlx::Pool<$db>,
-            after: Option<NodeId>,
-            limit: u32,
-        ) -> crate::Result<Vec<(NodeId, tongdang_protection::ledger::Hash)>> {
-            use sqlx::Row;
-            let (pos, level) = after.map_or((-1i64, 0i16), |n| (n.pos() as i64, n.level as i16));
-            let rows = sqlx::query("SELECT pos, level, hash FROM ledger_nodes WHERE (pos, level) > ($1, $2) ORDER BY pos, level LIMIT $3")
-                .bind(pos)
-                .bind(level)
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await?;
-            rows.iter()
-                .map(|r| Ok((NodeId::from_pos(r.try_get::<i64, _>(0)? as u64, r.try_get::<i16, _>(1)? as u8), crate::protection_sql::hash32(r.try_get(2)?)?)))
-                .collect()
-        }
-
         pub(crate) async fn ledger_leaves_page(pool: &sqlx::Pool<$db>, after: Option<u64>, limit: u32) -> crate::Result<Vec<crate::StoredLeaf>> {
             use sqlx::Row;
             let rows = sqlx::query(

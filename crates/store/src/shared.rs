@@ -700,14 +700,6 @@ macro_rules! store_impls {
                 sql::tx_ledger_nodes(&mut conn, ids).await
             }
 
-            async fn ledger_node_page(
-                &self,
-                after: Option<tongdang_protection::ledger::NodeId>,
-                limit: u32,
-            ) -> crate::Result<Vec<(tongdang_protection::ledger::NodeId, tongdang_protection::ledger::Hash)>> {
-                sql::ledger_node_page(&self.$read, after, limit).await
-            }
-
             async fn ledger_leaves_page(&self, after: Option<u64>, limit: u32) -> crate::Result<Vec<crate::StoredLeaf>> {
                 sql::ledger_leaves_page(&self.$read, after, limit).await
             }

@@ -272,6 +272,14 @@ crate::shared::store_impls!(SqliteStore, SqliteIngest, read: read, write: write,
         "sqlite"
     }
 
+    async fn ledger_node_page(
+        &self,
+        after: Option<tongdang_protection::ledger::NodeId>,
+        limit: u32,
+    ) -> Result<Vec<(tongdang_protection::ledger::NodeId, tongdang_protection::ledger::Hash)>> {
+        self.fast.ledger_node_page(after, limit).await
+    }
+
     async fn begin_ingest(&self, _institution: &InstitutionCode) -> Result<Box<dyn IngestTx>> {
         let tx = self.write.begin_with("BEGIN IMMEDIATE").await?;
         Ok(Box::new(SqliteIngest { tx }))

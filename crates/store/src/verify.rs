@@ -5,6 +5,7 @@
 
 use crate::{LeafKind, ProtectedStore, Result, Store};
 use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::time::Instant;
 use tongdang_protection::checkpoint::SignedCheckpoint;
 use tongdang_protection::ledger::{Frontier, Hash, NodeId, verify_consistency};
@@ -52,8 +53,11 @@ fn hex(h: &Hash) -> String {
     data_encoding::HEXLOWER.encode(&h[..8])
 }
 
+/// Nodes read per page of the log pass.
+const NODE_PAGE: u32 = 50_000;
+
 /// Verify the whole log and every entry version and event. `progress(done)` counts leaves.
-pub async fn verify(store: &ProtectedStore, mut progress: impl FnMut(&str, u64)) -> Result<VerifyReport> {
+pub async fn verify(store: &Arc<ProtectedStore>, mut progress: impl FnMut(&str, u64)) -> Result<VerifyReport> {
     let mut report = VerifyReport::default();
     let (size, pending) = store.ledger_counts().await?;
     report.pending = pending;
@@ -66,11 +70,16 @@ pub async fn verify(store: &ProtectedStore, mut progress: impl FnMut(&str, u64))
     let started = Instant::now();
     let mut frontier = Frontier::default();
     let mut expected: VecDeque<(NodeId, Hash)> = VecDeque::new();
-    let mut after = None;
+    // The next page is read (on another thread) while this one is hashed.
+    let fetch = |after: Option<NodeId>| {
+        let s = store.clone();
+        tokio::spawn(async move { s.ledger_node_page(after, NODE_PAGE).await })
+    };
+    let mut next = fetch(None);
     'nodes: loop {
-        let page = store.ledger_node_page(after, 20_000).await?;
+        let page = next.await.map_err(|_| crate::StoreError::Corrupt("verification reader".into()))??;
         let Some(last) = page.last() else { break };
-        after = Some(last.0);
+        next = fetch(Some(last.0));
         for (id, hash) in page {
             report.nodes += 1;
             if id.level == 0 {
