@@ -164,6 +164,7 @@ impl RecordReader {
             }
             out.push((p, self.compose_for(who, p).await?));
         }
+        self.audit_disclosed(who, "read.pdq", &out.iter().map(|(p, _)| *p).collect::<Vec<_>>()).await?;
         Ok(Ok(out))
     }
 
@@ -187,6 +188,7 @@ impl RecordReader {
             return Ok(None);
         }
         let ids = self.store().person_identifiers(person).await?;
+        self.audit_disclosed(who, "read.pix", &[person]).await?;
         Ok(Some((person, self.mask_identifiers(who, ids))))
     }
 
@@ -247,6 +249,7 @@ impl RecordReader {
         for (person, score, grade) in ranked.into_iter().filter(|r| !only_certain || r.2 == "certain").take(count) {
             out.push(MatchResult { person, patient: self.compose_for(who, person).await?, score, grade });
         }
+        self.audit_disclosed(who, "read.match", &out.iter().map(|m| m.person).collect::<Vec<_>>()).await?;
         Ok(out)
     }
 }
@@ -291,7 +294,10 @@ pub struct ReviewView {
 
 /// A masked view of demographics: name, sex, birth date and district in full (needed to decide),
 /// phone as 138****1234, identity documents as first 6 and last 4.
-fn masked(d: &Demographics, name_rule: tongdang_protection::mask::Rule) -> Value {
+fn masked(d: &Demographics, rules: &tongdang_protection::mask::Rules) -> Value {
+    use tongdang_protection::mask::{Field, Rule, mask_name};
+    let rule = |f: Field| rules.get(&f).copied().unwrap_or(Rule::Hidden);
+    let name_rule = rule(Field::Name);
     let mask = |s: &str, keep_start: usize, keep_end: usize| {
         let chars: Vec<char> = s.chars().collect();
         if chars.len() <= keep_start + keep_end {
@@ -310,11 +316,19 @@ fn masked(d: &Demographics, name_rule: tongdang_protection::mask::Rule) -> Value
         },
         "placeholderName": d.placeholder_name,
         "sex": d.sex.map(Sex::code),
-        "birthDate": d.birth.map(|b| format!("{:04}-{:02}-{:02}", b.year, b.month, b.day)),
+        "birthDate": match rule(Field::BirthDate) {
+            Rule::Full => d.birth.map(|b| format!("{:04}-{:02}-{:02}", b.year, b.month, b.day)),
+            Rule::Hidden => None,
+            _ => d.birth.map(|b| format!("{:04}", b.year)),
+        },
         "phones": d.phones.iter().map(|p| mask(p, 3, 4)).collect::<Vec<_>>(),
         "city": d.city,
-        "district": d.locality,
-        "mother": d.mother,
+        "district": if matches!(rule(Field::Address), Rule::Full | Rule::Partial) { d.locality.clone() } else { String::new() },
+        "mother": match name_rule {
+            Rule::Full => d.mother.clone(),
+            Rule::Hidden => String::new(),
+            _ => mask_name(&d.mother),
+        },
         "multipleBirth": d.multiple_birth,
         // Only the last four: the birth date shown beside an ID number is its middle eight digits.
         "documents": d.strong.iter().chain(&d.weak).map(|s| {
@@ -393,12 +407,12 @@ impl RecordReader {
     }
 
     async fn review_side(&self, who: &Requester, person: PersonId, d: &Demographics) -> Result<ReviewSide, AccessError> {
-        let name_rule = self.masks().for_role(who.role)[&tongdang_protection::mask::Field::Name];
+        let rules = self.masks().for_role(who.role);
         let records = self.store().patient_records(person).await?;
         Ok(ReviewSide {
             person,
             records: records.iter().map(|p| (p.institution.clone(), p.source_id.clone(), p.id)).collect(),
-            demographics: masked(d, name_rule),
+            demographics: masked(d, &rules),
         })
     }
 

@@ -134,6 +134,19 @@ impl RecordReader {
         }
     }
 
+    /// Record whose demographics a look-up disclosed, one event per person, so each resident's
+    /// trail shows it.
+    pub(crate) async fn audit_disclosed(&self, who: &Requester, action: &str, persons: &[PersonId]) -> Result<(), AccessError> {
+        for p in persons {
+            let mut event = AuditEvent::new(action, &who.actor, "disclosed");
+            event.institution = who.institution.as_ref().map(|i| i.as_str().to_string());
+            event.person = Some(*p);
+            event.detail = serde_json::json!({ "role": who.role.code() }).to_string();
+            self.audit.record(event).await?;
+        }
+        Ok(())
+    }
+
     /// A person's Patient as `who` may see it (masked by role).
     pub(crate) async fn compose_for(&self, who: &Requester, person: PersonId) -> Result<Value, AccessError> {
         let mut patient = self.compose_patient(person).await?;
@@ -275,6 +288,7 @@ impl RecordReader {
             }
             out.push((p, self.compose_for(who, p).await?));
         }
+        self.audit_disclosed(who, "read.find-persons", &out.iter().map(|(p, _)| *p).collect::<Vec<_>>()).await?;
         Ok(out)
     }
 
@@ -285,6 +299,12 @@ impl RecordReader {
         after: Option<PersonId>,
         limit: u32,
     ) -> Result<Vec<(PersonId, Value)>, AccessError> {
+        // Listing every person is for systems (integration) and operators, not for people at a
+        // screen, who find a patient by identifier or demographics.
+        if who.role == tongdang_core::Role::Clinician {
+            self.decide(who, "read.list-persons", None, Disclosure::Clinical, &[]).await?;
+            return Err(AccessError::Denied(DenyReason::NoReadScope));
+        }
         self.decide(who, "read.list-persons", None, Disclosure::Demographics, &[]).await?;
         if who.role == tongdang_core::Role::Resident {
             // A resident's list is their own person.
@@ -298,6 +318,7 @@ impl RecordReader {
         for p in self.store.persons(after, limit).await? {
             out.push((p, self.compose_for(who, p).await?));
         }
+        self.audit_disclosed(who, "read.list-persons", &out.iter().map(|(p, _)| *p).collect::<Vec<_>>()).await?;
         Ok(out)
     }
 
@@ -329,7 +350,8 @@ impl RecordReader {
 
     /// A directory resource (Organization, Location, …).
     pub async fn directory(&self, who: &Requester, resource_type: &str, id: i64) -> Result<DirectoryRecord, AccessError> {
-        self.decide(who, "read.directory", None, Disclosure::Demographics, &[]).await?;
+        // Directory resources include Provenance, which tells of clinical activity.
+        self.decide(who, "read.directory", None, Disclosure::Clinical, &[]).await?;
         self.store.directory_resource(resource_type, id).await?.ok_or(AccessError::NotFound("resource"))
     }
 

@@ -163,7 +163,7 @@ impl Accounts {
         let now = Timestamp::now();
         let Some(account) = self.store.account_by_login(login.trim()).await? else {
             // The same work as a real check, so timing does not tell which names exist.
-            let _ = password::verify(secret, &self.decoy);
+            let _ = check_password(secret, &self.decoy).await;
             self.audit("auth.sign-in", None, "failed", "unknown-or-wrong").await?;
             return Err(SignInError::Rejected);
         };
@@ -171,18 +171,14 @@ impl Accounts {
             self.audit("auth.sign-in", Some(account.id), "refused", "locked").await?;
             return Err(SignInError::Locked((until.0 - now.0) / 1_000_000 + 1));
         }
-        if account.disabled_at.is_some() || !password::verify(secret, &account.password_hash) {
-            let failed = account.failed_attempts + 1;
-            let lock = (failed >= MAX_FAILURES).then(|| Timestamp(now.0 + LOCK_SECONDS * 1_000_000));
-            self.store.record_sign_in(account.id, if lock.is_some() { 0 } else { failed }, lock).await?;
-            self.audit("auth.sign-in", Some(account.id), "failed", if lock.is_some() { "locked-now" } else { "wrong-password" })
-                .await?;
-            return match lock {
-                Some(_) => Err(SignInError::Locked(LOCK_SECONDS)),
-                None => Err(SignInError::Rejected),
-            };
+        if account.disabled_at.is_some() || !check_password(secret, &account.password_hash).await {
+            let lock_until = Timestamp(now.0 + LOCK_SECONDS * 1_000_000);
+            let lock = self.store.record_sign_in(account.id, false, MAX_FAILURES, lock_until).await?;
+            let locked = lock.is_some_and(|l| l.0 > now.0);
+            self.audit("auth.sign-in", Some(account.id), "failed", if locked { "locked-now" } else { "wrong-password" }).await?;
+            return if locked { Err(SignInError::Locked(LOCK_SECONDS)) } else { Err(SignInError::Rejected) };
         }
-        self.store.record_sign_in(account.id, 0, None).await?;
+        self.store.record_sign_in(account.id, true, MAX_FAILURES, now).await?;
         let token = random_token();
         let csrf: [u8; 32] = rand::rng().random();
         let seconds = if kind == "web" { WEB_SESSION_SECONDS } else { API_TOKEN_SECONDS };
@@ -229,6 +225,13 @@ impl Accounts {
         e.detail = serde_json::json!({ "detail": why }).to_string();
         self.store.append_events(&[e]).await.map(|_| ())
     }
+}
+
+/// Argon2id costs ~20 MB and tens of milliseconds: it runs on the blocking pool, never on the
+/// threads that serve requests.
+async fn check_password(secret: &str, hash: &str) -> bool {
+    let (secret, hash) = (secret.to_string(), hash.to_string());
+    tokio::task::spawn_blocking(move || password::verify(&secret, &hash)).await.unwrap_or(false)
 }
 
 /// Compare two secrets without an early exit.

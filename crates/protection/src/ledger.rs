@@ -48,6 +48,15 @@ impl NodeId {
     pub fn from_pos(pos: u64, level: u8) -> NodeId {
         NodeId { level, index: ((pos + 1) >> level) - 1 }
     }
+
+    /// From a storage key as read back, `None` when no node can have it (a changed row).
+    pub fn checked_from_pos(pos: i64, level: i64) -> Option<NodeId> {
+        let (pos, level) = (u64::try_from(pos).ok()?, u32::try_from(level).ok()?);
+        if level >= 63 || pos == u64::MAX || (pos + 1) % (1u64 << level) != 0 {
+            return None;
+        }
+        Some(NodeId::from_pos(pos, level as u8))
+    }
 }
 
 fn largest_power_of_two_below(n: u64) -> u64 {
@@ -359,6 +368,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn impossible_storage_keys_are_refused() {
+        assert_eq!(NodeId::checked_from_pos(7, 3), Some(NodeId { level: 3, index: 0 }));
+        assert_eq!(NodeId::checked_from_pos(0, 1), None);
+        assert_eq!(NodeId::checked_from_pos(-1, 0), None);
+        assert_eq!(NodeId::checked_from_pos(5, 200), None);
+        assert_eq!(NodeId::checked_from_pos(i64::MAX, 0).map(|n| n.index), Some(i64::MAX as u64));
     }
 
     #[test]

@@ -94,17 +94,18 @@ pub(crate) async fn sign_in(
         )
         .retry_after(q.retry_after_secs));
     }
-    let form = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let req: SignIn = if form {
-        serde_urlencoded_form(&body)?
-    } else {
-        serde_json::from_slice(&body).map_err(|_| {
-            ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "send {\"login\", \"password\", \"kind\"} as JSON")
-        })?
-    };
+    // JSON only: a form another site posts cannot sign a visitor in (login CSRF), since a
+    // cross-site JSON request needs a CORS preflight this server never grants.
+    let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send Content-Type: application/json",
+        ));
+    }
+    let req: SignIn = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "send {\"login\", \"password\", \"kind\"} as JSON"))?;
     let kind = if req.kind == "api" { "api" } else { "web" };
     let session = state.accounts.sign_in(&req.login, &req.password, kind).await.map_err(|e| match e {
         SignInError::Rejected => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
@@ -137,22 +138,6 @@ pub(crate) async fn sign_in(
         response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).map_err(ApiError::internal)?);
     }
     Ok(response)
-}
-
-fn serde_urlencoded_form(body: &[u8]) -> Result<SignIn, ApiError> {
-    let bad = || ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "send login and password");
-    let mut login = None;
-    let mut password = None;
-    let mut kind = "web".to_string();
-    for (k, v) in form_urlencoded::parse(body) {
-        match k.as_ref() {
-            "login" => login = Some(v.into_owned()),
-            "password" => password = Some(v.into_owned()),
-            "kind" => kind = v.into_owned(),
-            _ => {}
-        }
-    }
-    Ok(SignIn { login: login.ok_or_else(bad)?, password: password.ok_or_else(bad)?, kind })
 }
 
 #[utoipa::path(post, path = "/auth/sign-out", responses((status = 204), (status = 401, body = ErrorBody), (status = 403, description = "Cookie session without its CSRF token", body = ErrorBody)))]
@@ -198,7 +183,8 @@ pub struct KeyView {
 /// A key to issue.
 #[derive(Deserialize, ToSchema)]
 pub struct NewKey {
-    /// `submit`, `read` (institution keys never get `mpi` here).
+    /// `submit` only: administrators see no clinical content, so they cannot issue a key that
+    /// reads records (`tongdang institution key CODE --scopes read` does, on the server).
     scopes: Vec<String>,
 }
 
@@ -266,8 +252,12 @@ pub(crate) async fn issue_key(
         .scopes
         .iter()
         .map(|s| match s.parse::<Scope>() {
-            Ok(Scope::Mpi) | Err(_) => Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "scopes are submit and read")),
-            Ok(s) => Ok(s),
+            Ok(Scope::Submit) => Ok(Scope::Submit),
+            _ => Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                "keys issued here submit only; keys that read are issued on the server (tongdang institution key)",
+            )),
         })
         .collect::<Result<_, _>>()?;
     if scopes.is_empty() {

@@ -142,6 +142,22 @@ pub struct IndexStats {
     parameters: String,
 }
 
+/// An operation on the index, as an event of the ledger.
+async fn audit_index(
+    state: &AppState,
+    caller: &crate::auth::Caller,
+    kind: &str,
+    person: PersonId,
+    detail: serde_json::Value,
+) -> Result<(), ApiError> {
+    let mut e = tongdang_store::AuditEvent::new(kind, &caller.actor, "ok");
+    e.institution = caller.institution.as_ref().map(|i| i.as_str().to_string());
+    e.person = Some(person);
+    e.detail = detail.to_string();
+    state.store.append_events(&[e]).await?;
+    Ok(())
+}
+
 /// Who acted, as recorded: the account, or the institution and which of its keys.
 fn actor(caller: &crate::auth::Caller) -> String {
     caller.actor.clone()
@@ -220,6 +236,8 @@ pub(crate) async fn decide(
         _ => return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "decision is link or distinct")),
     };
     let (item, event) = state.store.decide_review(id, link, &actor(&caller), &reason(&d.note)?).await?;
+    audit_index(&state, &caller, "admin.mpi.decision", item.review.person, serde_json::json!({ "review": id, "link": link }))
+        .await?;
     Ok(Json(serde_json::json!({
         "id": item.id,
         "status": item.status,
@@ -257,6 +275,14 @@ pub(crate) async fn operate(
         refuse_document_conflict(&state, &op).await?;
     }
     let event = state.store.relink(&op, &actor(&caller), &reason(&why)?).await?;
+    audit_index(
+        &state,
+        &caller,
+        "admin.mpi.operation",
+        event.person,
+        serde_json::json!({ "operation": event.kind, "event": event.id }),
+    )
+    .await?;
     Ok(Json(event.into()))
 }
 

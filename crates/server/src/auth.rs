@@ -1,8 +1,8 @@
 //! Who is calling: an institution API key (`Authorization: Bearer tdk_…`), an account's API
 //! token (`Bearer tds_…`), or a web session cookie. A submitting institution is always the
 //! key's, never anything in the payload. Requests authenticated by cookie must echo the
-//! session's CSRF token in `X-CSRF-Token` (or a form's `csrf` field) unless they are safe
-//! methods. Every authenticated institution is held to its request quota.
+//! session's CSRF token in `X-CSRF-Token` unless they are safe methods (the pages' forms will
+//! send it the same way). Every authenticated institution is held to its request quota.
 
 use crate::AppState;
 use crate::error::{ApiError, FhirError};

@@ -143,8 +143,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// The wrapped keys.
     async fn protection_keys(&self) -> Result<Vec<tongdang_protection::StoredKey>>;
-    /// Insert or update wrapped keys (new keys, re-wrapped keys, retirements).
-    async fn save_protection_keys(&self, keys: &[tongdang_protection::StoredKey]) -> Result<()>;
+    /// Store wrapped keys: new ones only (`replace = false`: a key whose id exists is left as it
+    /// is, so two processes creating keys at once cannot overwrite each other's), or new
+    /// states and wrappings of existing ones (`replace = true`).
+    async fn save_protection_keys(&self, keys: &[tongdang_protection::StoredKey], replace: bool) -> Result<()>;
     /// Append up to `limit` queued leaves to the ledger's tree: `(appended, new size)`.
     async fn ledger_sequence(&self, limit: usize) -> Result<(u64, u64)>;
     /// `(tree size, leaves waiting in the queue)`.
@@ -157,6 +159,8 @@ pub trait Store: Send + Sync + 'static {
     async fn ledger_leaves_page(&self, after: Option<u64>, limit: u32) -> Result<Vec<StoredLeaf>>;
     /// The index of the leaf of an entry version or event.
     async fn ledger_leaf_index(&self, kind: LeafKind, ref_id: i64, ref_version: i64) -> Result<Option<u64>>;
+    /// Whether the leaf of an entry version or event waits in the queue.
+    async fn ledger_queued(&self, kind: LeafKind, ref_id: i64, ref_version: i64) -> Result<bool>;
     /// Store a signed checkpoint.
     async fn insert_checkpoint(&self, checkpoint: &CheckpointRecord) -> Result<()>;
     /// Checkpoints of trees smaller than `before`, largest first.
@@ -181,13 +185,16 @@ pub trait Store: Send + Sync + 'static {
     async fn account(&self, id: i64) -> Result<Option<AccountRecord>>;
     /// Accounts in id order.
     async fn accounts(&self, after: i64, limit: u32) -> Result<Vec<AccountRecord>>;
-    /// Record a sign-in's outcome: failures so far and any lock-out.
+    /// Record a sign-in's outcome, atomically: a success clears the failures; a failure counts
+    /// one more and locks the account until `lock_until` when it reaches `max_failures`.
+    /// Returns the lock now in force, if any.
     async fn record_sign_in(
         &self,
         account: i64,
-        failed_attempts: i64,
-        locked_until: Option<tongdang_core::Timestamp>,
-    ) -> Result<()>;
+        success: bool,
+        max_failures: i64,
+        lock_until: tongdang_core::Timestamp,
+    ) -> Result<Option<tongdang_core::Timestamp>>;
     /// Store a session or token.
     async fn insert_session(&self, session: &SessionRecord) -> Result<()>;
     /// A session by the hash of its token.

@@ -69,10 +69,9 @@ mod sql {
                 .await?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    NodeId::from_pos(r.try_get::<i64, _>(0)? as u64, r.try_get::<i16, _>(1)? as u8),
-                    crate::protection_sql::hash32(r.try_get(2)?)?,
-                ))
+                let id = NodeId::checked_from_pos(r.try_get::<i64, _>(0)?, i64::from(r.try_get::<i16, _>(1)?))
+                    .ok_or_else(|| crate::protection_sql::corrupt("ledger node key"))?;
+                Ok((id, crate::protection_sql::hash32(r.try_get(2)?)?))
             })
             .collect()
     }
@@ -250,6 +249,14 @@ struct PgIngest {
 crate::shared::store_impls!(PgStore, PgIngest, read: pool, write: pool, {
     fn dialect(&self) -> &'static str {
         "postgres"
+    }
+
+    async fn ledger_nodes(
+        &self,
+        ids: &[tongdang_protection::ledger::NodeId],
+    ) -> Result<std::collections::HashMap<tongdang_protection::ledger::NodeId, tongdang_protection::ledger::Hash>> {
+        let mut conn = self.pool.acquire().await?;
+        sql::tx_ledger_nodes(&mut conn, ids).await
     }
 
     async fn ledger_node_page(

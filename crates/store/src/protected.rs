@@ -105,7 +105,8 @@ impl ProtectedStore {
                 StoredKey::generate(3, KeyPurpose::Signing, protection.suite, p),
             ];
             keys[0].state = KeyState::Active;
-            inner.save_protection_keys(&keys).await?;
+            // Another process may be creating them at the same moment: the first one's stay.
+            inner.save_protection_keys(&keys, false).await?;
             keys = inner.protection_keys().await?;
         }
         let ring = Keyring::load(&keys, protection.provider.as_ref()).map_err(protection_error("keys"))?;
@@ -250,11 +251,12 @@ impl ProtectedStore {
     /// Introduce a new data key (of `suite`, or the configured one), pending: every process
     /// that reloads its keys can open values sealed with it; see [`ProtectedStore::activate_key`].
     pub async fn add_data_key(&self, suite: Option<Suite>) -> Result<u32> {
-        let mut keys = self.inner.protection_keys().await?;
+        let keys = self.inner.protection_keys().await?;
         let id = keys.iter().map(|k| k.id).max().unwrap_or(0) + 1;
         let suite = suite.unwrap_or(self.protection.suite);
-        keys.push(StoredKey::generate(id, KeyPurpose::Data, suite, self.protection.provider.as_ref()));
-        self.inner.save_protection_keys(&keys).await?;
+        let key = StoredKey::generate(id, KeyPurpose::Data, suite, self.protection.provider.as_ref());
+        self.inner.save_protection_keys(std::slice::from_ref(&key), false).await?;
+        // A concurrent rotation may have taken the id: use the key that is stored under it.
         self.reload_keys().await?;
         Ok(id)
     }
@@ -269,7 +271,7 @@ impl ProtectedStore {
         for k in keys.iter_mut().filter(|k| k.purpose == KeyPurpose::Data) {
             k.state = if k.id == id { KeyState::Active } else { KeyState::Retired };
         }
-        self.inner.save_protection_keys(&keys).await?;
+        self.inner.save_protection_keys(&keys, true).await?;
         self.reload_keys().await
     }
 
@@ -293,7 +295,14 @@ impl ProtectedStore {
             };
             let mut done = 0;
             loop {
-                let page = self.inner.sealed_page(table, &after, 1000).await?;
+                let mut page = self.inner.sealed_page(table, &after, 1000).await?;
+                // Identifier values repeat (one row per record holding them, each sealed apart):
+                // a full page ends before the last value, so the next page takes all its rows.
+                if page.len() == 1000 && table == SealedTable::PersonIdentifiers {
+                    let last = page[page.len() - 1].key.clone();
+                    let keep = page.iter().rposition(|r| r.key != last).map_or(page.len(), |i| i + 1);
+                    page.truncate(keep);
+                }
                 let Some(last) = page.last() else { break };
                 after = last.key.clone();
                 let ring = self.keyring();
@@ -335,7 +344,7 @@ impl ProtectedStore {
             .map(|k| k.rewrap(from, to))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(protection_error("keys"))?;
-        self.inner.save_protection_keys(&rewrapped).await?;
+        self.inner.save_protection_keys(&rewrapped, true).await?;
         Ok(rewrapped.len())
     }
 
@@ -669,8 +678,8 @@ impl Store for ProtectedStore {
         self.inner.protection_keys().await
     }
 
-    async fn save_protection_keys(&self, keys: &[StoredKey]) -> Result<()> {
-        self.inner.save_protection_keys(keys).await
+    async fn save_protection_keys(&self, keys: &[StoredKey], replace: bool) -> Result<()> {
+        self.inner.save_protection_keys(keys, replace).await
     }
 
     async fn ledger_sequence(&self, limit: usize) -> Result<(u64, u64)> {
@@ -695,6 +704,10 @@ impl Store for ProtectedStore {
 
     async fn ledger_leaf_index(&self, kind: LeafKind, ref_id: i64, ref_version: i64) -> Result<Option<u64>> {
         self.inner.ledger_leaf_index(kind, ref_id, ref_version).await
+    }
+
+    async fn ledger_queued(&self, kind: LeafKind, ref_id: i64, ref_version: i64) -> Result<bool> {
+        self.inner.ledger_queued(kind, ref_id, ref_version).await
     }
 
     async fn insert_checkpoint(&self, checkpoint: &CheckpointRecord) -> Result<()> {
@@ -754,8 +767,14 @@ impl Store for ProtectedStore {
         self.inner.accounts(after, limit).await?.into_iter().map(|a| self.open_account(&ring, a)).collect()
     }
 
-    async fn record_sign_in(&self, account: i64, failed_attempts: i64, locked_until: Option<Timestamp>) -> Result<()> {
-        self.inner.record_sign_in(account, failed_attempts, locked_until).await
+    async fn record_sign_in(
+        &self,
+        account: i64,
+        success: bool,
+        max_failures: i64,
+        lock_until: Timestamp,
+    ) -> Result<Option<Timestamp>> {
+        self.inner.record_sign_in(account, success, max_failures, lock_until).await
     }
 
     async fn insert_session(&self, session: &SessionRecord) -> Result<()> {

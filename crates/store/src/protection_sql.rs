@@ -145,13 +145,17 @@ macro_rules! protection_sql {
             rows.iter().map(key_from_row).collect()
         }
 
-        pub(crate) async fn save_protection_keys(pool: &sqlx::Pool<$db>, keys: &[tongdang_protection::StoredKey]) -> crate::Result<()> {
+        pub(crate) async fn save_protection_keys(pool: &sqlx::Pool<$db>, keys: &[tongdang_protection::StoredKey], replace: bool) -> crate::Result<()> {
             let mut tx = pool.begin().await?;
+            let sql = if replace {
+                "INSERT INTO protection_keys (id, purpose, suite, wrapped, master, public_key, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (id) DO UPDATE SET wrapped = excluded.wrapped, master = excluded.master, state = excluded.state"
+            } else {
+                "INSERT INTO protection_keys (id, purpose, suite, wrapped, master, public_key, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (id) DO NOTHING"
+            };
             for k in keys {
-                sqlx::query(
-                    "INSERT INTO protection_keys (id, purpose, suite, wrapped, master, public_key, state, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                     ON CONFLICT (id) DO UPDATE SET wrapped = excluded.wrapped, master = excluded.master, state = excluded.state",
-                )
+                sqlx::query(sql)
                 .bind(i64::from(k.id))
                 .bind(k.purpose.code())
                 .bind(k.suite.code())
@@ -196,7 +200,8 @@ macro_rules! protection_sql {
                 }
                 b.push(")");
                 for r in b.build().fetch_all(&mut *conn).await? {
-                    let id = NodeId::from_pos(r.try_get::<i64, _>(0)? as u64, r.try_get::<i16, _>(1)? as u8);
+                    let id = NodeId::checked_from_pos(r.try_get::<i64, _>(0)?, i64::from(r.try_get::<i16, _>(1)?))
+                        .ok_or_else(|| crate::protection_sql::corrupt("ledger node key"))?;
                     if wanted.contains(&id) {
                         out.insert(id, crate::protection_sql::hash32(r.try_get(2)?)?);
                     }
@@ -291,6 +296,16 @@ macro_rules! protection_sql {
                 .fetch_optional(pool)
                 .await?;
             Ok(idx.map(|i| i as u64))
+        }
+
+        pub(crate) async fn ledger_queued(pool: &sqlx::Pool<$db>, kind: crate::LeafKind, ref_id: i64, ref_version: i64) -> crate::Result<bool> {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ledger_queue WHERE ref_id = $1 AND kind = $2 AND ref_version = $3")
+                .bind(ref_id)
+                .bind(kind.code())
+                .bind(ref_version)
+                .fetch_one(pool)
+                .await?;
+            Ok(n > 0)
         }
 
         fn checkpoint_from_row(r: &<$db as sqlx::Database>::Row) -> crate::Result<crate::CheckpointRecord> {
@@ -564,14 +579,29 @@ macro_rules! protection_sql {
             rows.iter().map(account_from_row).collect()
         }
 
-        pub(crate) async fn record_sign_in(pool: &sqlx::Pool<$db>, id: i64, failed_attempts: i64, locked_until: Option<tongdang_core::Timestamp>) -> crate::Result<()> {
-            sqlx::query("UPDATE accounts SET failed_attempts = $1, locked_until = $2 WHERE id = $3")
-                .bind(failed_attempts)
-                .bind(locked_until.map(|t| t.0))
-                .bind(id)
-                .execute(pool)
-                .await?;
-            Ok(())
+        pub(crate) async fn record_sign_in(
+            pool: &sqlx::Pool<$db>,
+            id: i64,
+            success: bool,
+            max_failures: i64,
+            lock_until: tongdang_core::Timestamp,
+        ) -> crate::Result<Option<tongdang_core::Timestamp>> {
+            if success {
+                sqlx::query("UPDATE accounts SET failed_attempts = 0, locked_until = NULL WHERE id = $1").bind(id).execute(pool).await?;
+                return Ok(None);
+            }
+            // One statement, so parallel attempts each count (the old value is read in SET).
+            let locked: Option<Option<i64>> = sqlx::query_scalar(
+                "UPDATE accounts SET failed_attempts = failed_attempts + 1,
+                 locked_until = CASE WHEN failed_attempts + 1 >= $1 THEN $2 ELSE locked_until END
+                 WHERE id = $3 RETURNING locked_until",
+            )
+            .bind(max_failures)
+            .bind(lock_until.0)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+            Ok(locked.flatten().map(tongdang_core::Timestamp))
         }
 
         pub(crate) async fn insert_session(pool: &sqlx::Pool<$db>, s: &crate::SessionRecord) -> crate::Result<()> {

@@ -677,8 +677,8 @@ macro_rules! store_impls {
                 sql::protection_keys(&self.$write).await
             }
 
-            async fn save_protection_keys(&self, keys: &[tongdang_protection::StoredKey]) -> crate::Result<()> {
-                sql::save_protection_keys(&self.$write, keys).await
+            async fn save_protection_keys(&self, keys: &[tongdang_protection::StoredKey], replace: bool) -> crate::Result<()> {
+                sql::save_protection_keys(&self.$write, keys, replace).await
             }
 
             async fn ledger_sequence(&self, limit: usize) -> crate::Result<(u64, u64)> {
@@ -692,20 +692,16 @@ macro_rules! store_impls {
                 sql::ledger_counts(&self.$read).await
             }
 
-            async fn ledger_nodes(
-                &self,
-                ids: &[tongdang_protection::ledger::NodeId],
-            ) -> crate::Result<std::collections::HashMap<tongdang_protection::ledger::NodeId, tongdang_protection::ledger::Hash>> {
-                let mut conn = self.$read.acquire().await?;
-                sql::tx_ledger_nodes(&mut conn, ids).await
-            }
-
             async fn ledger_leaves_page(&self, after: Option<u64>, limit: u32) -> crate::Result<Vec<crate::StoredLeaf>> {
                 sql::ledger_leaves_page(&self.$read, after, limit).await
             }
 
             async fn ledger_leaf_index(&self, kind: crate::LeafKind, ref_id: i64, ref_version: i64) -> crate::Result<Option<u64>> {
                 sql::ledger_leaf_index(&self.$read, kind, ref_id, ref_version).await
+            }
+
+            async fn ledger_queued(&self, kind: crate::LeafKind, ref_id: i64, ref_version: i64) -> crate::Result<bool> {
+                sql::ledger_queued(&self.$write, kind, ref_id, ref_version).await
             }
 
             async fn insert_checkpoint(&self, checkpoint: &crate::CheckpointRecord) -> crate::Result<()> {
@@ -756,8 +752,14 @@ macro_rules! store_impls {
                 sql::accounts_page(&self.$read, after, limit).await
             }
 
-            async fn record_sign_in(&self, account: i64, failed_attempts: i64, locked_until: Option<tongdang_core::Timestamp>) -> crate::Result<()> {
-                sql::record_sign_in(&self.$write, account, failed_attempts, locked_until).await
+            async fn record_sign_in(
+                &self,
+                account: i64,
+                success: bool,
+                max_failures: i64,
+                lock_until: tongdang_core::Timestamp,
+            ) -> crate::Result<Option<tongdang_core::Timestamp>> {
+                sql::record_sign_in(&self.$write, account, success, max_failures, lock_until).await
             }
 
             async fn insert_session(&self, session: &crate::SessionRecord) -> crate::Result<()> {

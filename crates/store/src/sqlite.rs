@@ -272,6 +272,13 @@ crate::shared::store_impls!(SqliteStore, SqliteIngest, read: read, write: write,
         "sqlite"
     }
 
+    async fn ledger_nodes(
+        &self,
+        ids: &[tongdang_protection::ledger::NodeId],
+    ) -> Result<std::collections::HashMap<tongdang_protection::ledger::NodeId, tongdang_protection::ledger::Hash>> {
+        self.fast.ledger_nodes(ids).await
+    }
+
     async fn ledger_node_page(
         &self,
         after: Option<tongdang_protection::ledger::NodeId>,

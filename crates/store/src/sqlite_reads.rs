@@ -62,6 +62,36 @@ impl ReadPool {
 }
 
 impl ReadPool {
+    /// Stored ledger nodes by id: a proof's ~30 primary-key probes on one thread (through sqlx
+    /// each row crossed threads: p99 4 ms at 10 M leaves, BENCHMARKS.md).
+    pub(crate) async fn ledger_nodes(
+        self: &Arc<Self>,
+        ids: &[NodeId],
+    ) -> Result<std::collections::HashMap<NodeId, tongdang_protection::ledger::Hash>, StoreError> {
+        let pool = self.clone();
+        let ids = ids.to_vec();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.connection()?;
+            let result = (|| {
+                let mut stmt =
+                    conn.prepare_cached("SELECT hash FROM ledger_nodes WHERE pos = ?1 AND level = ?2").map_err(sqlite)?;
+                let mut out = std::collections::HashMap::with_capacity(ids.len());
+                for id in ids {
+                    let mut rows = stmt.query(rusqlite::params![id.pos() as i64, i64::from(id.level)]).map_err(sqlite)?;
+                    if let Some(r) = rows.next().map_err(sqlite)? {
+                        let hash = r.get_ref(0).map_err(sqlite)?.as_blob().map_err(|_| corrupt("ledger hash"))?;
+                        out.insert(id, hash.try_into().map_err(|_| corrupt("ledger hash length"))?);
+                    }
+                }
+                Ok(out)
+            })();
+            pool.give_back(conn);
+            result
+        })
+        .await
+        .map_err(|_| corrupt("read worker"))?
+    }
+
     /// Ledger nodes in storage order after `after`: the stream `tongdang verify` reads, at
     /// millions of rows a second on one thread.
     pub(crate) async fn ledger_node_page(
@@ -86,7 +116,7 @@ impl ReadPool {
                     let level: i64 = r.get(1).map_err(sqlite)?;
                     let hash = r.get_ref(2).map_err(sqlite)?.as_blob().map_err(|_| corrupt("ledger hash"))?;
                     let hash: tongdang_protection::ledger::Hash = hash.try_into().map_err(|_| corrupt("ledger hash length"))?;
-                    out.push((NodeId::from_pos(pos as u64, level as u8), hash));
+                    out.push((NodeId::checked_from_pos(pos, level).ok_or_else(|| corrupt("ledger node key"))?, hash));
                 }
                 Ok(out)
             })();

@@ -81,6 +81,10 @@ pub async fn verify(store: &Arc<ProtectedStore>, mut progress: impl FnMut(&str, 
         let Some(last) = page.last() else { break };
         next = fetch(Some(last.0));
         for (id, hash) in page {
+            // A server may append while this runs: the log is checked as it was at the start.
+            if id.pos() >= size {
+                break 'nodes;
+            }
             report.nodes += 1;
             if id.level == 0 {
                 if let Some((missing, _)) = expected.front() {
@@ -119,6 +123,11 @@ pub async fn verify(store: &Arc<ProtectedStore>, mut progress: impl FnMut(&str, 
         }
     }
     report.leaves = frontier.size();
+    if report.ok()
+        && let Some((missing, _)) = expected.front()
+    {
+        report.problem(format!("ledger node {missing:?} is missing"));
+    }
     if report.ok() {
         if frontier.size() != size {
             report.problem(format!("the log holds {} leaves but records its size as {size}", frontier.size()));
@@ -136,6 +145,7 @@ pub async fn verify(store: &Arc<ProtectedStore>, mut progress: impl FnMut(&str, 
     // The content: every leaf's source recomputed.
     let started = Instant::now();
     let mut entry_leaves: HashMap<(i64, i64), (u64, Hash)> = HashMap::new();
+    let mut seen_events = std::collections::HashSet::new();
     let mut after = None;
     let mut next_index = 0u64;
     loop {
@@ -143,16 +153,26 @@ pub async fn verify(store: &Arc<ProtectedStore>, mut progress: impl FnMut(&str, 
         let Some(last) = page.last() else { break };
         after = Some(last.index);
         let mut events = Vec::new();
-        for leaf in page {
+        for leaf in page.into_iter().filter(|l| l.index < size) {
             if leaf.index != next_index {
                 report.problem(format!("ledger leaf {next_index} has no record of what it stands for"));
             }
             next_index = leaf.index + 1;
             match leaf.kind {
                 LeafKind::EntryVersion => {
-                    entry_leaves.insert((leaf.ref_id, leaf.ref_version), (leaf.index, leaf.hash));
+                    if let Some((first, _)) = entry_leaves.insert((leaf.ref_id, leaf.ref_version), (leaf.index, leaf.hash)) {
+                        report.problem(format!(
+                            "entry {} version {} has two ledger leaves, {first} and {} (a version appended twice)",
+                            leaf.ref_id, leaf.ref_version, leaf.index
+                        ));
+                    }
                 }
-                LeafKind::Event => events.push(leaf),
+                LeafKind::Event => {
+                    if !seen_events.insert(leaf.ref_id) {
+                        report.problem(format!("event {} has two ledger leaves (appended twice)", leaf.ref_id));
+                    }
+                    events.push(leaf)
+                }
             }
         }
         let ids: Vec<i64> = events.iter().map(|l| l.ref_id).collect();
@@ -167,6 +187,12 @@ pub async fn verify(store: &Arc<ProtectedStore>, mut progress: impl FnMut(&str, 
                 Some(_) => {}
             }
         }
+    }
+    if next_index != size {
+        report.problem(format!(
+            "ledger leaves {next_index} to {} have no record of what they stand for (deleted)",
+            size.saturating_sub(1)
+        ));
     }
     let mut after = (i64::MIN, i64::MIN);
     loop {

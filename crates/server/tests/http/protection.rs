@@ -164,7 +164,12 @@ async fn roles_decide_what_is_seen_and_every_decision_is_audited(store: Arc<Prot
     assert_eq!(get_as(&s, &doctor, &timeline).await.0, StatusCode::OK);
     let (_, p) = get_as(&s, &doctor, &patient).await;
     let text = p.to_string();
-    assert!(text.contains("张三丰") && text.contains("110105********002X") && !text.contains(NATIONAL_ID), "{text}");
+    assert!(text.contains("张三丰") && text.contains(NATIONAL_ID), "a clinician sees what care needs: {text}");
+    assert_eq!(
+        get_as(&s, &doctor, "/fhir/Patient?_count=5").await.0,
+        StatusCode::FORBIDDEN,
+        "clinicians do not list the province"
+    );
 
     let operator = token(&s, "gd-operator").await;
     let (status, body) = get_as(&s, &operator, &timeline).await;
@@ -252,7 +257,10 @@ async fn institution_administrators_manage_their_keys(store: Arc<ProtectedStore>
     account(&store, "hospital-admin", Role::InstitutionAdmin, None).await;
     let admin = token(&s, "hospital-admin").await;
     let keys = format!("/api/v1/institutions/{CODE}/keys");
+    // Administrators see no clinical content, so they cannot issue a key that reads records.
     let r = s.request(Method::POST, &keys, Some(&admin)).json(&json!({"scopes": ["read"]})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = s.request(Method::POST, &keys, Some(&admin)).json(&json!({"scopes": ["submit"]})).send().await.unwrap();
     let (status, issued) = read(r).await;
     assert_eq!(status, StatusCode::CREATED, "{issued}");
     let new_key = issued["key"].as_str().unwrap().to_string();
@@ -269,6 +277,8 @@ async fn institution_administrators_manage_their_keys(store: Arc<ProtectedStore>
     );
     let r = s.request(Method::POST, &keys, Some(&admin)).json(&json!({"scopes": ["mpi"]})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST, "institutions never issue mpi keys");
+    let r = s.request(Method::GET, "/fhir/Patient?_count=1", Some(issued["key"].as_str().unwrap())).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "the revoked submit key reads nothing either");
     let r = s.request(Method::GET, "/api/v1/institutions/OTHER-HOSPITAL/keys", Some(&admin)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }
