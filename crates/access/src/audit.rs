@@ -30,17 +30,37 @@ impl AuditLog {
 
     /// Record one event; returns once it is durable.
     pub async fn record(&self, event: AuditEvent) -> Result<(), StoreError> {
+        self.submit(event).await.wait().await
+    }
+
+    /// Hand one event to the writer and return at once: the caller reads while the event is
+    /// written, and waits on the ticket before it lets any data out.
+    pub async fn submit(&self, event: AuditEvent) -> AuditTicket {
         let Some(queue) = &self.queue else {
-            return self.store.append_events(&[event]).await.map(|_| ());
+            return AuditTicket(Err(self.store.append_events(&[event]).await.map(|_| ())));
         };
         let (done, wait) = oneshot::channel();
         if queue.send((event, done)).await.is_err() {
-            return Err(StoreError::Conflict("the audit writer stopped".into()));
+            return AuditTicket(Err(Err(StoreError::Conflict("the audit writer stopped".into()))));
         }
-        match wait.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(StoreError::Conflict(format!("audit event not written: {e}"))),
-            Err(_) => Err(StoreError::Conflict("the audit writer stopped".into())),
+        AuditTicket(Ok(wait))
+    }
+}
+
+/// An event on its way to the ledger.
+#[must_use = "wait for the audit event before returning data"]
+pub struct AuditTicket(Result<oneshot::Receiver<Result<(), String>>, Result<(), StoreError>>);
+
+impl AuditTicket {
+    /// Wait until the event is durable.
+    pub async fn wait(self) -> Result<(), StoreError> {
+        match self.0 {
+            Err(done) => done,
+            Ok(wait) => match wait.await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(e)) => Err(StoreError::Conflict(format!("audit event not written: {e}"))),
+                Err(_) => Err(StoreError::Conflict("the audit writer stopped".into())),
+            },
         }
     }
 }

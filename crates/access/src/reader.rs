@@ -110,6 +110,22 @@ impl RecordReader {
         disclosure: Disclosure,
         categories: &[Category],
     ) -> Result<Option<Vec<Category>>, AccessError> {
+        let (granted, ticket) = self.decide_deferred(who, action, person, disclosure, categories).await?;
+        ticket.wait().await?;
+        Ok(granted)
+    }
+
+    /// [`RecordReader::decide`], but a permit returns while its event is being written: the
+    /// caller reads meanwhile and waits on the ticket before returning anything (a refusal
+    /// waits here). The answer then costs the slower of the read and the write, not both.
+    pub(crate) async fn decide_deferred(
+        &self,
+        who: &Requester,
+        action: &str,
+        person: Option<PersonId>,
+        disclosure: Disclosure,
+        categories: &[Category],
+    ) -> Result<(Option<Vec<Category>>, crate::audit::AuditTicket), AccessError> {
         let decision = self.policy.decide(who, person, disclosure);
         let (outcome, detail) = match &decision {
             Decision::Permit { categories: allowed } => {
@@ -127,10 +143,13 @@ impl RecordReader {
         event.institution = who.institution.as_ref().map(|i| i.as_str().to_string());
         event.person = person;
         event.detail = detail.to_string();
-        self.audit.record(event).await?;
+        let ticket = self.audit.submit(event).await;
         match decision {
-            Decision::Permit { categories: allowed } => Ok(allowed.allow(categories)),
-            Decision::Deny(reason) => Err(AccessError::Denied(reason)),
+            Decision::Permit { categories: allowed } => Ok((allowed.allow(categories), ticket)),
+            Decision::Deny(reason) => {
+                ticket.wait().await?;
+                Err(AccessError::Denied(reason))
+            }
         }
     }
 
@@ -188,18 +207,24 @@ impl RecordReader {
         person: PersonId,
         filter: &TimelineFilter,
     ) -> Result<TimelinePage, AccessError> {
-        let categories = self.decide(who, "read.timeline", Some(person), Disclosure::Clinical, &filter.categories).await?;
-        self.existing_person(person).await?;
-        let Some(categories) = categories else { return Ok(TimelinePage { entries: Vec::new(), next_cursor: None }) };
-        let query = EntryQuery {
-            person: Some(person),
-            categories: only(categories),
-            from: filter.from,
-            to: filter.to,
-            limit: filter.limit,
-            ..Default::default()
+        let (categories, audited) =
+            self.decide_deferred(who, "read.timeline", Some(person), Disclosure::Clinical, &filter.categories).await?;
+        let read = async {
+            self.existing_person(person).await?;
+            let Some(categories) = categories else { return Ok(TimelinePage { entries: Vec::new(), next_cursor: None }) };
+            let query = EntryQuery {
+                person: Some(person),
+                categories: only(categories),
+                from: filter.from,
+                to: filter.to,
+                limit: filter.limit,
+                ..Default::default()
+            };
+            self.page(query, filter.cursor.as_deref()).await
         };
-        self.page(query, filter.cursor.as_deref()).await
+        let page = read.await;
+        audited.wait().await?;
+        page
     }
 
     /// Entries of one person matching a FHIR search.
@@ -211,13 +236,18 @@ impl RecordReader {
         cursor: Option<&str>,
     ) -> Result<TimelinePage, AccessError> {
         let requested = query.categories.clone().unwrap_or_default();
-        let granted = self.decide(who, "read.search", Some(person), Disclosure::Clinical, &requested).await?;
-        self.existing_person(person).await?;
-        // Nothing granted, or filters that exclude every category: an empty page, asked of no one.
-        let (Some(granted), false) = (granted, query.categories.as_ref().is_some_and(Vec::is_empty)) else {
-            return Ok(TimelinePage { entries: Vec::new(), next_cursor: None });
+        let (granted, audited) = self.decide_deferred(who, "read.search", Some(person), Disclosure::Clinical, &requested).await?;
+        let read = async {
+            self.existing_person(person).await?;
+            // Nothing granted, or filters that exclude every category: an empty page, asked of no one.
+            let (Some(granted), false) = (granted, query.categories.as_ref().is_some_and(Vec::is_empty)) else {
+                return Ok(TimelinePage { entries: Vec::new(), next_cursor: None });
+            };
+            self.page(EntryQuery { person: Some(person), categories: only(granted), ..query }, cursor).await
         };
-        self.page(EntryQuery { person: Some(person), categories: only(granted), ..query }, cursor).await
+        let page = read.await;
+        audited.wait().await?;
+        page
     }
 
     async fn page(&self, mut query: EntryQuery, cursor: Option<&str>) -> Result<TimelinePage, AccessError> {
