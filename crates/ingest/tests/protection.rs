@@ -137,6 +137,27 @@ async fn data_is_sealed_and_blind_indexed(postgres: bool) {
     }
 }
 
+/// Operators' free text (why they merged, what they noted) may name a person: sealed too.
+async fn operator_text_is_sealed(postgres: bool) {
+    let b = backend(postgres).await;
+    let a = fill(&b.protected).await;
+    let other = b.store.persons_by_identifier(Some(NATIONAL_ID), "11010519491231002X").await.unwrap()[0];
+    let why = "欧阳娜娜本人来电确认为同一人";
+    let event = b.store.relink(&tongdang_store::RelinkOp::Merge { from: other, into: a }, "account:1", why).await.unwrap();
+    assert_eq!(event.reason, why);
+    assert!(b.store.mpi_events(a).await.unwrap().iter().any(|e| e.reason == why));
+    for blob in b
+        .fetch_blobs(if postgres {
+            "SELECT convert_to(reason, 'UTF8') FROM mpi_events"
+        } else {
+            "SELECT CAST(reason AS BLOB) FROM mpi_events"
+        })
+        .await
+    {
+        assert!(!String::from_utf8_lossy(&blob).contains("欧阳娜娜"), "the reason is stored sealed");
+    }
+}
+
 async fn wrong_master_key_is_refused(postgres: bool) {
     let b = backend(postgres).await;
     fill(&b.protected).await;
@@ -338,6 +359,7 @@ macro_rules! on_both {
 
 on_both!(
     data_is_sealed_and_blind_indexed,
+    operator_text_is_sealed,
     wrong_master_key_is_refused,
     keys_rotate_and_everything_stays_readable,
     rotation_by_another_process_keeps_the_server_working,

@@ -71,6 +71,10 @@ fn sealed_context(table: SealedTable, key: &SealedKey) -> Vec<u8> {
     }
 }
 
+/// The context of operators' free text (reasons of index operations, review notes): it may name
+/// a person, and has no row of its own before it is written.
+const OPERATOR_TEXT: &[u8] = b"operator-text";
+
 /// The blind-index domain of identifier values.
 const ID_DOMAIN: &str = "id";
 /// The blind-index domain of sign-in names.
@@ -186,6 +190,30 @@ impl ProtectedStore {
         a.login = s.login;
         a.display_name = s.display_name;
         Ok(a)
+    }
+
+    fn seal_text(&self, text: &str) -> String {
+        data_encoding::BASE64.encode(&self.keyring().seal(OPERATOR_TEXT, text.as_bytes()))
+    }
+
+    fn open_text(&self, ring: &Keyring, sealed: &str, what: &str) -> Result<String> {
+        let bytes = data_encoding::BASE64
+            .decode(sealed.as_bytes())
+            .map_err(|_| protection_error(what.to_string())(ProtectionError::Malformed))?;
+        let plain = self.open_with(ring, OPERATOR_TEXT, &bytes, what.to_string())?;
+        String::from_utf8(plain).map_err(|_| StoreError::Corrupt(what.to_string()))
+    }
+
+    fn open_event(&self, ring: &Keyring, mut e: MpiEvent) -> Result<MpiEvent> {
+        e.reason = self.open_text(ring, &e.reason, &format!("index event {}", e.id))?;
+        Ok(e)
+    }
+
+    fn open_review(&self, ring: &Keyring, mut r: ReviewItem) -> Result<ReviewItem> {
+        if let Some(n) = &r.note {
+            r.note = Some(self.open_text(ring, n, &format!("review {}", r.id))?);
+        }
+        Ok(r)
     }
 
     /// Append every queued leaf to the tree; the new size.
@@ -612,7 +640,8 @@ impl Store for ProtectedStore {
     }
 
     async fn relink(&self, op: &RelinkOp, actor: &str, reason: &str) -> Result<MpiEvent> {
-        self.inner.relink(op, actor, reason).await
+        let event = self.inner.relink(op, actor, &self.seal_text(reason)).await?;
+        self.open_event(&self.keyring(), event)
     }
 
     async fn patient_records_page(&self, after: i64, limit: u32) -> Result<Vec<PatientRecord>> {
@@ -625,15 +654,19 @@ impl Store for ProtectedStore {
     }
 
     async fn mpi_events(&self, person: PersonId) -> Result<Vec<MpiEvent>> {
-        self.inner.mpi_events(person).await
+        let ring = self.keyring();
+        self.inner.mpi_events(person).await?.into_iter().map(|e| self.open_event(&ring, e)).collect()
     }
 
     async fn reviews(&self, status: Option<&str>, after: i64, limit: u32) -> Result<Vec<ReviewItem>> {
-        self.inner.reviews(status, after, limit).await
+        let ring = self.keyring();
+        self.inner.reviews(status, after, limit).await?.into_iter().map(|r| self.open_review(&ring, r)).collect()
     }
 
     async fn decide_review(&self, id: i64, link: bool, actor: &str, note: &str) -> Result<(ReviewItem, Option<MpiEvent>)> {
-        self.inner.decide_review(id, link, actor, note).await
+        let (item, event) = self.inner.decide_review(id, link, actor, &self.seal_text(note)).await?;
+        let ring = self.keyring();
+        Ok((self.open_review(&ring, item)?, event.map(|e| self.open_event(&ring, e)).transpose()?))
     }
 
     async fn links(&self, after: i64, limit: u32) -> Result<Vec<LinkRow>> {
