@@ -313,6 +313,22 @@ async fn deleted_leaves_and_forged_checkpoints_are_detected(postgres: bool) {
     assert_detected(&b, "signature does not verify").await;
 }
 
+/// A leaf appended again for an existing entry version (a forged second history), and the
+/// record of what the last leaf stands for deleted, are both found.
+async fn duplicate_and_orphaned_leaves_are_detected(postgres: bool) {
+    let b = backend(postgres).await;
+    fill(&b.protected).await;
+    let hash = b.fetch_blobs("SELECT hash FROM ledger_nodes WHERE pos = 2 AND level = 0").await.remove(0);
+    b.exec("INSERT INTO ledger_queue (kind, ref_id, ref_version, hash) SELECT kind, ref_id, ref_version, $1 FROM ledger_leaves WHERE idx = 2", Some(hash)).await;
+    b.protected.sequence_all().await.unwrap();
+    assert_detected(&b, "two ledger leaves").await;
+
+    let b = backend(postgres).await;
+    fill(&b.protected).await;
+    b.exec("DELETE FROM ledger_leaves WHERE idx = 5", None).await;
+    assert_detected(&b, "have no record of what they stand for").await;
+}
+
 async fn an_old_checkpoint_is_proved_a_prefix(postgres: bool) {
     let b = backend(postgres).await;
     fill(&b.protected).await;
@@ -369,6 +385,7 @@ on_both!(
     reordered_leaves_are_detected,
     an_edited_digest_is_detected,
     deleted_leaves_and_forged_checkpoints_are_detected,
+    duplicate_and_orphaned_leaves_are_detected,
     an_old_checkpoint_is_proved_a_prefix,
     the_guomi_suite_works_end_to_end,
 );
