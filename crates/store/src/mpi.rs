@@ -159,13 +159,6 @@ pub(crate) fn ids_from_text(text: &str) -> Vec<i64> {
 /// The index's SQL, expanded into each dialect's `sql` module next to [`crate::shared::shared_sql!`].
 macro_rules! mpi_sql {
     ($db:ty, $conn:ty) => {
-        fn push_ids(b: &mut QueryBuilder<$db>, ids: &[i64]) {
-            let mut sep = b.separated(", ");
-            for id in ids {
-                sep.push_bind(*id);
-            }
-        }
-
         fn match_record_from_row(r: &<$db as sqlx::Database>::Row) -> crate::Result<crate::MatchRecord> {
             use sqlx::Row;
             Ok(crate::MatchRecord { record: r.try_get(0)?, person: tongdang_core::PersonId(r.try_get(1)?), demographics: r.try_get(2)? })
@@ -177,7 +170,7 @@ macro_rules! mpi_sql {
             let mut out = Vec::new();
             for chunk in keys.chunks(ROWS_PER_INSERT) {
                 let mut b: QueryBuilder<$db> = QueryBuilder::new("SELECT key, record_id FROM match_keys WHERE key IN (");
-                push_ids(&mut b, chunk);
+                crate::shared::push_ids(&mut b, chunk);
                 b.push(")");
                 for r in b.build().fetch_all(&mut *conn).await? {
                     out.push((r.try_get(0)?, r.try_get(1)?));
@@ -193,7 +186,7 @@ macro_rules! mpi_sql {
             for chunk in ids.chunks(ROWS_PER_INSERT) {
                 let mut b: QueryBuilder<$db> =
                     QueryBuilder::new(format!("SELECT record_id, person_id, demographics FROM match_records WHERE {column} IN ("));
-                push_ids(&mut b, chunk);
+                crate::shared::push_ids(&mut b, chunk);
                 b.push(")");
                 for r in b.build().fetch_all(&mut *conn).await? {
                     out.push(match_record_from_row(&r)?);
@@ -207,7 +200,7 @@ macro_rules! mpi_sql {
             let ids: Vec<i64> = records.iter().filter(|w| w.replaces).map(|w| w.record.record).collect();
             for chunk in ids.chunks(ROWS_PER_INSERT) {
                 let mut b: QueryBuilder<$db> = QueryBuilder::new("DELETE FROM match_keys WHERE record_id IN (");
-                push_ids(&mut b, chunk);
+                crate::shared::push_ids(&mut b, chunk);
                 b.push(")");
                 b.build().execute(&mut *conn).await?;
             }
@@ -467,7 +460,7 @@ macro_rules! mpi_sql {
                     // since stays where an operator put it.
                     let mut b: QueryBuilder<$db> = QueryBuilder::new("SELECT id FROM patient_records WHERE person_id = ");
                     b.push_bind(into.0).push(" AND id IN (");
-                    push_ids(&mut b, &records);
+                    crate::shared::push_ids(&mut b, &records);
                     b.push(")");
                     let still: Vec<i64> = if records.is_empty() { Vec::new() } else { b.build_query_scalar().fetch_all(&mut *conn).await? };
                     move_records(&mut *conn, &still, from, false).await?;
@@ -609,7 +602,7 @@ macro_rules! mpi_sql {
             let ids: Vec<i64> = persons.iter().map(|p| p.0).collect();
             for chunk in ids.chunks(ROWS_PER_INSERT) {
                 let mut b: QueryBuilder<$db> = QueryBuilder::new("SELECT id FROM persons WHERE merged_into IS NOT NULL AND id IN (");
-                push_ids(&mut b, chunk);
+                crate::shared::push_ids(&mut b, chunk);
                 b.push(")");
                 merged.extend(b.build_query_scalar::<i64>().fetch_all(&mut *conn).await?);
             }
@@ -628,7 +621,7 @@ macro_rules! mpi_sql {
                 let mut b: QueryBuilder<$db> = QueryBuilder::new(
                     "UPDATE match_records SET person_id = (SELECT p.person_id FROM patient_records p WHERE p.id = match_records.record_id) WHERE record_id IN (",
                 );
-                push_ids(&mut b, chunk);
+                crate::shared::push_ids(&mut b, chunk);
                 b.push(")");
                 b.build().execute(&mut *conn).await?;
             }

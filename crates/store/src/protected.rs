@@ -135,11 +135,6 @@ impl ProtectedStore {
         &self.protection.origin
     }
 
-    /// The suite new keys get.
-    pub fn suite(&self) -> Suite {
-        self.protection.suite
-    }
-
     fn open_with(&self, ring: &Keyring, context: &[u8], sealed: &[u8], what: impl Into<String>) -> Result<Vec<u8>> {
         ring.open(context, sealed).map_err(protection_error(what))
     }
@@ -163,16 +158,6 @@ impl ProtectedStore {
         d.resource =
             self.open_with(ring, &directory_context(d.id, d.version), &d.resource, format!("directory resource {}", d.id))?;
         Ok(d)
-    }
-
-    fn open_match(&self, ring: &Keyring, mut m: MatchRecord) -> Result<MatchRecord> {
-        let what = format!("match record {}", m.record);
-        let bytes = data_encoding::BASE64
-            .decode(m.demographics.as_bytes())
-            .map_err(|_| protection_error(what.clone())(ProtectionError::Malformed))?;
-        let plain = self.open_with(ring, &match_context(m.record), &bytes, what.clone())?;
-        m.demographics = String::from_utf8(plain).map_err(|_| StoreError::Corrupt(what))?;
-        Ok(m)
     }
 
     fn seal_match(ring: &Keyring, w: &MatchRecordWrite) -> MatchRecordWrite {
@@ -679,18 +664,18 @@ impl Store for ProtectedStore {
 
     async fn match_records_page(&self, after: i64, limit: u32) -> Result<Vec<MatchRecord>> {
         let ring = self.keyring();
-        self.inner.match_records_page(after, limit).await?.into_iter().map(|m| self.open_match(&ring, m)).collect()
+        open_matches(&ring, self.inner.match_records_page(after, limit).await?)
     }
 
     async fn match_records_with_keys(&self, keys: &[i64], limit: u32) -> Result<Vec<MatchRecord>> {
         let ring = self.keyring();
         let blind: Vec<i64> = keys.iter().map(|k| ring.blind_block_key(*k)).collect();
-        self.inner.match_records_with_keys(&blind, limit).await?.into_iter().map(|m| self.open_match(&ring, m)).collect()
+        open_matches(&ring, self.inner.match_records_with_keys(&blind, limit).await?)
     }
 
     async fn match_records_of(&self, persons: &[PersonId]) -> Result<Vec<MatchRecord>> {
         let ring = self.keyring();
-        self.inner.match_records_of(persons).await?.into_iter().map(|m| self.open_match(&ring, m)).collect()
+        open_matches(&ring, self.inner.match_records_of(persons).await?)
     }
 
     async fn write_match_records(&self, records: &[MatchRecordWrite]) -> Result<()> {

@@ -194,10 +194,7 @@ macro_rules! protection_sql {
             positions.dedup();
             for chunk in positions.chunks(ROWS_PER_INSERT) {
                 let mut b: QueryBuilder<$db> = QueryBuilder::new("SELECT pos, level, hash FROM ledger_nodes WHERE pos IN (");
-                let mut sep = b.separated(", ");
-                for p in chunk {
-                    sep.push_bind(*p);
-                }
+                crate::shared::push_ids(&mut b, chunk);
                 b.push(")");
                 for r in b.build().fetch_all(&mut *conn).await? {
                     let id = NodeId::checked_from_pos(r.try_get::<i64, _>(0)?, i64::from(r.try_get::<i16, _>(1)?))
@@ -248,10 +245,7 @@ macro_rules! protection_sql {
             }
             for chunk in seqs.chunks(ROWS_PER_INSERT) {
                 let mut b: QueryBuilder<$db> = QueryBuilder::new("DELETE FROM ledger_queue WHERE seq IN (");
-                let mut sep = b.separated(", ");
-                for s in chunk {
-                    sep.push_bind(*s);
-                }
+                crate::shared::push_ids(&mut b, chunk);
                 b.push(")");
                 b.build().execute(&mut *conn).await?;
             }
@@ -416,10 +410,7 @@ macro_rules! protection_sql {
             let mut out = Vec::new();
             for chunk in ids.chunks(ROWS_PER_INSERT) {
                 let mut b: QueryBuilder<$db> = QueryBuilder::new(format!("{EVENT_COLUMNS} WHERE id IN ("));
-                let mut sep = b.separated(", ");
-                for id in chunk {
-                    sep.push_bind(*id);
-                }
+                crate::shared::push_ids(&mut b, chunk);
                 b.push(")");
                 for r in b.build().fetch_all(pool).await? {
                     out.push(audit_event_from_row(&r)?);

@@ -75,6 +75,17 @@ pub(crate) fn scopes_from_text(text: &str) -> Result<Vec<Scope>, StoreError> {
     text.split_whitespace().map(|s| s.parse::<Scope>().map_err(|_| corrupt("key scope"))).collect()
 }
 
+/// Append `$a, $b, …` binding `ids`: the body of an `IN (…)` list.
+pub(crate) fn push_ids<DB: sqlx::Database>(b: &mut sqlx::QueryBuilder<DB>, ids: &[i64])
+where
+    for<'q> i64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut sep = b.separated(", ");
+    for id in ids {
+        sep.push_bind(*id);
+    }
+}
+
 /// A bound parameter of dialect-neutral SQL.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum SqlParam {
@@ -362,10 +373,7 @@ macro_rules! shared_sql {
             let mut out = Vec::new();
             for chunk in ids.chunks(ROWS_PER_INSERT) {
                 let mut b: QueryBuilder<$db> = QueryBuilder::new(format!("{DIRECTORY_COLUMNS} WHERE id IN ("));
-                let mut sep = b.separated(", ");
-                for id in chunk {
-                    sep.push_bind(*id);
-                }
+                crate::shared::push_ids(&mut b, chunk);
                 b.push(") ORDER BY id");
                 for r in b.build().fetch_all(pool).await? {
                     out.push(directory_from_row(&r)?);
@@ -494,19 +502,13 @@ macro_rules! shared_sql {
                     "INSERT INTO entry_history (entry_id, version, person_id, collected_at, status, digest, submission_id, resource)
                      SELECT id, version, person_id, collected_at, status, digest, submission_id, resource FROM entries WHERE id IN (",
                 );
-                let mut sep = b.separated(", ");
-                for id in chunk {
-                    sep.push_bind(*id);
-                }
+                crate::shared::push_ids(&mut b, chunk);
                 b.push(")");
                 b.build().execute(&mut *conn).await?;
                 // Then the row goes: a new version may belong to another person (a corrected
                 // subject), and the person is part of the primary key on PostgreSQL.
                 let mut b: QueryBuilder<$db> = QueryBuilder::new("DELETE FROM entries WHERE id IN (");
-                let mut sep = b.separated(", ");
-                for id in chunk {
-                    sep.push_bind(*id);
-                }
+                crate::shared::push_ids(&mut b, chunk);
                 b.push(")");
                 b.build().execute(&mut *conn).await?;
             }
