@@ -1,10 +1,13 @@
-//! The policy decision point. Decides from who is asking (role, institution, scopes, own
-//! person) and what is asked (demographics or clinical content, whose). Residents read their
-//! own record; institution systems with the `read` scope and clinicians read records (resident
-//! grants narrow this in one place, here); administrators, operators and auditors see masked
-//! demographics and no clinical content.
+//! The policy decision point. Decides from who is asking (role, institution, department,
+//! account, scopes, own person, face verification), what is asked (demographics or clinical
+//! content, whose) and the resident's grants in force at the given time. Residents read their
+//! own record once they have passed face verification; clinicians and institution systems (with
+//! the `read` scope) read clinical content only under a grant that covers them, or an emergency
+//! access; administrators, operators and auditors see masked demographics and no clinical
+//! content. Pure: no I/O, no clock of its own.
 
-use tongdang_core::{Category, InstitutionCode, PersonId, Role, Scope};
+use crate::grant::{Channel, Grant};
+use tongdang_core::{Category, InstitutionCode, PersonId, Role, Scope, Timestamp};
 
 /// Who is asking.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,13 +24,26 @@ pub struct Requester {
     pub scopes: Vec<Scope>,
     /// Who, for the audit trail: `account:12` or `institution:CODE key:PREFIX`.
     pub actor: String,
+    /// The account, for people signed in.
+    pub account: Option<i64>,
+    /// When a resident last passed face verification (real-name check).
+    pub face_verified_at: Option<Timestamp>,
 }
 
 impl Requester {
     /// An institution's system calling with an API key.
     pub fn institution_key(institution: InstitutionCode, scopes: Vec<Scope>, key_prefix: &str) -> Requester {
         let actor = format!("institution:{} key:{key_prefix}", institution.as_str());
-        Requester { role: Role::InstitutionSystem, institution: Some(institution), department: None, person: None, scopes, actor }
+        Requester {
+            role: Role::InstitutionSystem,
+            institution: Some(institution),
+            department: None,
+            person: None,
+            scopes,
+            actor,
+            account: None,
+            face_verified_at: None,
+        }
     }
 }
 
@@ -51,6 +67,10 @@ pub enum DenyReason {
     NoClinicalContent,
     /// A resident asked for someone else's record.
     NotOwnRecord,
+    /// No grant of the resident's (nor an emergency access) covers the requester now.
+    NoGrant,
+    /// A resident must pass face verification before reading their own record.
+    FaceVerificationRequired,
 }
 
 impl DenyReason {
@@ -61,6 +81,8 @@ impl DenyReason {
             DenyReason::NoIndexScope => "this API key does not carry the mpi scope (patient index operations)",
             DenyReason::NoClinicalContent => "this role sees demographics (masked) but no clinical content",
             DenyReason::NotOwnRecord => "a resident reads only their own record",
+            DenyReason::NoGrant => "no authorization of the resident covers this read; request one (SMS code or app) or declare an emergency",
+            DenyReason::FaceVerificationRequired => "verify your identity (face verification) before reading your record",
         }
     }
 
@@ -71,6 +93,8 @@ impl DenyReason {
             DenyReason::NoIndexScope => "no-mpi-scope",
             DenyReason::NoClinicalContent => "no-clinical-content",
             DenyReason::NotOwnRecord => "not-own-record",
+            DenyReason::NoGrant => "no-grant",
+            DenyReason::FaceVerificationRequired => "face-verification-required",
         }
     }
 }
@@ -102,11 +126,22 @@ impl Categories {
     }
 }
 
+/// On what a permit rests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Basis {
+    /// The resident's own record.
+    Own,
+    /// The role alone: demographics look-ups, directory data.
+    Role,
+    /// A grant of the resident's (or an emergency access): its id and channel.
+    Grant(i64, Channel),
+}
+
 /// A decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    /// Read allowed for these categories.
-    Permit { categories: Categories },
+    /// Read allowed for these categories, on this basis.
+    Permit { categories: Categories, basis: Basis },
     /// Read refused.
     Deny(DenyReason),
 }
@@ -116,50 +151,134 @@ pub enum Decision {
 pub struct Policy;
 
 impl Policy {
-    /// Decide whether `who` may read `person`'s record (or, for `None`, find persons), what it
-    /// discloses, and which categories of it.
-    pub fn decide(&self, who: &Requester, person: Option<PersonId>, disclosure: Disclosure) -> Decision {
-        let all = Decision::Permit { categories: Categories::All };
+    /// Decide whether `who` may read `person`'s record (or, for `None`, find persons or read
+    /// the directory), what it discloses, and which categories of it, given the grants of the
+    /// person to the requester's institution and the time. Grants of other persons or
+    /// institutions, out of their window or not active, count for nothing.
+    pub fn decide(&self, who: &Requester, person: Option<PersonId>, disclosure: Disclosure, grants: &[Grant], now: Timestamp) -> Decision {
+        let by_role = Decision::Permit { categories: Categories::All, basis: Basis::Role };
         match who.role {
             Role::Resident => match (person, who.person) {
-                (Some(p), Some(own)) if p == own => all,
+                (Some(p), Some(own)) if p == own => {
+                    if who.face_verified_at.is_some() {
+                        Decision::Permit { categories: Categories::All, basis: Basis::Own }
+                    } else {
+                        Decision::Deny(DenyReason::FaceVerificationRequired)
+                    }
+                }
                 _ => Decision::Deny(DenyReason::NotOwnRecord),
             },
             Role::Clinician | Role::InstitutionSystem => {
-                if who.scopes.contains(&Scope::Read) {
-                    all
-                } else {
-                    Decision::Deny(DenyReason::NoReadScope)
+                if !who.scopes.contains(&Scope::Read) {
+                    return Decision::Deny(DenyReason::NoReadScope);
+                }
+                match (disclosure, person) {
+                    (Disclosure::Demographics, _) | (Disclosure::Clinical, None) => by_role,
+                    (Disclosure::Clinical, Some(p)) => under_grants(who, p, grants, now),
                 }
             }
             Role::InstitutionAdmin | Role::CityOperator | Role::ProvincialOperator | Role::Auditor => match disclosure {
-                Disclosure::Demographics => all,
+                Disclosure::Demographics => by_role,
                 Disclosure::Clinical => Decision::Deny(DenyReason::NoClinicalContent),
             },
         }
     }
 }
 
+/// The union of the resident's grants that cover `who` now. Ordinary grants come first: an
+/// emergency access is used (and so reviewed) only when no ordinary grant covers the read.
+fn under_grants(who: &Requester, person: PersonId, grants: &[Grant], now: Timestamp) -> Decision {
+    let covering = |emergency: bool| grants.iter().filter(move |g| (g.channel == Channel::Emergency) == emergency && g.in_force(now) && g.covers(who, person));
+    for emergency in [false, true] {
+        let mut basis = None;
+        let mut union: Option<Categories> = None;
+        for g in covering(emergency) {
+            // Prefer a grant of the whole record as the one named in the audit trail.
+            if basis.is_none() || g.categories == Categories::All {
+                basis = Some(Basis::Grant(g.id, g.channel));
+            }
+            union = Some(match (union, &g.categories) {
+                (Some(Categories::All), _) | (_, Categories::All) => Categories::All,
+                (Some(Categories::Only(mut a)), Categories::Only(b)) => {
+                    for c in b {
+                        if !a.contains(c) {
+                            a.push(*c);
+                        }
+                    }
+                    Categories::Only(a)
+                }
+                (None, only) => only.clone(),
+            });
+        }
+        if let (Some(basis), Some(categories)) = (basis, union) {
+            return Decision::Permit { categories, basis };
+        }
+    }
+    Decision::Deny(DenyReason::NoGrant)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const HOSPITAL: &str = "12440100MB1234567X";
+    const OTHER: &str = "12440300MB7654321Y";
+    const NOW: Timestamp = Timestamp(1_700_000_000_000_000);
+    const HOUR: i64 = 3_600_000_000;
+
     fn user(role: Role, person: Option<PersonId>) -> Requester {
-        Requester { role, institution: None, department: None, person, scopes: vec![Scope::Read], actor: "account:1".into() }
+        Requester {
+            role,
+            institution: Some(InstitutionCode::new(HOSPITAL).unwrap()),
+            department: Some("心内科".into()),
+            person,
+            scopes: vec![Scope::Read],
+            actor: "account:1".into(),
+            account: Some(1),
+            face_verified_at: Some(Timestamp(0)),
+        }
+    }
+
+    fn grant(id: i64, person: i64, channel: Channel, categories: Categories) -> Grant {
+        Grant {
+            id,
+            person: PersonId(person),
+            institution: HOSPITAL.into(),
+            department: None,
+            clinician: None,
+            categories,
+            channel,
+            status: crate::grant::Status::Active,
+            valid_from: Timestamp(NOW.0 - HOUR),
+            valid_until: Timestamp(NOW.0 + HOUR),
+        }
+    }
+
+    fn permitted(d: Decision) -> bool {
+        matches!(d, Decision::Permit { .. })
     }
 
     #[test]
-    fn read_needs_the_read_scope() {
-        let code = InstitutionCode::new("12440100MB1234567X").unwrap();
+    fn read_needs_the_read_scope_and_a_grant() {
+        let code = InstitutionCode::new(HOSPITAL).unwrap();
         let submit_only = Requester::institution_key(code.clone(), vec![Scope::Submit], "k");
-        assert_eq!(Policy.decide(&submit_only, None, Disclosure::Demographics), Decision::Deny(DenyReason::NoReadScope));
+        assert_eq!(Policy.decide(&submit_only, None, Disclosure::Demographics, &[], NOW), Decision::Deny(DenyReason::NoReadScope));
         let reader = Requester::institution_key(code, vec![Scope::Read], "k");
-        assert!(matches!(Policy.decide(&reader, Some(PersonId(1)), Disclosure::Clinical), Decision::Permit { .. }));
+        assert_eq!(Policy.decide(&reader, Some(PersonId(1)), Disclosure::Clinical, &[], NOW), Decision::Deny(DenyReason::NoGrant));
+        let g = grant(5, 1, Channel::Sms, Categories::All);
+        assert_eq!(
+            Policy.decide(&reader, Some(PersonId(1)), Disclosure::Clinical, std::slice::from_ref(&g), NOW),
+            Decision::Permit { categories: Categories::All, basis: Basis::Grant(5, Channel::Sms) }
+        );
+        // A department-narrowed grant is for clinicians of that department, not the system.
+        let narrowed = Grant { department: Some("心内科".into()), ..g };
+        assert!(!permitted(Policy.decide(&reader, Some(PersonId(1)), Disclosure::Clinical, &[narrowed], NOW)));
     }
 
-    /// Every role against its own record, another's, and a look-up, for both disclosures.
+    /// Every role against its own record, another's, and a look-up, for both disclosures, with
+    /// no grant at all.
     #[test]
-    fn every_role() {
+    fn every_role_without_grants() {
         let own = PersonId(7);
         for role in Role::ALL {
             let who = user(*role, Some(own));
@@ -169,15 +288,59 @@ mod tests {
                 (Some(PersonId(8)), Disclosure::Demographics),
                 (None, Disclosure::Demographics),
             ] {
-                let permitted = matches!(Policy.decide(&who, person, disclosure), Decision::Permit { .. });
+                let p = permitted(Policy.decide(&who, person, disclosure, &[], NOW));
                 let expected = match role {
                     Role::Resident => person == Some(own),
-                    Role::Clinician | Role::InstitutionSystem => true,
                     _ => disclosure == Disclosure::Demographics,
                 };
-                assert_eq!(permitted, expected, "{role:?} {person:?} {disclosure:?}");
+                assert_eq!(p, expected, "{role:?} {person:?} {disclosure:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_resident_verifies_their_face_first() {
+        let who = Requester { face_verified_at: None, ..user(Role::Resident, Some(PersonId(7))) };
+        assert_eq!(
+            Policy.decide(&who, Some(PersonId(7)), Disclosure::Clinical, &[], NOW),
+            Decision::Deny(DenyReason::FaceVerificationRequired)
+        );
+    }
+
+    #[test]
+    fn a_grant_covers_only_its_person_institution_department_clinician_and_window() {
+        let who = user(Role::Clinician, None);
+        let g = grant(1, 7, Channel::App, Categories::All);
+        let read = |g: &Grant, at: Timestamp| permitted(Policy.decide(&who, Some(PersonId(7)), Disclosure::Clinical, std::slice::from_ref(g), at));
+        assert!(read(&g, NOW));
+        assert!(!read(&Grant { person: PersonId(8), ..g.clone() }, NOW), "another person's grant");
+        assert!(!read(&Grant { institution: OTHER.into(), ..g.clone() }, NOW), "another institution's grant");
+        assert!(read(&Grant { department: Some("心内科".into()), ..g.clone() }, NOW));
+        assert!(!read(&Grant { department: Some("骨科".into()), ..g.clone() }, NOW), "another department");
+        assert!(read(&Grant { clinician: Some(1), ..g.clone() }, NOW));
+        assert!(!read(&Grant { clinician: Some(2), ..g.clone() }, NOW), "another clinician");
+        for s in [crate::grant::Status::Requested, crate::grant::Status::Refused, crate::grant::Status::Revoked, crate::grant::Status::Locked] {
+            assert!(!read(&Grant { status: s, ..g.clone() }, NOW), "{s:?}");
+        }
+        // The window: from inclusive, until exclusive, to the microsecond.
+        assert!(read(&g, g.valid_from));
+        assert!(!read(&g, Timestamp(g.valid_from.0 - 1)));
+        assert!(read(&g, Timestamp(g.valid_until.0 - 1)));
+        assert!(!read(&g, g.valid_until));
+    }
+
+    #[test]
+    fn grants_add_up_and_emergency_access_is_the_last_resort() {
+        let who = user(Role::Clinician, None);
+        let lab = grant(1, 7, Channel::Sms, Categories::Only(vec![Category::Lab]));
+        let vaccines = grant(2, 7, Channel::App, Categories::Only(vec![Category::Vaccination]));
+        let emergency = grant(3, 7, Channel::Emergency, Categories::All);
+        let d = Policy.decide(&who, Some(PersonId(7)), Disclosure::Clinical, &[lab.clone(), vaccines.clone()], NOW);
+        assert_eq!(d, Decision::Permit { categories: Categories::Only(vec![Category::Lab, Category::Vaccination]), basis: Basis::Grant(1, Channel::Sms) });
+        let d = Policy.decide(&who, Some(PersonId(7)), Disclosure::Clinical, &[emergency.clone(), lab], NOW);
+        assert!(matches!(d, Decision::Permit { basis: Basis::Grant(1, Channel::Sms), .. }), "{d:?}");
+        let d = Policy.decide(&who, Some(PersonId(7)), Disclosure::Clinical, &[emergency], NOW);
+        assert_eq!(d, Decision::Permit { categories: Categories::All, basis: Basis::Grant(3, Channel::Emergency) });
     }
 
     #[test]

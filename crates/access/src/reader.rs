@@ -1,9 +1,12 @@
 //! [`RecordReader`]: every way of reading a record, each behind the policy decision.
 
 use crate::audit::AuditLog;
+use crate::clock::{Clock, SystemClock};
 use crate::cursor;
+use crate::grant::Grant;
+use crate::notify::Notifier;
 use crate::patient::person_resource;
-use crate::policy::{Decision, DenyReason, Disclosure, Policy, Requester};
+use crate::policy::{Basis, Decision, DenyReason, Disclosure, Policy, Requester};
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -75,6 +78,8 @@ pub struct RecordReader {
     masks: MaskPolicy,
     audit: AuditLog,
     names: RwLock<HashMap<String, String>>,
+    clock: Arc<dyn Clock>,
+    notifier: Option<Arc<Notifier>>,
 }
 
 impl RecordReader {
@@ -86,13 +91,48 @@ impl RecordReader {
             policy,
             masks: MaskPolicy::default(),
             names: RwLock::new(HashMap::new()),
+            clock: Arc::new(SystemClock),
+            notifier: None,
         }
+    }
+
+    /// The same reader deciding at the time of `clock` (tests move it by hand).
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> RecordReader {
+        self.clock = clock;
+        self
+    }
+
+    /// The same reader telling residents of each institution's first read of their record.
+    pub fn with_notifier(mut self, notifier: Arc<Notifier>) -> RecordReader {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    /// The clock decisions are made at.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The grants that may bear on `who` reading `person`'s clinical content now: those of the
+    /// person to the requester's institution, in force. Nothing is looked up for anyone else.
+    async fn grants_bearing(&self, who: &Requester, person: Option<PersonId>, disclosure: Disclosure, now: Timestamp) -> Result<Vec<Grant>, AccessError> {
+        let (Some(p), Some(institution), Disclosure::Clinical) = (person, &who.institution, disclosure) else { return Ok(Vec::new()) };
+        if !matches!(who.role, tongdang_core::Role::Clinician | tongdang_core::Role::InstitutionSystem) || !who.scopes.contains(&tongdang_core::Scope::Read) {
+            return Ok(Vec::new());
+        }
+        let records = self.store.grants_in_force(p, institution.as_str(), now).await?;
+        Ok(records.iter().filter_map(Grant::from_record).collect())
     }
 
     /// The same reader with another masking policy.
     pub fn with_masking(mut self, masks: MaskPolicy) -> RecordReader {
         self.masks = masks;
         self
+    }
+
+    /// Replace the masking policy.
+    pub fn set_masking(&mut self, masks: MaskPolicy) {
+        self.masks = masks;
     }
 
     /// The masking policy.
@@ -126,26 +166,18 @@ impl RecordReader {
         disclosure: Disclosure,
         categories: &[Category],
     ) -> Result<(Option<Vec<Category>>, crate::audit::AuditTicket), AccessError> {
-        let decision = self.policy.decide(who, person, disclosure);
-        let (outcome, detail) = match &decision {
-            Decision::Permit { categories: allowed } => {
-                let granted = allowed.allow(categories);
-                let shown = match &granted {
-                    Some(c) if c.is_empty() => serde_json::json!("all"),
-                    Some(c) => serde_json::json!(c.iter().map(|c| c.code()).collect::<Vec<_>>()),
-                    None => serde_json::json!([]),
-                };
-                ("allowed", serde_json::json!({ "role": who.role.code(), "categories": shown }))
-            }
-            Decision::Deny(reason) => ("refused", serde_json::json!({ "role": who.role.code(), "reason": reason.code() })),
-        };
-        let mut event = AuditEvent::new(action, &who.actor, outcome);
-        event.institution = who.institution.as_ref().map(|i| i.as_str().to_string());
-        event.person = person;
-        event.detail = detail.to_string();
+        let now = self.clock.now();
+        let grants = self.grants_bearing(who, person, disclosure, now).await?;
+        let decision = self.policy.decide(who, person, disclosure, &grants, now);
+        let event = decision_event(who, action, person, &decision, categories, now);
+        if let (Decision::Permit { basis: Basis::Grant(id, channel), .. }, Some(p), Some(n), Some(i)) =
+            (&decision, person, &self.notifier, &who.institution)
+        {
+            n.first_read(p, i.as_str(), *id, *channel, now);
+        }
         let ticket = self.audit.submit(event).await;
         match decision {
-            Decision::Permit { categories: allowed } => Ok((allowed.allow(categories), ticket)),
+            Decision::Permit { categories: allowed, .. } => Ok((allowed.allow(categories), ticket)),
             Decision::Deny(reason) => {
                 ticket.wait().await?;
                 Err(AccessError::Denied(reason))
@@ -268,8 +300,10 @@ impl RecordReader {
 
     /// One entry, by its platform id and type.
     pub async fn entry(&self, who: &Requester, resource_type: &str, id: EntryId) -> Result<EntryRecord, AccessError> {
-        // Asked before anything is looked up, so a refused caller learns nothing of what exists.
-        if let Decision::Deny(reason) = self.policy.decide(who, who.person, Disclosure::Clinical) {
+        // Asked before anything is looked up: a role that never reads clinical content (or a
+        // resident who has not verified) learns nothing of what exists.
+        let now = self.clock.now();
+        if let Decision::Deny(reason) = self.policy.decide(who, who.person, Disclosure::Clinical, &[], now) {
             self.decide(who, "read.entry", None, Disclosure::Clinical, &[]).await?;
             return Err(AccessError::Denied(reason));
         }
@@ -279,10 +313,13 @@ impl RecordReader {
             .await?
             .filter(|e| e.resource_type == resource_type && e.status == tongdang_store::EntryStatus::Current)
             .ok_or(AccessError::NotFound("resource"))?;
-        self.decide(who, "read.entry", Some(entry.person), Disclosure::Clinical, &[entry.category])
-            .await?
-            .ok_or(AccessError::NotFound("resource"))?;
-        Ok(entry)
+        // A refusal for this entry's person answers as "not found": an entry one may not read
+        // is, to the reader, one that does not exist.
+        match self.decide(who, "read.entry", Some(entry.person), Disclosure::Clinical, &[entry.category]).await {
+            Ok(Some(_)) => Ok(entry),
+            Ok(None) | Err(AccessError::Denied(_)) => Err(AccessError::NotFound("resource")),
+            Err(e) => Err(e),
+        }
     }
 
     /// A person's Patient resource.
@@ -398,6 +435,52 @@ impl RecordReader {
         self.names.write().await.insert(code.to_string(), name.clone());
         name
     }
+}
+
+/// The audit event of one decision: who (role, institution, department), whose record, which
+/// categories, on what basis (own, role, a grant or an emergency access) or why refused.
+fn decision_event(who: &Requester, action: &str, person: Option<PersonId>, decision: &Decision, requested: &[Category], now: Timestamp) -> AuditEvent {
+    let (outcome, mut detail, grant) = match decision {
+        Decision::Permit { categories: allowed, basis } => {
+            let shown = match allowed.allow(requested) {
+                Some(c) if c.is_empty() => serde_json::json!("all"),
+                Some(c) => serde_json::json!(c.iter().map(|c| c.code()).collect::<Vec<_>>()),
+                None => serde_json::json!([]),
+            };
+            let mut d = serde_json::json!({ "role": who.role.code(), "categories": shown });
+            let grant = match basis {
+                Basis::Own => {
+                    d["basis"] = "own".into();
+                    None
+                }
+                Basis::Role => {
+                    d["basis"] = "role".into();
+                    None
+                }
+                Basis::Grant(id, channel) => {
+                    d["basis"] = if *channel == crate::grant::Channel::Emergency { "emergency" } else { "grant" }.into();
+                    d["grant"] = (*id).into();
+                    d["channel"] = channel.code().into();
+                    Some(*id)
+                }
+            };
+            ("allowed", d, grant)
+        }
+        Decision::Deny(reason) => ("refused", serde_json::json!({ "role": who.role.code(), "reason": reason.code() }), None),
+    };
+    if let Some(dept) = &who.department {
+        detail["department"] = dept.clone().into();
+    }
+    if !requested.is_empty() {
+        detail["requested"] = serde_json::json!(requested.iter().map(|c| c.code()).collect::<Vec<_>>());
+    }
+    let mut event = AuditEvent::new(action, &who.actor, outcome);
+    event.at = now;
+    event.institution = who.institution.as_ref().map(|i| i.as_str().to_string());
+    event.person = person;
+    event.detail = detail.to_string();
+    event.grant = grant;
+    event
 }
 
 /// A granted category list as a store filter: empty means the whole record.

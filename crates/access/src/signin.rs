@@ -53,6 +53,8 @@ pub struct Principal {
     pub department: Option<String>,
     /// A resident's person.
     pub person: Option<PersonId>,
+    /// When a resident last passed face verification.
+    pub face_verified_at: Option<Timestamp>,
 }
 
 impl Principal {
@@ -64,6 +66,7 @@ impl Principal {
             institution: a.institution.clone(),
             department: a.department.clone(),
             person: a.person,
+            face_verified_at: a.face_verified_at,
         }
     }
 
@@ -143,6 +146,7 @@ impl Accounts {
             locked_until: None,
             created_at: Timestamp::now(),
             disabled_at: None,
+            face_verified_at: None,
             sealed: Vec::new(),
         };
         let id = self.store.insert_account(&account).await?;

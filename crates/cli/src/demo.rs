@@ -136,6 +136,45 @@ pub(crate) async fn run(location: &Location, args: &DemoArgs) -> anyhow::Result<
     println!("  export TONGDANG_OPERATOR_KEY={operator}");
     println!("  curl -H \"Authorization: Bearer $TONGDANG_OPERATOR_KEY\" '{base}/api/v1/mpi/reviews?limit=5'");
     println!();
+    // A booking platform of Guangzhou: posts appointments (with consent) for the city's institutions.
+    let booking = tongdang_core::Institution {
+        code: tongdang_core::InstitutionCode::new("GZ-BOOKING").map_err(|e| anyhow!("{e}"))?,
+        name: "广州市预约挂号平台".into(),
+        city: City::Guangzhou,
+        level: Level::Primary,
+        ownership: tongdang_core::Ownership::Public,
+        kind: InstitutionKind::BookingPlatform,
+        connection: tongdang_core::ConnectionMode::Direct,
+    };
+    store.upsert_institution(&booking).await?;
+    let booking_key = crate::institution::issue_key(&*store, &booking.code, &[Scope::Booking], true).await?;
+    println!("  预约平台 Booking platform (simulated client): {} ({}), scope booking", booking.name, booking.code);
+    println!("  export TONGDANG_BOOKING_KEY={booking_key}");
+    if let Some(p) = sample {
+        println!(
+            "  curl -H \"Authorization: Bearer $TONGDANG_BOOKING_KEY\" -H 'Content-Type: application/json' -d '{{\"appointment_id\":\"A1\",\"patient\":\"{p}\",\"institution\":\"{}\",\"department\":\"全科医学科\",\"at\":\"{}\",\"consent\":true}}' {base}/api/v1/bookings",
+            hospital.code.as_str(),
+            tongdang_core::Timestamp::now().to_rfc3339_cst()
+        );
+    }
+    println!();
+    let mut serve = args.serve.clone();
+    if let (Location::DataDir(dir), Some(r), Some(p)) = (location, province.residents.first(), sample) {
+        // The police simulator knows the demo resident's face: this file is the "live photo".
+        // Neither file holds the ID number in plaintext.
+        let photo = dir.join("demo-face.jpg");
+        let bytes = format!("tongdang demo face of person {p}").into_bytes();
+        std::fs::write(&photo, &bytes)?;
+        let digest = data_encoding::HEXLOWER.encode(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        let registry = dir.join("face-registry.json");
+        let id_key = tongdang_access::channels::PoliceSimulator::id_key(r.national_id.as_deref().unwrap_or_default());
+        std::fs::write(&registry, serde_json::to_string_pretty(&serde_json::json!([{ "id_sha256": id_key, "photo_sha256": digest }]))?)?;
+        if serve.face_registry.is_none() {
+            serve.face_registry = Some(registry);
+        }
+        println!("  人脸核验（模拟）Face verification (simulated police service): the demo resident's live photo is {}", photo.display());
+        println!();
+    }
     let resident = province.residents.first().map(|r| r.phone.clone());
     let accounts = crate::account::demo_accounts(&store, &hospital.code, resident.as_deref().zip(sample)).await?;
     println!("  演示账号 Demo accounts (POST {base}/api/v1/auth/sign-in with login and password):");
@@ -146,5 +185,5 @@ pub(crate) async fn run(location: &Location, args: &DemoArgs) -> anyhow::Result<
     if args.no_serve {
         return Ok(());
     }
-    crate::serve(store, &args.serve).await
+    crate::serve(store, &serve).await
 }

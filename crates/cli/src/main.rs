@@ -213,15 +213,118 @@ pub(crate) struct ServeArgs {
     /// JSON file overriding the masking policy: {"role": {"field": "rule"}} (see docs/protection.md).
     #[arg(long, value_name = "FILE")]
     masking_policy: Option<PathBuf>,
+    /// The SMS gateway's URL (token in TONGDANG_SMS_TOKEN); without it, the SMS simulator.
+    #[arg(long, value_name = "URL")]
+    sms_gateway: Option<String>,
+    /// The app push service's URL (token in TONGDANG_APP_PUSH_TOKEN); without it, the app simulator.
+    #[arg(long, value_name = "URL")]
+    app_push: Option<String>,
+    /// The police face verification service's URL (token in TONGDANG_FACE_TOKEN); without it,
+    /// the police simulator.
+    #[arg(long, value_name = "URL")]
+    face_verification: Option<String>,
+    /// The police simulator's registry of test faces: JSON [{"id_number" | "id_sha256",
+    /// "photo_sha256" | "hangs": true}] (id_sha256: SHA-256 of the upper-case ID number, hex).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) face_registry: Option<PathBuf>,
+    /// Do not tell residents of each institution's first read of their record.
+    #[arg(long)]
+    no_first_read_notice: bool,
+    /// Hours an SMS-code grant lasts.
+    #[arg(long, default_value_t = 24)]
+    sms_grant_hours: i64,
+    /// Hours an emergency access lasts at most.
+    #[arg(long, default_value_t = 72)]
+    emergency_hours: i64,
+}
+
+/// One test identity of the police simulator.
+#[derive(serde::Deserialize)]
+struct FaceEnrolment {
+    #[serde(default)]
+    id_number: Option<String>,
+    #[serde(default)]
+    id_sha256: Option<String>,
+    #[serde(default)]
+    photo_sha256: Option<String>,
+    #[serde(default)]
+    hangs: bool,
+}
+
+/// The adapters and defaults of authorized access from the command line.
+fn access(args: &ServeArgs) -> anyhow::Result<tongdang_server::Access> {
+    use tongdang_access::channels::{Endpoint, HttpAppPush, HttpFaceVerifier, HttpSmsGateway, PoliceSimulator};
+    let endpoint = |url: &str, token: &str, secs: u64| Endpoint {
+        url: url.to_string(),
+        token: std::env::var(token).ok(),
+        timeout: std::time::Duration::from_secs(secs),
+    };
+    let mut access = tongdang_server::Access::default();
+    if let Some(url) = &args.sms_gateway {
+        access.channels.sms = Arc::new(HttpSmsGateway::new(endpoint(url, "TONGDANG_SMS_TOKEN", 10)));
+        access.channels.sms_simulator = None;
+    }
+    if let Some(url) = &args.app_push {
+        access.channels.app = Arc::new(HttpAppPush::new(endpoint(url, "TONGDANG_APP_PUSH_TOKEN", 10)));
+        access.channels.app_simulator = None;
+    }
+    if let Some(url) = &args.face_verification {
+        access.channels.face = Arc::new(HttpFaceVerifier::new(endpoint(url, "TONGDANG_FACE_TOKEN", 15)));
+        access.channels.police_simulator = None;
+    } else if let Some(f) = &args.face_registry {
+        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
+        let list: Vec<FaceEnrolment> = serde_json::from_str(&text).with_context(|| format!("{} is not a face registry", f.display()))?;
+        let police = PoliceSimulator::default();
+        for e in list {
+            let key = match (&e.id_number, &e.id_sha256) {
+                (Some(n), _) => PoliceSimulator::id_key(n),
+                (None, Some(h)) => h.clone(),
+                (None, None) => return Err(anyhow::anyhow!("an enrolment in {} has neither id_number nor id_sha256", f.display())),
+            };
+            match (e.hangs, e.photo_sha256) {
+                (true, _) => police.enrol_hanging(&key),
+                (false, Some(hex)) => {
+                    let digest = data_encoding::HEXLOWER_PERMISSIVE
+                        .decode(hex.as_bytes())
+                        .ok()
+                        .and_then(|d| <[u8; 32]>::try_from(d).ok())
+                        .ok_or_else(|| anyhow::anyhow!("photo_sha256 in {} is not 64 hex digits", f.display()))?;
+                    police.enrol_digest(&key, digest);
+                }
+                (false, None) => return Err(anyhow::anyhow!("an enrolment in {} has neither photo_sha256 nor hangs", f.display())),
+            }
+        }
+        let police = Arc::new(police);
+        access.channels.face = police.clone();
+        access.channels.police_simulator = Some(police);
+    }
+    let simulated: Vec<&str> = [
+        access.channels.sms_simulator.as_ref().map(|_| "SMS"),
+        access.channels.app_simulator.as_ref().map(|_| "app push"),
+        access.channels.police_simulator.as_ref().map(|_| "face verification"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !simulated.is_empty() {
+        tracing::warn!(channels = simulated.join(", "), "simulated external systems: nothing leaves this machine");
+    }
+    access.notify.first_read = !args.no_first_read_notice;
+    if !(1..=24 * 30).contains(&args.sms_grant_hours) || !(1..=24 * 7).contains(&args.emergency_hours) {
+        return Err(anyhow::anyhow!("--sms-grant-hours is 1 to 720 and --emergency-hours 1 to 168"));
+    }
+    access.grants.sms_hours = args.sms_grant_hours;
+    access.grants.emergency_hours = args.emergency_hours;
+    Ok(access)
 }
 
 /// Serve the store.
 pub(crate) async fn serve(store: Arc<ProtectedStore>, args: &ServeArgs) -> anyhow::Result<()> {
-    let mut state = tongdang_server::AppState::new(store.clone());
+    let mut state = tongdang_server::AppState::with_access(store.clone(), access(args)?);
     if let Some(f) = &args.masking_policy {
         let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
         let policy = tongdang_protection::mask::MaskPolicy::with_overrides(&text).map_err(anyhow::Error::msg)?;
-        state.reader = tongdang_access::RecordReader::new(store.clone(), tongdang_access::Policy).with_masking(policy);
+        state.reader.set_masking(policy);
     }
     state.quotas = tongdang_server::Quotas::new(args.quota_per_minute, (args.quota_per_minute / 2).max(1));
     state.tls = args.tls_cert.is_some();

@@ -153,6 +153,17 @@ fn exercise(port: u16, stdout: &Path) -> (String, String) {
         let body: serde_json::Value = sign_in("demo-resident-2024").await.unwrap().json().await.unwrap();
         let token = body["token"].as_str().expect("the demo resident signs in").to_string();
         let person = body["account"]["person"].as_str().unwrap().to_string();
+        // Face verification first, with the live photo the demo gave the police simulator.
+        let photo_path = printed.lines().find_map(|l| l.split_once("live photo is ").map(|(_, p)| p.trim().to_string())).expect("the demo names the photo");
+        let photo = data_encoding::BASE64.encode(&std::fs::read(photo_path).unwrap());
+        let verified = client
+            .post(format!("{base}/api/v1/me/face-verification"))
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "photo": photo }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(verified.status(), 200, "{}", verified.text().await.unwrap());
         let timeline = client.get(format!("{base}/api/v1/persons/{person}/timeline")).bearer_auth(&token).send().await.unwrap();
         assert_eq!(timeline.status(), 200);
         let patient = client.get(format!("{base}/fhir/Patient/{person}")).bearer_auth(&token).send().await.unwrap();

@@ -99,6 +99,9 @@ vocabulary!(
         ExamCentre = ("exam_centre", "体检中心"),
         /// The provincial platform itself: its operators run the patient index.
         ProvincialPlatform = ("provincial_platform", "省级平台"),
+        /// An appointment-booking platform (预约挂号平台): posts appointments with the resident's
+        /// consent for the institutions of its city.
+        BookingPlatform = ("booking_platform", "预约挂号平台"),
     }
 );
 
@@ -121,6 +124,8 @@ vocabulary!(
         Read = ("read", "调阅"),
         /// Operate the patient index: review possible matches, link, merge and undo.
         Mpi = ("mpi", "主索引管理"),
+        /// Post appointments that carry the resident's consent (booking platforms).
+        Booking = ("booking", "预约授权"),
     }
 );
 

@@ -69,6 +69,10 @@ pub struct Caller {
     pub display_name: String,
     /// `institution:CODE key:PREFIX` or `account:ID`.
     pub actor: String,
+    /// The account (people signed in).
+    pub account: Option<i64>,
+    /// When a resident last passed face verification.
+    pub face_verified_at: Option<tongdang_core::Timestamp>,
     /// The credential.
     pub credential: Credential,
 }
@@ -83,6 +87,8 @@ impl Caller {
             person: self.person,
             scopes: self.scopes.clone(),
             actor: self.actor.clone(),
+            account: self.account,
+            face_verified_at: self.face_verified_at,
         }
     }
 
@@ -215,6 +221,8 @@ async fn api_key_caller(key: &str, state: &AppState) -> Result<Caller, AuthFailu
         person: None,
         scopes: record.scopes,
         display_name: String::new(),
+        account: None,
+        face_verified_at: None,
         credential: Credential::ApiKey,
     })
 }
@@ -238,6 +246,8 @@ async fn session_caller(token: &str, state: &AppState, from_cookie: bool) -> Res
         scopes: p.scopes(),
         display_name: p.display_name.clone(),
         actor: p.actor(),
+        account: Some(p.account),
+        face_verified_at: p.face_verified_at,
         credential: if from_cookie {
             Credential::Cookie { token: token.to_string(), csrf }
         } else {

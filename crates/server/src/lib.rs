@@ -5,10 +5,12 @@
 
 mod api;
 mod api_auth;
+mod api_grants;
 mod api_ledger;
 mod api_mpi;
 mod auth;
 mod error;
+mod fhir_audit;
 mod fhir_identity;
 mod fhir_read;
 mod fhir_write;
@@ -23,6 +25,10 @@ use axum::extract::{DefaultBodyLimit, MatchedPath};
 use axum::http::Request;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tongdang_access::authorize::{Authorizations, GrantDefaults};
+use tongdang_access::channels::Channels;
+use tongdang_access::clock::{Clock, SystemClock};
+use tongdang_access::notify::{Notifier, NotifyConfig};
 use tongdang_access::signin::Accounts;
 use tongdang_access::{Policy, RecordReader};
 use tongdang_ingest::Ingestor;
@@ -53,6 +59,24 @@ impl Default for Limits {
     }
 }
 
+/// How authorized access reaches the outside and keeps time.
+pub struct Access {
+    /// The SMS gateway, app push and face verification adapters.
+    pub channels: Channels,
+    /// Channel defaults (grant durations, code lifetime and tries).
+    pub grants: GrantDefaults,
+    /// What residents are told.
+    pub notify: NotifyConfig,
+    /// The clock decisions are made at.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for Access {
+    fn default() -> Access {
+        Access { channels: Channels::simulated(), grants: GrantDefaults::default(), notify: NotifyConfig::default(), clock: Arc::new(SystemClock) }
+    }
+}
+
 /// Requests a minute an institution may make by default (bulk NDJSON counts once).
 pub const DEFAULT_QUOTA_PER_MINUTE: u32 = 60_000;
 
@@ -66,6 +90,8 @@ pub struct AppState {
     pub ingestor: Ingestor,
     /// The read path, behind the policy decision point.
     pub reader: RecordReader,
+    /// Grants: requests, codes, approvals, bookings, emergencies; face verification.
+    pub authorizations: Authorizations,
     /// Recently seen API keys.
     pub keys: KeyCache,
     /// Request limits.
@@ -81,13 +107,20 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over a store with default limits and policy.
+    /// State over a store with default limits and policy, every external system simulated.
     pub fn new(protected: Arc<ProtectedStore>) -> AppState {
+        AppState::with_access(protected, Access::default())
+    }
+
+    /// State over a store with these channels, grant defaults, notifications and clock.
+    pub fn with_access(protected: Arc<ProtectedStore>, access: Access) -> AppState {
         let store: Arc<dyn Store> = protected.clone();
+        let notifier = Arc::new(Notifier::new(store.clone(), access.channels.clone(), access.notify));
         AppState {
+            authorizations: Authorizations::new(protected.clone(), access.clock.clone(), notifier.clone(), access.channels, access.grants),
             protected,
             ingestor: Ingestor::new(store.clone()),
-            reader: RecordReader::new(store.clone(), Policy),
+            reader: RecordReader::new(store.clone(), Policy).with_clock(access.clock).with_notifier(notifier),
             keys: KeyCache::default(),
             limits: Limits::default(),
             accounts: Accounts::new(store.clone()),

@@ -30,6 +30,8 @@ pub struct AccountRecord {
     pub created_at: Timestamp,
     /// Disabled (cannot sign in, sessions refused).
     pub disabled_at: Option<Timestamp>,
+    /// The resident last passed face verification (real-name check) at.
+    pub face_verified_at: Option<Timestamp>,
     /// The login and display name sealed, as stored (set by the protected store).
     pub sealed: Vec<u8>,
 }

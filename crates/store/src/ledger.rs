@@ -133,6 +133,9 @@ pub struct AuditEvent {
     pub outcome: String,
     /// Details as JSON (categories, grant, reason code, counts).
     pub detail: String,
+    /// The grant (or emergency access) the decision was made under; also in `detail`, which
+    /// the leaf covers.
+    pub grant: Option<i64>,
 }
 
 impl AuditEvent {
@@ -147,6 +150,7 @@ impl AuditEvent {
             person: None,
             outcome: outcome.into(),
             detail: "{}".into(),
+            grant: None,
         }
     }
 

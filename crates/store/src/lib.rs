@@ -5,6 +5,8 @@
 
 pub mod accounts;
 pub mod error;
+pub mod grants;
+mod grants_sql;
 pub mod ledger;
 pub mod model;
 mod mpi;
@@ -24,6 +26,7 @@ use tongdang_core::{EntryId, Institution, InstitutionCode, PersonId};
 
 pub use accounts::{AccountRecord, SessionRecord};
 pub use error::StoreError;
+pub use grants::{GrantFilter, GrantRecord, GrantTransition};
 pub use ledger::{AuditEvent, CheckpointRecord, EntryVersionFacts, LeafKind, LedgerLeaf, StoredLeaf};
 pub use model::*;
 pub use mpi::{LinkRow, MatchRecord, MatchRecordWrite, MpiCounts, MpiEvent, NewReview, PersonStatus, RelinkOp, ReviewItem};
@@ -205,6 +208,29 @@ pub trait Store: Send + Sync + 'static {
     async fn api_keys_of(&self, institution: &str) -> Result<Vec<ApiKeyRecord>>;
     /// Revoke an institution's key by prefix; whether one was revoked.
     async fn revoke_api_key(&self, institution: &str, prefix: &str) -> Result<bool>;
+
+    /// Store a grant or request: `(id, created)`. A booking's `external_ref` already stored
+    /// answers with that grant and `created = false`.
+    async fn insert_grant(&self, grant: &GrantRecord) -> Result<(i64, bool)>;
+    /// One grant.
+    async fn grant(&self, id: i64) -> Result<Option<GrantRecord>>;
+    /// Grants matching a filter, newest first.
+    async fn grants(&self, filter: &GrantFilter) -> Result<Vec<GrantRecord>>;
+    /// Active grants of a person to an institution not ended by `now`.
+    async fn grants_in_force(&self, person: PersonId, institution: &str, now: tongdang_core::Timestamp) -> Result<Vec<GrantRecord>>;
+    /// Change a grant's status if it is still in one of the expected ones; whether it changed.
+    async fn transition_grant(&self, transition: &GrantTransition) -> Result<bool>;
+    /// Count one wrong SMS code of a request, locking it at `max_tries`; the tries now.
+    async fn record_code_try(&self, grant: i64, max_tries: i64, at: tongdang_core::Timestamp) -> Result<i64>;
+    /// Record the privacy officer's review of an open emergency access (the record's review
+    /// fields and note); whether it was still open.
+    async fn review_grant(&self, review: &GrantRecord) -> Result<bool>;
+    /// Note that an institution read a person's record; whether this was its first read.
+    async fn mark_first_read(&self, person: PersonId, institution: &str, at: tongdang_core::Timestamp) -> Result<bool>;
+    /// Record a resident's passed face verification.
+    async fn set_face_verified(&self, account: i64, at: tongdang_core::Timestamp) -> Result<()>;
+    /// Audit events decided under a grant, newest first.
+    async fn audit_events_of_grant(&self, grant: i64, limit: u32) -> Result<Vec<AuditEvent>>;
 }
 
 /// One ingest step's transaction: look up what is stored, then write, then commit. Dropping it

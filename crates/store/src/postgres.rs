@@ -13,6 +13,7 @@ mod sql {
     crate::shared::shared_sql!(sqlx::Postgres, sqlx::PgConnection, "(person_id, id)");
     crate::mpi::mpi_sql!(sqlx::Postgres, sqlx::PgConnection);
     crate::protection_sql::protection_sql!(sqlx::Postgres, sqlx::PgConnection);
+    crate::grants_sql::grants_sql!(sqlx::Postgres);
 
     /// Looks up by joining the ids as an array: an `IN` list of thousands is planned as a scan of
     /// every key of the institution and type (measured: it made ingest slow down as the store

@@ -67,6 +67,7 @@ fn sealed_context(table: SealedTable, key: &SealedKey) -> Vec<u8> {
         (SealedTable::MatchRecords, SealedKey::Id(id, _)) => match_context(*id),
         (SealedTable::PersonIdentifiers, SealedKey::Text(system, blind)) => identifier_context(system, blind),
         (SealedTable::Accounts, SealedKey::Text(login, _)) => account_context(login),
+        (SealedTable::Grants, SealedKey::Id(..)) => GRANT_TEXT.to_vec(),
         _ => b"mismatched key".to_vec(),
     }
 }
@@ -74,6 +75,17 @@ fn sealed_context(table: SealedTable, key: &SealedKey) -> Vec<u8> {
 /// The context of operators' free text (reasons of index operations, review notes): it may name
 /// a person, and has no row of its own before it is written.
 const OPERATOR_TEXT: &[u8] = b"operator-text";
+
+/// The context of a grant's evidence and review note: sealed before the row has its id.
+const GRANT_TEXT: &[u8] = b"grant";
+
+/// What of a grant is sealed.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct GrantSecrets {
+    evidence: String,
+    #[serde(default)]
+    review_note: String,
+}
 
 /// The blind-index domain of identifier values.
 const ID_DOMAIN: &str = "id";
@@ -175,6 +187,19 @@ impl ProtectedStore {
         a.login = s.login;
         a.display_name = s.display_name;
         Ok(a)
+    }
+
+    fn seal_grant(&self, g: &GrantRecord) -> Vec<u8> {
+        let secrets = GrantSecrets { evidence: g.evidence.clone(), review_note: g.review_note.clone() };
+        self.keyring().seal(GRANT_TEXT, &serde_json::to_vec(&secrets).expect("strings serialize"))
+    }
+
+    fn open_grant(&self, ring: &Keyring, mut g: GrantRecord) -> Result<GrantRecord> {
+        let plain = self.open_with(ring, GRANT_TEXT, &g.sealed, format!("grant {}", g.id))?;
+        let s: GrantSecrets = serde_json::from_slice(&plain).map_err(|_| StoreError::Corrupt(format!("grant {}", g.id)))?;
+        g.evidence = s.evidence;
+        g.review_note = s.review_note;
+        Ok(g)
     }
 
     fn seal_text(&self, text: &str) -> String {
@@ -813,5 +838,50 @@ impl Store for ProtectedStore {
 
     async fn revoke_api_key(&self, institution: &str, prefix: &str) -> Result<bool> {
         self.inner.revoke_api_key(institution, prefix).await
+    }
+
+    async fn insert_grant(&self, grant: &GrantRecord) -> Result<(i64, bool)> {
+        let sealed = self.seal_grant(grant);
+        self.inner.insert_grant(&GrantRecord { sealed, evidence: String::new(), review_note: String::new(), ..grant.clone() }).await
+    }
+
+    async fn grant(&self, id: i64) -> Result<Option<GrantRecord>> {
+        let ring = self.keyring();
+        self.inner.grant(id).await?.map(|g| self.open_grant(&ring, g)).transpose()
+    }
+
+    async fn grants(&self, filter: &GrantFilter) -> Result<Vec<GrantRecord>> {
+        let ring = self.keyring();
+        self.inner.grants(filter).await?.into_iter().map(|g| self.open_grant(&ring, g)).collect()
+    }
+
+    async fn grants_in_force(&self, person: PersonId, institution: &str, now: Timestamp) -> Result<Vec<GrantRecord>> {
+        // The decision needs no evidence: left sealed, so the read path opens nothing here.
+        self.inner.grants_in_force(person, institution, now).await
+    }
+
+    async fn transition_grant(&self, transition: &GrantTransition) -> Result<bool> {
+        self.inner.transition_grant(transition).await
+    }
+
+    async fn record_code_try(&self, grant: i64, max_tries: i64, at: Timestamp) -> Result<i64> {
+        self.inner.record_code_try(grant, max_tries, at).await
+    }
+
+    async fn review_grant(&self, review: &GrantRecord) -> Result<bool> {
+        let sealed = self.seal_grant(review);
+        self.inner.review_grant(&GrantRecord { sealed, evidence: String::new(), review_note: String::new(), ..review.clone() }).await
+    }
+
+    async fn mark_first_read(&self, person: PersonId, institution: &str, at: Timestamp) -> Result<bool> {
+        self.inner.mark_first_read(person, institution, at).await
+    }
+
+    async fn set_face_verified(&self, account: i64, at: Timestamp) -> Result<()> {
+        self.inner.set_face_verified(account, at).await
+    }
+
+    async fn audit_events_of_grant(&self, grant: i64, limit: u32) -> Result<Vec<AuditEvent>> {
+        self.inner.audit_events_of_grant(grant, limit).await
     }
 }

@@ -30,11 +30,13 @@ pub enum SealedTable {
     MatchRecords,
     /// `accounts.sealed`, keyed by the login's blind index.
     Accounts,
+    /// `grants.sealed` (evidence and review note), keyed by grant id.
+    Grants,
 }
 
 impl SealedTable {
     /// Every sealed column.
-    pub const ALL: [SealedTable; 7] = [
+    pub const ALL: [SealedTable; 8] = [
         SealedTable::Entries,
         SealedTable::EntryHistory,
         SealedTable::PatientRecords,
@@ -42,6 +44,7 @@ impl SealedTable {
         SealedTable::PersonIdentifiers,
         SealedTable::MatchRecords,
         SealedTable::Accounts,
+        SealedTable::Grants,
     ];
 
     /// `(SELECT page, UPDATE one)`: the page's key columns come first; text keys are compared
@@ -76,6 +79,10 @@ impl SealedTable {
             SealedTable::Accounts => (
                 "SELECT login, CAST('' AS TEXT), sealed FROM accounts WHERE (login, '') > ($1, $2) ORDER BY login LIMIT $3",
                 "UPDATE accounts SET sealed = $1 WHERE login = $2 AND '' = $3 AND sealed = $4",
+            ),
+            SealedTable::Grants => (
+                "SELECT id, CAST(0 AS BIGINT), sealed FROM grants WHERE id > $1 ORDER BY id LIMIT $2",
+                "UPDATE grants SET sealed = $1 WHERE id = $2 AND 0 = $3 AND sealed = $4",
             ),
         }
     }
@@ -344,7 +351,7 @@ macro_rules! protection_sql {
             let ids = allocate_event_ids(&mut *tx, events.len()).await?;
             let stored: Vec<crate::AuditEvent> = events.iter().zip(&ids).map(|(e, id)| crate::AuditEvent { id: *id, ..e.clone() }).collect();
             for chunk in stored.chunks(ROWS_PER_INSERT / 2) {
-                let mut b: QueryBuilder<$db> = QueryBuilder::new("INSERT INTO audit_events (id, at, kind, actor, institution, person_id, outcome, detail) ");
+                let mut b: QueryBuilder<$db> = QueryBuilder::new("INSERT INTO audit_events (id, at, kind, actor, institution, person_id, outcome, detail, grant_id) ");
                 b.push_values(chunk, |mut row, e| {
                     row.push_bind(e.id)
                         .push_bind(e.at.0)
@@ -353,7 +360,8 @@ macro_rules! protection_sql {
                         .push_bind(e.institution.clone())
                         .push_bind(e.person.map(|p| p.0))
                         .push_bind(e.outcome.clone())
-                        .push_bind(e.detail.clone());
+                        .push_bind(e.detail.clone())
+                        .push_bind(e.grant);
                 });
                 b.build().execute(&mut *tx).await?;
             }
@@ -374,10 +382,11 @@ macro_rules! protection_sql {
                 person: r.try_get::<Option<i64>, _>(5)?.map(tongdang_core::PersonId),
                 outcome: r.try_get(6)?,
                 detail: r.try_get(7)?,
+                grant: r.try_get(8)?,
             })
         }
 
-        const EVENT_COLUMNS: &str = "SELECT id, at, kind, actor, institution, person_id, outcome, detail FROM audit_events";
+        const EVENT_COLUMNS: &str = "SELECT id, at, kind, actor, institution, person_id, outcome, detail, grant_id FROM audit_events";
 
         pub(crate) async fn audit_events(
             pool: &sqlx::Pool<$db>,
@@ -403,6 +412,15 @@ macro_rules! protection_sql {
                         .await?
                 }
             };
+            rows.iter().map(audit_event_from_row).collect()
+        }
+
+        pub(crate) async fn audit_events_of_grant(pool: &sqlx::Pool<$db>, grant: i64, limit: u32) -> crate::Result<Vec<crate::AuditEvent>> {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{EVENT_COLUMNS} WHERE grant_id = $1 ORDER BY id DESC LIMIT $2")))
+                .bind(grant)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
             rows.iter().map(audit_event_from_row).collect()
         }
 
@@ -528,12 +546,13 @@ macro_rules! protection_sql {
                     locked_until: r.try_get::<Option<i64>, _>(9)?.map(tongdang_core::Timestamp),
                     created_at: tongdang_core::Timestamp(r.try_get(10)?),
                     disabled_at: r.try_get::<Option<i64>, _>(11)?.map(tongdang_core::Timestamp),
+                    face_verified_at: r.try_get::<Option<i64>, _>(12)?.map(tongdang_core::Timestamp),
                     sealed: r.try_get(2)?,
                 },
             )
         }
 
-        const ACCOUNT_COLUMNS: &str = "SELECT id, login, sealed, role, institution, department, person_id, password_hash, failed_attempts, locked_until, created_at, disabled_at FROM accounts";
+        const ACCOUNT_COLUMNS: &str = "SELECT id, login, sealed, role, institution, department, person_id, password_hash, failed_attempts, locked_until, created_at, disabled_at, face_verified_at FROM accounts";
 
         pub(crate) async fn insert_account(pool: &sqlx::Pool<$db>, a: &crate::AccountRecord) -> crate::Result<i64> {
             let id: i64 = sqlx::query_scalar(

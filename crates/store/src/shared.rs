@@ -783,6 +783,51 @@ macro_rules! store_impls {
             async fn revoke_api_key(&self, institution: &str, prefix: &str) -> crate::Result<bool> {
                 sql::revoke_api_key(&self.$write, institution, prefix).await
             }
+
+            async fn insert_grant(&self, grant: &crate::GrantRecord) -> crate::Result<(i64, bool)> {
+                sql::insert_grant(&self.$write, grant).await
+            }
+
+            async fn grant(&self, id: i64) -> crate::Result<Option<crate::GrantRecord>> {
+                sql::grant(&self.$read, id).await
+            }
+
+            async fn grants(&self, filter: &crate::GrantFilter) -> crate::Result<Vec<crate::GrantRecord>> {
+                sql::grants(&self.$read, filter).await
+            }
+
+            async fn grants_in_force(
+                &self,
+                person: tongdang_core::PersonId,
+                institution: &str,
+                now: tongdang_core::Timestamp,
+            ) -> crate::Result<Vec<crate::GrantRecord>> {
+                sql::grants_in_force(&self.$read, person, institution, now).await
+            }
+
+            async fn transition_grant(&self, transition: &crate::GrantTransition) -> crate::Result<bool> {
+                sql::transition_grant(&self.$write, transition).await
+            }
+
+            async fn record_code_try(&self, grant: i64, max_tries: i64, at: tongdang_core::Timestamp) -> crate::Result<i64> {
+                sql::record_code_try(&self.$write, grant, max_tries, at).await
+            }
+
+            async fn review_grant(&self, review: &crate::GrantRecord) -> crate::Result<bool> {
+                sql::review_grant(&self.$write, review).await
+            }
+
+            async fn mark_first_read(&self, person: tongdang_core::PersonId, institution: &str, at: tongdang_core::Timestamp) -> crate::Result<bool> {
+                sql::mark_first_read(&self.$write, person, institution, at).await
+            }
+
+            async fn set_face_verified(&self, account: i64, at: tongdang_core::Timestamp) -> crate::Result<()> {
+                sql::set_face_verified(&self.$write, account, at).await
+            }
+
+            async fn audit_events_of_grant(&self, grant: i64, limit: u32) -> crate::Result<Vec<crate::AuditEvent>> {
+                sql::audit_events_of_grant(&self.$read, grant, limit).await
+            }
         }
 
         #[async_trait::async_trait]

@@ -13,6 +13,7 @@ mod sql {
     crate::shared::shared_sql!(sqlx::Sqlite, sqlx::SqliteConnection, "(id)");
     crate::mpi::mpi_sql!(sqlx::Sqlite, sqlx::SqliteConnection);
     crate::protection_sql::protection_sql!(sqlx::Sqlite, sqlx::SqliteConnection);
+    crate::grants_sql::grants_sql!(sqlx::Sqlite);
 
     /// Looks up by `IN` lists: SQLite probes the primary key once per id.
     pub(crate) async fn tx_source_keys(

@@ -213,3 +213,43 @@ macro_rules! backend_tests {
         }
     };
 }
+
+/// Give `institution` an active grant of every current person's whole record for a day, as if
+/// each resident had approved it in the app: for tests of reading mechanics, not of the policy.
+pub async fn grant_everyone(store: &dyn Store, institution: &str) {
+    use tongdang_core::Timestamp;
+    let now = Timestamp::now();
+    let persons = store.persons(None, 100_000).await.expect("persons");
+    for p in persons {
+        if !store.grants_in_force(p, institution, now).await.expect("grants").is_empty() {
+            continue;
+        }
+        let g = tongdang_store::GrantRecord {
+            id: 0,
+            person: p,
+            institution: institution.into(),
+            department: None,
+            clinician: None,
+            categories: "all".into(),
+            channel: "app".into(),
+            status: "active".into(),
+            valid_from: Timestamp(now.0 - 60_000_000),
+            valid_until: Timestamp(now.0 + 86_400_000_000),
+            requested_by: "test".into(),
+            external_ref: None,
+            evidence: "{}".into(),
+            review_note: String::new(),
+            created_at: now,
+            decided_at: Some(now),
+            decided_by: Some("test".into()),
+            code_digest: None,
+            code_expires: None,
+            code_tries: 0,
+            review_status: None,
+            reviewed_by: None,
+            reviewed_at: None,
+            sealed: Vec::new(),
+        };
+        store.insert_grant(&g).await.expect("grant");
+    }
+}

@@ -144,7 +144,8 @@ async fn scopes_limit_what_a_key_does(store: Arc<ProtectedStore>) {
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_api_error(&body, "forbidden");
 
-    // Read-only: reads work…
+    // Read-only: reads work (under the resident's grant)…
+    s.grant_everyone().await;
     let (status, body) =
         read(s.request(Method::GET, &format!("/fhir/Encounter/{encounter_id}"), Some(&read_only)).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -220,10 +221,17 @@ async fn openapi_describes_api_v1(store: Arc<ProtectedStore>) {
     assert_eq!(
         names,
         [
+            "/access-requests",
+            "/access-requests/{id}",
+            "/access-requests/{id}/code",
             "/audit/events",
             "/auth/me",
             "/auth/sign-in",
             "/auth/sign-out",
+            "/bookings",
+            "/emergency-reviews",
+            "/emergency-reviews/{id}",
+            "/emergency-reviews/{id}/decision",
             "/ingest",
             "/institutions",
             "/institutions/{code}/keys",
@@ -232,13 +240,19 @@ async fn openapi_describes_api_v1(store: Arc<ProtectedStore>) {
             "/ledger/keys",
             "/ledger/proof/consistency",
             "/ledger/proof/inclusion",
+            "/me/access-history",
+            "/me/face-verification",
+            "/me/grants",
+            "/me/grants/{id}/{action}",
             "/mpi/operations",
             "/mpi/persons/{id}/history",
             "/mpi/reviews",
             "/mpi/reviews/{id}/decision",
             "/mpi/stats",
             "/openapi.json",
-            "/persons/{id}/timeline"
+            "/persons/{id}/emergency-access",
+            "/persons/{id}/timeline",
+            "/simulators/{channel}/outbox"
         ],
         "{names:?}"
     );

@@ -68,6 +68,7 @@ async fn batch_entries_stand_alone(store: Arc<ProtectedStore>) {
 
     let bad = &results[2]["response"];
     assert_eq!(bad["status"], "400 Bad Request", "{answer}");
+    s.grant_everyone().await;
     assert!(bad.get("location").is_none() && results[2].get("fullUrl").is_none(), "{answer}");
     let paths = expressions(&bad["outcome"]);
     assert!(!paths.is_empty(), "{answer}");
@@ -136,6 +137,7 @@ async fn transactions_are_all_or_nothing(store: Arc<ProtectedStore>) {
     let counts = store.counts().await.unwrap();
     assert_eq!((counts.persons - before.persons, counts.entries - before.entries), (1, 1));
     assert_eq!(identifier_hits(&s, NATIONAL_ID_2).await, 1);
+    s.grant_everyone().await;
     let (_, enc) = s.get_json(&format!("/fhir/Encounter/{encounter_id}")).await;
     assert_eq!(enc["subject"]["reference"], format!("Patient/{person}"));
 }

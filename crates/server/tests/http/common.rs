@@ -80,6 +80,12 @@ impl Server {
         Server { store, url: format!("http://{addr}"), client, key }
     }
 
+    /// Every current person grants the test institution their whole record (see
+    /// `tongdang_testkit::grant_everyone`).
+    pub async fn grant_everyone(&self) {
+        tongdang_testkit::grant_everyone(self.store.as_ref(), CODE).await;
+    }
+
     /// The FHIR base as the server names it to this client.
     pub fn fhir_base(&self) -> String {
         format!("{}/fhir", self.url)

@@ -41,6 +41,7 @@ async fn put_creates_keeps_and_versions(store: Arc<ProtectedStore>) {
     assert_eq!(headers[ETAG].to_str().unwrap(), "W/\"2\"");
     assert_eq!(store.counts().await.unwrap().persons, 1);
 
+    s.grant_everyone().await;
     let (status, patient) = s.get_json(&format!("/fhir/Patient/{person}")).await;
     assert_eq!(status, StatusCode::OK, "{patient}");
     assert_eq!(patient["resourceType"], "Patient");

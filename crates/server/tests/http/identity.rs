@@ -145,6 +145,7 @@ async fn operators_merge_and_reads_follow(store: Arc<ProtectedStore>) {
     let ids = s.person_ids().await;
     assert_eq!(ids.len(), 2);
     // The review queue needs the mpi scope.
+    s.grant_everyone().await;
     let (status, body) = s.get_json("/api/v1/mpi/reviews").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_api_error(&body, "forbidden");

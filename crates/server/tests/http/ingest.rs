@@ -94,6 +94,7 @@ async fn bad_lines_are_refused_and_the_rest_stored(store: Arc<ProtectedStore>) {
     // p1 and its Encounter are stored, nothing else.
     let persons = s.person_ids().await;
     assert_eq!(persons.len(), 1);
+    s.grant_everyone().await;
     let (status, timeline) = s.get_json(&format!("/api/v1/persons/{}/timeline", persons[0])).await;
     assert_eq!(status, StatusCode::OK, "{timeline}");
     let list = timeline["entries"].as_array().unwrap();

@@ -19,6 +19,7 @@ async fn withdrawn_entries_are_not_read(store: Arc<ProtectedStore>) {
     withdrawn["status"] = json!("entered-in-error");
     let (status, _, body) = s.put("/fhir/Encounter/e1", &withdrawn).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    s.grant_everyone().await;
     let (status, body) = s.get_json(&format!("/fhir/Encounter/{id}")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     assert_outcome(&body, "not-found");
@@ -78,6 +79,7 @@ async fn search_parameters_combine_as_fhir_says(store: Arc<ProtectedStore>) {
 }
 
 async fn count(s: &Server, person: &str, q: &str) -> usize {
+    s.grant_everyone().await;
     let (status, body) = s.get_json(&format!("/fhir/Observation?patient={person}&{q}")).await;
     assert_eq!(status, StatusCode::OK, "{q}: {body}");
     entries(&body).len()
