@@ -158,7 +158,13 @@ pub struct Authorizations {
 
 impl Authorizations {
     /// The service over `store`, sending through `channels`.
-    pub fn new(store: Arc<ProtectedStore>, clock: Arc<dyn Clock>, notifier: Arc<Notifier>, channels: Channels, defaults: GrantDefaults) -> Authorizations {
+    pub fn new(
+        store: Arc<ProtectedStore>,
+        clock: Arc<dyn Clock>,
+        notifier: Arc<Notifier>,
+        channels: Channels,
+        defaults: GrantDefaults,
+    ) -> Authorizations {
         Authorizations { audit: AuditLog::new(store.clone()), store, clock, notifier, channels, defaults }
     }
 
@@ -174,7 +180,13 @@ impl Authorizations {
 
     /// A clinician (or an institution's system) asks to read a person's record, by SMS code
     /// (sent to the phone on file, never to one the requester gives) or in the resident's app.
-    pub async fn request(&self, who: &Requester, person: PersonId, channel: Channel, categories: Categories) -> Result<NewRequest, GrantError> {
+    pub async fn request(
+        &self,
+        who: &Requester,
+        person: PersonId,
+        channel: Channel,
+        categories: Categories,
+    ) -> Result<NewRequest, GrantError> {
         let institution = reading_institution(who)?;
         self.active_person(person).await?;
         let now = self.clock.now();
@@ -206,7 +218,9 @@ impl Authorizations {
         self.record(who, "grant.request", person, "ok", &g, serde_json::json!({})).await?;
         if let Some((phone, c)) = code {
             if let Err(e) = self.notifier.send_code(&phone, institution.as_str(), &c).await {
-                self.store.transition_grant(&transition(id, &[Status::Requested], Status::Refused, now, "system:sms-not-sent")).await?;
+                self.store
+                    .transition_grant(&transition(id, &[Status::Requested], Status::Refused, now, "system:sms-not-sent"))
+                    .await?;
                 return Err(e.into());
             }
         } else {
@@ -266,7 +280,13 @@ impl Authorizations {
     }
 
     /// A resident's grants and requests, newest first, with their status now.
-    pub async fn of_resident(&self, who: &Requester, status: Option<Status>, before: Option<i64>, limit: u32) -> Result<Vec<(GrantRecord, Status)>, GrantError> {
+    pub async fn of_resident(
+        &self,
+        who: &Requester,
+        status: Option<Status>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<(GrantRecord, Status)>, GrantError> {
         let person = own_person(who)?;
         let now = self.clock.now();
         let filter = GrantFilter { person: Some(person), before, limit: 1000, ..Default::default() };
@@ -285,7 +305,13 @@ impl Authorizations {
     }
 
     /// The resident approves a waiting request, for as long and as much as they choose.
-    pub async fn approve(&self, who: &Requester, id: i64, hours: Option<i64>, categories: Option<Categories>) -> Result<GrantRecord, GrantError> {
+    pub async fn approve(
+        &self,
+        who: &Requester,
+        id: i64,
+        hours: Option<i64>,
+        categories: Option<Categories>,
+    ) -> Result<GrantRecord, GrantError> {
         self.fresh_face(who)?;
         let g = self.residents_grant(who, id).await?;
         let now = self.clock.now();
@@ -379,7 +405,8 @@ impl Authorizations {
         g.decided_at = Some(now);
         g.decided_by = Some(who.actor.clone());
         g.external_ref = Some(format!("{}/{}", client.as_str(), a.id));
-        g.evidence = serde_json::json!({ "appointment": a.id, "appointment_at": a.at.0, "booking_client": client.as_str() }).to_string();
+        g.evidence =
+            serde_json::json!({ "appointment": a.id, "appointment_at": a.at.0, "booking_client": client.as_str() }).to_string();
         let (id, created) = self.store.insert_grant(&g).await?;
         let stored = self.store.grant(id).await?.ok_or(GrantError::NotFound("grant"))?;
         if stored.person != a.person || stored.institution != a.institution.as_str() {
@@ -394,7 +421,13 @@ impl Authorizations {
 
     /// A clinician declares an emergency: the patient cannot consent. A stated reason, a
     /// limited time, the resident told, and a review by the institution's privacy officer.
-    pub async fn emergency(&self, who: &Requester, person: PersonId, reason: &str, hours: Option<i64>) -> Result<GrantRecord, GrantError> {
+    pub async fn emergency(
+        &self,
+        who: &Requester,
+        person: PersonId,
+        reason: &str,
+        hours: Option<i64>,
+    ) -> Result<GrantRecord, GrantError> {
         if who.role != Role::Clinician {
             return Err(GrantError::Forbidden("only clinicians declare emergency access"));
         }
@@ -424,7 +457,13 @@ impl Authorizations {
     }
 
     /// Emergency accesses of the caller's institution, for its privacy officer.
-    pub async fn reviews(&self, who: &Requester, status: Option<&str>, before: Option<i64>, limit: u32) -> Result<Vec<GrantRecord>, GrantError> {
+    pub async fn reviews(
+        &self,
+        who: &Requester,
+        status: Option<&str>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<GrantRecord>, GrantError> {
         let institution = self.privacy_officer(who)?;
         let filter = GrantFilter {
             institution: Some(institution),
@@ -470,7 +509,13 @@ impl Authorizations {
 
     /// Grants as the caller may see them: residents their own, institutions (clinicians,
     /// systems, administrators) those to them, auditors and the provincial operator all.
-    pub async fn consents(&self, who: &Requester, person: Option<PersonId>, before: Option<i64>, limit: u32) -> Result<Vec<GrantRecord>, GrantError> {
+    pub async fn consents(
+        &self,
+        who: &Requester,
+        person: Option<PersonId>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<GrantRecord>, GrantError> {
         let mut filter = GrantFilter { person, before, limit, ..Default::default() };
         match who.role {
             Role::Resident => {
@@ -481,10 +526,13 @@ impl Authorizations {
                 filter.person = Some(own);
             }
             Role::Clinician | Role::InstitutionSystem | Role::InstitutionAdmin => {
-                filter.institution = Some(who.institution.as_ref().ok_or(GrantError::Forbidden("no institution"))?.as_str().to_string());
+                filter.institution =
+                    Some(who.institution.as_ref().ok_or(GrantError::Forbidden("no institution"))?.as_str().to_string());
             }
             Role::Auditor | Role::ProvincialOperator => {}
-            Role::CityOperator => return Err(GrantError::Forbidden("grants are shown to residents, their institutions and auditors")),
+            Role::CityOperator => {
+                return Err(GrantError::Forbidden("grants are shown to residents, their institutions and auditors"));
+            }
         }
         let list = self.store.grants(&filter).await?;
         if let Some(p) = filter.person.or(person) {
@@ -503,7 +551,9 @@ impl Authorizations {
         let g = self.store.grant(id).await?.ok_or(GrantError::NotFound("Consent"))?;
         let visible = match who.role {
             Role::Resident => who.person == Some(g.person),
-            Role::Clinician | Role::InstitutionSystem | Role::InstitutionAdmin => who.institution.as_ref().map(|i| i.as_str()) == Some(g.institution.as_str()),
+            Role::Clinician | Role::InstitutionSystem | Role::InstitutionAdmin => {
+                who.institution.as_ref().map(|i| i.as_str()) == Some(g.institution.as_str())
+            }
             Role::Auditor | Role::ProvincialOperator => true,
             Role::CityOperator => false,
         };
@@ -537,9 +587,12 @@ impl Authorizations {
         let typed = match id_number {
             Some(n) => {
                 let kind = tongdang_identity::documents::DocumentKind::NationalId;
-                tongdang_identity::documents::normalize(kind, n).map_err(|_| GrantError::Invalid("not a valid ID number".into()))?
+                tongdang_identity::documents::normalize(kind, n)
+                    .map_err(|_| GrantError::Invalid("not a valid ID number".into()))?
             }
-            None => on_file.first().cloned().ok_or_else(|| GrantError::Invalid("no ID number is on your record; give one".into()))?,
+            None => {
+                on_file.first().cloned().ok_or_else(|| GrantError::Invalid("no ID number is on your record; give one".into()))?
+            }
         };
         if !on_file.contains(&typed) {
             self.face_event(who, person, "id-mismatch").await?;
@@ -581,7 +634,9 @@ impl Authorizations {
     fn privacy_officer(&self, who: &Requester) -> Result<String, GrantError> {
         match (who.role, &who.institution) {
             (Role::InstitutionAdmin, Some(i)) => Ok(i.as_str().to_string()),
-            _ => Err(GrantError::Forbidden("emergency reviews are for the institution's privacy officer (institution administrator)")),
+            _ => Err(GrantError::Forbidden(
+                "emergency reviews are for the institution's privacy officer (institution administrator)",
+            )),
         }
     }
 
@@ -620,7 +675,15 @@ impl Authorizations {
         out
     }
 
-    async fn record(&self, who: &Requester, kind: &str, person: PersonId, outcome: &str, g: &GrantRecord, mut detail: serde_json::Value) -> Result<(), GrantError> {
+    async fn record(
+        &self,
+        who: &Requester,
+        kind: &str,
+        person: PersonId,
+        outcome: &str,
+        g: &GrantRecord,
+        mut detail: serde_json::Value,
+    ) -> Result<(), GrantError> {
         let mut e = AuditEvent::new(kind, &who.actor, outcome);
         e.at = self.clock.now();
         e.institution = who.institution.as_ref().map(|i| i.as_str().to_string());
@@ -654,13 +717,26 @@ fn own_person(who: &Requester) -> Result<PersonId, GrantError> {
     }
 }
 
-fn new_grant(person: PersonId, institution: &InstitutionCode, channel: Channel, categories: &Categories, who: &Requester, now: Timestamp) -> GrantRecord {
+fn new_grant(
+    person: PersonId,
+    institution: &InstitutionCode,
+    channel: Channel,
+    categories: &Categories,
+    who: &Requester,
+    now: Timestamp,
+) -> GrantRecord {
+    // Emergency accesses are the declaring clinician's alone.
+    let (clinician, department) = if channel == Channel::Emergency && who.role == Role::Clinician {
+        (who.account, who.department.clone())
+    } else {
+        (None, None)
+    };
     GrantRecord {
         id: 0,
         person,
         institution: institution.as_str().to_string(),
-        department: None,
-        clinician: None,
+        department,
+        clinician,
         categories: categories_to_text(categories),
         channel: channel.code().into(),
         status: Status::Requested.code().into(),
@@ -680,22 +756,6 @@ fn new_grant(person: PersonId, institution: &InstitutionCode, channel: Channel, 
         reviewed_by: None,
         reviewed_at: None,
         sealed: Vec::new(),
-    }
-    .with_clinician(who)
-}
-
-trait WithClinician {
-    fn with_clinician(self, who: &Requester) -> Self;
-}
-
-impl WithClinician for GrantRecord {
-    /// Emergency accesses are the declaring clinician's alone.
-    fn with_clinician(mut self, who: &Requester) -> Self {
-        if self.channel == Channel::Emergency.code() && who.role == Role::Clinician {
-            self.clinician = who.account;
-            self.department = who.department.clone();
-        }
-        self
     }
 }
 
@@ -723,7 +783,7 @@ pub fn end_of_day_cst(at: Timestamp) -> Timestamp {
 pub fn parse_categories(codes: Option<&[String]>) -> Result<Categories, GrantError> {
     match codes {
         None => Ok(Categories::All),
-        Some(list) if list.is_empty() => Err(GrantError::Invalid("categories, if given, must not be empty".into())),
+        Some([]) => Err(GrantError::Invalid("categories, if given, must not be empty".into())),
         Some(list) => {
             let mut out: Vec<Category> = Vec::new();
             for c in list {
@@ -758,6 +818,9 @@ mod tests {
         assert_eq!(parse_categories(None).unwrap(), Categories::All);
         assert!(parse_categories(Some(&[])).is_err());
         assert!(parse_categories(Some(&["x-ray".to_string()])).is_err());
-        assert_eq!(parse_categories(Some(&["lab".to_string(), "lab".to_string()])).unwrap(), Categories::Only(vec![Category::Lab]));
+        assert_eq!(
+            parse_categories(Some(&["lab".to_string(), "lab".to_string()])).unwrap(),
+            Categories::Only(vec![Category::Lab])
+        );
     }
 }

@@ -37,7 +37,9 @@ pub fn consent(g: &GrantRecord, now: Timestamp) -> Value {
         "action": [{ "coding": [{ "system": "http://terminology.hl7.org/CodeSystem/consentaction", "code": "access" }] }]
     });
     if let Categories::Only(list) = categories_from_text(&g.categories) {
-        provision["class"] = Value::Array(list.iter().map(|c| json!({ "system": CATEGORY_SYSTEM, "code": c.code(), "display": c.label_zh() })).collect());
+        provision["class"] = Value::Array(
+            list.iter().map(|c| json!({ "system": CATEGORY_SYSTEM, "code": c.code(), "display": c.label_zh() })).collect(),
+        );
     }
     let channel = Channel::parse(&g.channel);
     let mut c = json!({

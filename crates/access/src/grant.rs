@@ -109,11 +109,7 @@ pub fn categories_to_text(c: &Categories) -> String {
 
 /// The inverse of [`categories_to_text`]; unknown codes are dropped (never widened).
 pub fn categories_from_text(s: &str) -> Categories {
-    if s == "all" {
-        Categories::All
-    } else {
-        Categories::Only(s.split(',').filter_map(|c| c.parse::<Category>().ok()).collect())
-    }
+    if s == "all" { Categories::All } else { Categories::Only(s.split(',').filter_map(|c| c.parse::<Category>().ok()).collect()) }
 }
 
 /// A grant, decoded for deciding.

@@ -32,12 +32,19 @@ pub fn describe(e: &AuditEvent, own_actor: &str, institution_name: &str) -> Opti
     let d: Value = serde_json::from_str(&e.detail).unwrap_or(Value::Null);
     let department = d.get("department").and_then(Value::as_str).unwrap_or("").to_string();
     let who = if department.is_empty() { institution_name.to_string() } else { format!("{institution_name} {department}") };
-    let how = d.get("channel").and_then(Value::as_str).and_then(Channel::parse).map(|c| format!("（{}）", c.label_zh())).unwrap_or_default();
+    let how = d
+        .get("channel")
+        .and_then(Value::as_str)
+        .and_then(Channel::parse)
+        .map(|c| format!("（{}）", c.label_zh()))
+        .unwrap_or_default();
     let what = categories_text(d.get("categories"));
     let mine = e.actor == own_actor;
     let text = match (e.kind.as_str(), e.outcome.as_str()) {
         (k, _) if mine && k.starts_with("read.") => return None,
-        ("read.patient" | "read.find-persons" | "read.list-persons" | "read.match" | "read.pix", _) => format!("{who} 查询了您的身份信息"),
+        ("read.patient" | "read.find-persons" | "read.list-persons" | "read.match" | "read.pix", _) => {
+            format!("{who} 查询了您的身份信息")
+        }
         ("read.consent", _) => format!("{who} 查看了您的授权记录"),
         (k, "allowed") if k.starts_with("read.") => format!("{who} 调阅了您的{what}{how}"),
         (k, "refused") if k.starts_with("read.") => format!("{who} 试图调阅您的健康档案，未获授权，已拒绝"),
@@ -52,7 +59,9 @@ pub fn describe(e: &AuditEvent, own_actor: &str, institution_name: &str) -> Opti
         ("grant.emergency", _) => format!("{who} 因紧急救治启用了紧急调阅"),
         ("grant.code", "wrong-code") => format!("{who} 输入的验证码错误"),
         ("grant.code", _) => return None,
-        ("grant.review", o) => format!("{who} 的隐私管理员审查了一次紧急调阅：{}", if o == "justified" { "合理" } else { "不合理" }),
+        ("grant.review", o) => {
+            format!("{who} 的隐私管理员审查了一次紧急调阅：{}", if o == "justified" { "合理" } else { "不合理" })
+        }
         ("auth.face-verification", "ok") => "您通过了人脸识别核验".to_string(),
         ("auth.face-verification", _) => "人脸识别核验未通过".to_string(),
         _ => return None,
@@ -71,8 +80,12 @@ pub fn describe(e: &AuditEvent, own_actor: &str, institution_name: &str) -> Opti
 fn categories_text(v: Option<&Value>) -> String {
     match v {
         Some(Value::Array(list)) if !list.is_empty() => {
-            let labels: Vec<&str> =
-                list.iter().filter_map(Value::as_str).filter_map(|c| c.parse::<Category>().ok()).map(Category::label_zh).collect();
+            let labels: Vec<&str> = list
+                .iter()
+                .filter_map(Value::as_str)
+                .filter_map(|c| c.parse::<Category>().ok())
+                .map(Category::label_zh)
+                .collect();
             format!("{}记录", labels.join("、"))
         }
         Some(Value::String(s)) if s != "all" && !s.is_empty() => {
@@ -93,7 +106,8 @@ mod tests {
         let mut e = AuditEvent::new("read.timeline", "account:9", "allowed");
         e.at = Timestamp::parse_fhir("2024-10-03T14:22:00+08:00").unwrap();
         e.person = Some(PersonId(1));
-        e.detail = r#"{"role":"clinician","categories":["lab"],"basis":"grant","grant":3,"channel":"sms","department":"心内科"}"#.into();
+        e.detail =
+            r#"{"role":"clinician","categories":["lab"],"basis":"grant","grant":3,"channel":"sms","department":"心内科"}"#.into();
         let line = describe(&e, "account:1", "广州市第一人民医院").unwrap();
         assert_eq!(line.text, "2024-10-03 14:22 广州市第一人民医院 心内科 调阅了您的检查检验记录（短信验证码授权）");
         // The resident's own reads are not listed.

@@ -58,7 +58,10 @@ impl Notifier {
             match this.store.mark_first_read(person, &institution, now).await {
                 Ok(true) if this.config.first_read => {
                     let name = this.institution_name(&institution).await;
-                    let body = format!("{name}首次调阅了您的健康档案（{}）。如非本人授权，请在“授权管理”中撤销并反馈。", channel.label_zh());
+                    let body = format!(
+                        "{name}首次调阅了您的健康档案（{}）。如非本人授权，请在“授权管理”中撤销并反馈。",
+                        channel.label_zh()
+                    );
                     this.push(person, "档案调阅提醒", &body).await;
                 }
                 Ok(_) => {}
@@ -113,7 +116,8 @@ impl Notifier {
     /// Send an SMS code to the phone on file; `false` if there is none or the gateway failed.
     pub async fn send_code(&self, phone: &str, institution: &str, code: &str) -> Result<(), crate::channels::ChannelError> {
         let name = self.institution_name(institution).await;
-        let text = format!("【通档】验证码{code}，{name}申请调阅您的健康档案，5分钟内有效。告知验证码即视为同意授权，请勿告知他人。");
+        let text =
+            format!("【通档】验证码{code}，{name}申请调阅您的健康档案，5分钟内有效。告知验证码即视为同意授权，请勿告知他人。");
         self.channels.sms.send(phone, &text).await
     }
 
@@ -148,9 +152,10 @@ pub async fn phone_on_file(store: &dyn Store, person: PersonId) -> Option<String
     let records = store.patient_records(person).await.ok()?;
     records.iter().find_map(|r| {
         let v: serde_json::Value = serde_json::from_slice(&r.resource).ok()?;
-        v.get("telecom")?.as_array()?.iter().find_map(|t| {
-            (t.get("system")?.as_str()? == "phone").then(|| t.get("value")?.as_str().map(str::to_string)).flatten()
-        })
+        v.get("telecom")?
+            .as_array()?
+            .iter()
+            .find_map(|t| (t.get("system")?.as_str()? == "phone").then(|| t.get("value")?.as_str().map(str::to_string)).flatten())
     })
 }
 

@@ -81,7 +81,9 @@ impl DenyReason {
             DenyReason::NoIndexScope => "this API key does not carry the mpi scope (patient index operations)",
             DenyReason::NoClinicalContent => "this role sees demographics (masked) but no clinical content",
             DenyReason::NotOwnRecord => "a resident reads only their own record",
-            DenyReason::NoGrant => "no authorization of the resident covers this read; request one (SMS code or app) or declare an emergency",
+            DenyReason::NoGrant => {
+                "no authorization of the resident covers this read; request one (SMS code or app) or declare an emergency"
+            }
             DenyReason::FaceVerificationRequired => "verify your identity (face verification) before reading your record",
         }
     }
@@ -155,7 +157,14 @@ impl Policy {
     /// the directory), what it discloses, and which categories of it, given the grants of the
     /// person to the requester's institution and the time. Grants of other persons or
     /// institutions, out of their window or not active, count for nothing.
-    pub fn decide(&self, who: &Requester, person: Option<PersonId>, disclosure: Disclosure, grants: &[Grant], now: Timestamp) -> Decision {
+    pub fn decide(
+        &self,
+        who: &Requester,
+        person: Option<PersonId>,
+        disclosure: Disclosure,
+        grants: &[Grant],
+        now: Timestamp,
+    ) -> Decision {
         let by_role = Decision::Permit { categories: Categories::All, basis: Basis::Role };
         match who.role {
             Role::Resident => match (person, who.person) {
@@ -188,7 +197,9 @@ impl Policy {
 /// The union of the resident's grants that cover `who` now. Ordinary grants come first: an
 /// emergency access is used (and so reviewed) only when no ordinary grant covers the read.
 fn under_grants(who: &Requester, person: PersonId, grants: &[Grant], now: Timestamp) -> Decision {
-    let covering = |emergency: bool| grants.iter().filter(move |g| (g.channel == Channel::Emergency) == emergency && g.in_force(now) && g.covers(who, person));
+    let covering = |emergency: bool| {
+        grants.iter().filter(move |g| (g.channel == Channel::Emergency) == emergency && g.in_force(now) && g.covers(who, person))
+    };
     for emergency in [false, true] {
         let mut basis = None;
         let mut union: Option<Categories> = None;
@@ -262,9 +273,15 @@ mod tests {
     fn read_needs_the_read_scope_and_a_grant() {
         let code = InstitutionCode::new(HOSPITAL).unwrap();
         let submit_only = Requester::institution_key(code.clone(), vec![Scope::Submit], "k");
-        assert_eq!(Policy.decide(&submit_only, None, Disclosure::Demographics, &[], NOW), Decision::Deny(DenyReason::NoReadScope));
+        assert_eq!(
+            Policy.decide(&submit_only, None, Disclosure::Demographics, &[], NOW),
+            Decision::Deny(DenyReason::NoReadScope)
+        );
         let reader = Requester::institution_key(code, vec![Scope::Read], "k");
-        assert_eq!(Policy.decide(&reader, Some(PersonId(1)), Disclosure::Clinical, &[], NOW), Decision::Deny(DenyReason::NoGrant));
+        assert_eq!(
+            Policy.decide(&reader, Some(PersonId(1)), Disclosure::Clinical, &[], NOW),
+            Decision::Deny(DenyReason::NoGrant)
+        );
         let g = grant(5, 1, Channel::Sms, Categories::All);
         assert_eq!(
             Policy.decide(&reader, Some(PersonId(1)), Disclosure::Clinical, std::slice::from_ref(&g), NOW),
@@ -311,7 +328,9 @@ mod tests {
     fn a_grant_covers_only_its_person_institution_department_clinician_and_window() {
         let who = user(Role::Clinician, None);
         let g = grant(1, 7, Channel::App, Categories::All);
-        let read = |g: &Grant, at: Timestamp| permitted(Policy.decide(&who, Some(PersonId(7)), Disclosure::Clinical, std::slice::from_ref(g), at));
+        let read = |g: &Grant, at: Timestamp| {
+            permitted(Policy.decide(&who, Some(PersonId(7)), Disclosure::Clinical, std::slice::from_ref(g), at))
+        };
         assert!(read(&g, NOW));
         assert!(!read(&Grant { person: PersonId(8), ..g.clone() }, NOW), "another person's grant");
         assert!(!read(&Grant { institution: OTHER.into(), ..g.clone() }, NOW), "another institution's grant");
@@ -319,7 +338,12 @@ mod tests {
         assert!(!read(&Grant { department: Some("骨科".into()), ..g.clone() }, NOW), "another department");
         assert!(read(&Grant { clinician: Some(1), ..g.clone() }, NOW));
         assert!(!read(&Grant { clinician: Some(2), ..g.clone() }, NOW), "another clinician");
-        for s in [crate::grant::Status::Requested, crate::grant::Status::Refused, crate::grant::Status::Revoked, crate::grant::Status::Locked] {
+        for s in [
+            crate::grant::Status::Requested,
+            crate::grant::Status::Refused,
+            crate::grant::Status::Revoked,
+            crate::grant::Status::Locked,
+        ] {
             assert!(!read(&Grant { status: s, ..g.clone() }, NOW), "{s:?}");
         }
         // The window: from inclusive, until exclusive, to the microsecond.
@@ -336,7 +360,13 @@ mod tests {
         let vaccines = grant(2, 7, Channel::App, Categories::Only(vec![Category::Vaccination]));
         let emergency = grant(3, 7, Channel::Emergency, Categories::All);
         let d = Policy.decide(&who, Some(PersonId(7)), Disclosure::Clinical, &[lab.clone(), vaccines.clone()], NOW);
-        assert_eq!(d, Decision::Permit { categories: Categories::Only(vec![Category::Lab, Category::Vaccination]), basis: Basis::Grant(1, Channel::Sms) });
+        assert_eq!(
+            d,
+            Decision::Permit {
+                categories: Categories::Only(vec![Category::Lab, Category::Vaccination]),
+                basis: Basis::Grant(1, Channel::Sms)
+            }
+        );
         let d = Policy.decide(&who, Some(PersonId(7)), Disclosure::Clinical, &[emergency.clone(), lab], NOW);
         assert!(matches!(d, Decision::Permit { basis: Basis::Grant(1, Channel::Sms), .. }), "{d:?}");
         let d = Policy.decide(&who, Some(PersonId(7)), Disclosure::Clinical, &[emergency], NOW);

@@ -115,9 +115,19 @@ impl RecordReader {
 
     /// The grants that may bear on `who` reading `person`'s clinical content now: those of the
     /// person to the requester's institution, in force. Nothing is looked up for anyone else.
-    async fn grants_bearing(&self, who: &Requester, person: Option<PersonId>, disclosure: Disclosure, now: Timestamp) -> Result<Vec<Grant>, AccessError> {
-        let (Some(p), Some(institution), Disclosure::Clinical) = (person, &who.institution, disclosure) else { return Ok(Vec::new()) };
-        if !matches!(who.role, tongdang_core::Role::Clinician | tongdang_core::Role::InstitutionSystem) || !who.scopes.contains(&tongdang_core::Scope::Read) {
+    async fn grants_bearing(
+        &self,
+        who: &Requester,
+        person: Option<PersonId>,
+        disclosure: Disclosure,
+        now: Timestamp,
+    ) -> Result<Vec<Grant>, AccessError> {
+        let (Some(p), Some(institution), Disclosure::Clinical) = (person, &who.institution, disclosure) else {
+            return Ok(Vec::new());
+        };
+        if !matches!(who.role, tongdang_core::Role::Clinician | tongdang_core::Role::InstitutionSystem)
+            || !who.scopes.contains(&tongdang_core::Scope::Read)
+        {
             return Ok(Vec::new());
         }
         let records = self.store.grants_in_force(p, institution.as_str(), now).await?;
@@ -439,7 +449,14 @@ impl RecordReader {
 
 /// The audit event of one decision: who (role, institution, department), whose record, which
 /// categories, on what basis (own, role, a grant or an emergency access) or why refused.
-fn decision_event(who: &Requester, action: &str, person: Option<PersonId>, decision: &Decision, requested: &[Category], now: Timestamp) -> AuditEvent {
+fn decision_event(
+    who: &Requester,
+    action: &str,
+    person: Option<PersonId>,
+    decision: &Decision,
+    requested: &[Category],
+    now: Timestamp,
+) -> AuditEvent {
     let (outcome, mut detail, grant) = match decision {
         Decision::Permit { categories: allowed, basis } => {
             let shown = match allowed.allow(requested) {

@@ -168,11 +168,17 @@ pub(crate) async fn run(location: &Location, args: &DemoArgs) -> anyhow::Result<
         let digest = data_encoding::HEXLOWER.encode(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
         let registry = dir.join("face-registry.json");
         let id_key = tongdang_access::channels::PoliceSimulator::id_key(r.national_id.as_deref().unwrap_or_default());
-        std::fs::write(&registry, serde_json::to_string_pretty(&serde_json::json!([{ "id_sha256": id_key, "photo_sha256": digest }]))?)?;
+        std::fs::write(
+            &registry,
+            serde_json::to_string_pretty(&serde_json::json!([{ "id_sha256": id_key, "photo_sha256": digest }]))?,
+        )?;
         if serve.face_registry.is_none() {
             serve.face_registry = Some(registry);
         }
-        println!("  人脸核验（模拟）Face verification (simulated police service): the demo resident's live photo is {}", photo.display());
+        println!(
+            "  人脸核验（模拟）Face verification (simulated police service): the demo resident's live photo is {}",
+            photo.display()
+        );
         println!();
     }
     let resident = province.residents.first().map(|r| r.phone.clone());

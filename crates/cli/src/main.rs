@@ -273,13 +273,16 @@ fn access(args: &ServeArgs) -> anyhow::Result<tongdang_server::Access> {
         access.channels.police_simulator = None;
     } else if let Some(f) = &args.face_registry {
         let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
-        let list: Vec<FaceEnrolment> = serde_json::from_str(&text).with_context(|| format!("{} is not a face registry", f.display()))?;
+        let list: Vec<FaceEnrolment> =
+            serde_json::from_str(&text).with_context(|| format!("{} is not a face registry", f.display()))?;
         let police = PoliceSimulator::default();
         for e in list {
             let key = match (&e.id_number, &e.id_sha256) {
                 (Some(n), _) => PoliceSimulator::id_key(n),
                 (None, Some(h)) => h.clone(),
-                (None, None) => return Err(anyhow::anyhow!("an enrolment in {} has neither id_number nor id_sha256", f.display())),
+                (None, None) => {
+                    return Err(anyhow::anyhow!("an enrolment in {} has neither id_number nor id_sha256", f.display()));
+                }
             };
             match (e.hangs, e.photo_sha256) {
                 (true, _) => police.enrol_hanging(&key),
@@ -291,7 +294,9 @@ fn access(args: &ServeArgs) -> anyhow::Result<tongdang_server::Access> {
                         .ok_or_else(|| anyhow::anyhow!("photo_sha256 in {} is not 64 hex digits", f.display()))?;
                     police.enrol_digest(&key, digest);
                 }
-                (false, None) => return Err(anyhow::anyhow!("an enrolment in {} has neither photo_sha256 nor hangs", f.display())),
+                (false, None) => {
+                    return Err(anyhow::anyhow!("an enrolment in {} has neither photo_sha256 nor hangs", f.display()));
+                }
             }
         }
         let police = Arc::new(police);

@@ -154,7 +154,10 @@ fn exercise(port: u16, stdout: &Path) -> (String, String) {
         let token = body["token"].as_str().expect("the demo resident signs in").to_string();
         let person = body["account"]["person"].as_str().unwrap().to_string();
         // Face verification first, with the live photo the demo gave the police simulator.
-        let photo_path = printed.lines().find_map(|l| l.split_once("live photo is ").map(|(_, p)| p.trim().to_string())).expect("the demo names the photo");
+        let photo_path = printed
+            .lines()
+            .find_map(|l| l.split_once("live photo is ").map(|(_, p)| p.trim().to_string()))
+            .expect("the demo names the photo");
         let photo = data_encoding::BASE64.encode(&std::fs::read(photo_path).unwrap());
         let verified = client
             .post(format!("{base}/api/v1/me/face-verification"))

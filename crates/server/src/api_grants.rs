@@ -49,7 +49,8 @@ impl From<GrantError> for ApiError {
 
 /// Parse a JSON body into the error shape of `/api/v1`.
 fn body<T: DeserializeOwned>(bytes: &[u8], shape: &str) -> Result<T, ApiError> {
-    serde_json::from_slice(bytes).map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("send {shape} as JSON")))
+    serde_json::from_slice(bytes)
+        .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", format!("send {shape} as JSON")))
 }
 
 fn id_of(s: &str, what: &'static str) -> Result<i64, ApiError> {
@@ -133,7 +134,12 @@ async fn view(state: &AppState, g: &GrantRecord) -> GrantView {
 }
 
 /// Find the one person an identifier names, through the read path (the look-up is audited).
-async fn person_of(state: &AppState, who: &Requester, patient: Option<&str>, identifier: Option<&str>) -> Result<PersonId, ApiError> {
+async fn person_of(
+    state: &AppState,
+    who: &Requester,
+    patient: Option<&str>,
+    identifier: Option<&str>,
+) -> Result<PersonId, ApiError> {
     match (patient, identifier) {
         (Some(p), None) => p.parse().map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "person not found")),
         (None, Some(token)) => {
@@ -145,10 +151,18 @@ async fn person_of(state: &AppState, who: &Requester, patient: Option<&str>, ide
             match found.as_slice() {
                 [(p, _)] => Ok(*p),
                 [] => Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", "no person holds this identifier")),
-                _ => Err(ApiError::new(StatusCode::CONFLICT, "ambiguous", "more than one person holds this identifier; name its system")),
+                _ => Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    "ambiguous",
+                    "more than one person holds this identifier; name its system",
+                )),
             }
         }
-        _ => Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "give either patient (the Patient id) or identifier (system|value)")),
+        _ => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "give either patient (the Patient id) or identifier (system|value)",
+        )),
     }
 }
 
@@ -309,14 +323,18 @@ pub(crate) async fn booking(
     ApiCaller(caller): ApiCaller,
     bytes: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    let b: BookingPost = body(&bytes, "{\"appointment_id\", \"patient\" or \"identifier\", \"institution\", \"department\"?, \"at\", \"consent\"}")?;
+    let b: BookingPost = body(
+        &bytes,
+        "{\"appointment_id\", \"patient\" or \"identifier\", \"institution\", \"department\"?, \"at\", \"consent\"}",
+    )?;
     let who = caller.requester();
     if !who.scopes.contains(&tongdang_core::Scope::Booking) {
         return Err(GrantError::Forbidden("posting appointments needs an API key with the booking scope").into());
     }
     let institution = InstitutionCode::new(&b.institution)
         .map_err(|_| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "institution is not a valid code"))?;
-    let at = Timestamp::parse_fhir(&b.at).ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "at is not an RFC 3339 time"))?;
+    let at = Timestamp::parse_fhir(&b.at)
+        .ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "at is not an RFC 3339 time"))?;
     // Booking clients find residents by identifier; the look-up needs no read scope of theirs.
     let finder = Requester { scopes: vec![tongdang_core::Scope::Read], ..who.clone() };
     let person = person_of(&state, &finder, b.patient.as_deref(), b.identifier.as_deref()).await?;
@@ -355,7 +373,8 @@ pub(crate) async fn my_grants(
         None => None,
         Some(s) => Some(Status::parse(s).ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "unknown status"))?),
     };
-    let list = state.authorizations.of_resident(&caller.requester(), status, q.before, q.limit.unwrap_or(50).clamp(1, 200)).await?;
+    let list =
+        state.authorizations.of_resident(&caller.requester(), status, q.before, q.limit.unwrap_or(50).clamp(1, 200)).await?;
     let mut out = Vec::new();
     for (g, _) in &list {
         out.push(view(&state, g).await);
@@ -516,7 +535,9 @@ pub(crate) async fn reviews(
         None => Some("open"),
         Some("all") => None,
         Some(s @ ("open" | "justified" | "unjustified")) => Some(s),
-        Some(_) => return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "status is open, justified, unjustified or all")),
+        Some(_) => {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "status is open, justified, unjustified or all"));
+        }
     };
     let list = state.authorizations.reviews(&caller.requester(), status, q.before, q.limit.unwrap_or(50).clamp(1, 200)).await?;
     let mut out = Vec::new();
@@ -613,27 +634,45 @@ pub(crate) async fn outbox(
     // the resident would read out. Residents see their own app pushes.
     match channel.as_str() {
         "sms" => {
-            if !matches!(caller.role, tongdang_core::Role::Clinician | tongdang_core::Role::ProvincialOperator | tongdang_core::Role::Resident) {
-                return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the SMS outbox is shown to clinicians, residents and operators"));
+            if !matches!(
+                caller.role,
+                tongdang_core::Role::Clinician | tongdang_core::Role::ProvincialOperator | tongdang_core::Role::Resident
+            ) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
+                    "the SMS outbox is shown to clinicians, residents and operators",
+                ));
             }
             let sim = channels.sms_simulator.as_ref().ok_or_else(none)?;
             Ok(Json(
                 sim.outbox()
                     .into_iter()
                     .take(100)
-                    .map(|m| SimulatedMessage { at: m.at.to_rfc3339_cst(), to: tongdang_protection::mask::mask_phone(&m.phone), title: None, text: m.text })
+                    .map(|m| SimulatedMessage {
+                        at: m.at.to_rfc3339_cst(),
+                        to: tongdang_protection::mask::mask_phone(&m.phone),
+                        title: None,
+                        text: m.text,
+                    })
                     .collect(),
             ))
         }
         "app" => {
             let sim = channels.app_simulator.as_ref().ok_or_else(none)?;
-            let person = caller.person.filter(|_| caller.role == tongdang_core::Role::Resident).ok_or_else(|| {
-                ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the app inbox is the resident's own")
-            })?;
+            let person = caller
+                .person
+                .filter(|_| caller.role == tongdang_core::Role::Resident)
+                .ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the app inbox is the resident's own"))?;
             Ok(Json(
                 sim.inbox(person)
                     .into_iter()
-                    .map(|m| SimulatedMessage { at: m.at.to_rfc3339_cst(), to: m.person.to_string(), title: Some(m.title), text: m.body })
+                    .map(|m| SimulatedMessage {
+                        at: m.at.to_rfc3339_cst(),
+                        to: m.person.to_string(),
+                        title: Some(m.title),
+                        text: m.body,
+                    })
                     .collect(),
             ))
         }

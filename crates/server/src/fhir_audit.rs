@@ -49,7 +49,13 @@ fn paging(q: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Result<Pag
             }
             "_count" => p.count = v.parse::<u32>().map_err(|_| bad("_count is a number"))?.clamp(1, 200),
             "_before" => p.before = Some(v.parse().map_err(|_| bad("_before is an id"))?),
-            _ => return Err(FhirError::new(StatusCode::BAD_REQUEST, IssueCode::NotSupported, format!("search parameter '{k}' is not supported here"))),
+            _ => {
+                return Err(FhirError::new(
+                    StatusCode::BAD_REQUEST,
+                    IssueCode::NotSupported,
+                    format!("search parameter '{k}' is not supported here"),
+                ));
+            }
         }
     }
     Ok(p)
@@ -87,7 +93,11 @@ pub(crate) async fn consents(
     Ok(fhir_json(StatusCode::OK, &searchset(&fhir_base(&headers), "Consent", resources, next, &p)))
 }
 
-pub(crate) async fn consent(State(state): State<Arc<AppState>>, FhirCaller(caller): FhirCaller, Path(id): Path<String>) -> Result<Response, FhirError> {
+pub(crate) async fn consent(
+    State(state): State<Arc<AppState>>,
+    FhirCaller(caller): FhirCaller,
+    Path(id): Path<String>,
+) -> Result<Response, FhirError> {
     let id: i64 = id.parse().map_err(|_| FhirError::new(StatusCode::NOT_FOUND, IssueCode::NotFound, "Consent not found"))?;
     let g = state.authorizations.consent(&caller.requester(), id).await?;
     Ok(fhir_json(StatusCode::OK, &fhir_views::consent(&g, state.reader.clock().now())))
@@ -100,9 +110,17 @@ fn audit_scope(role: Role, own: Option<PersonId>, asked: Option<PersonId>) -> Re
         Role::Resident => match (own, asked) {
             (Some(o), None) => Ok(Some(o)),
             (Some(o), Some(a)) if a == o => Ok(Some(o)),
-            _ => Err(FhirError::new(StatusCode::FORBIDDEN, IssueCode::Security, "a resident reads the audit trail of their own record")),
+            _ => Err(FhirError::new(
+                StatusCode::FORBIDDEN,
+                IssueCode::Security,
+                "a resident reads the audit trail of their own record",
+            )),
         },
-        _ => Err(FhirError::new(StatusCode::FORBIDDEN, IssueCode::Security, "the audit trail is for auditors and for residents' own records")),
+        _ => Err(FhirError::new(
+            StatusCode::FORBIDDEN,
+            IssueCode::Security,
+            "the audit trail is for auditors and for residents' own records",
+        )),
     }
 }
 
@@ -120,7 +138,11 @@ pub(crate) async fn audit_events(
     Ok(fhir_json(StatusCode::OK, &searchset(&fhir_base(&headers), "AuditEvent", resources, next, &p)))
 }
 
-pub(crate) async fn audit_event(State(state): State<Arc<AppState>>, FhirCaller(caller): FhirCaller, Path(id): Path<String>) -> Result<Response, FhirError> {
+pub(crate) async fn audit_event(
+    State(state): State<Arc<AppState>>,
+    FhirCaller(caller): FhirCaller,
+    Path(id): Path<String>,
+) -> Result<Response, FhirError> {
     let not_found = || FhirError::new(StatusCode::NOT_FOUND, IssueCode::NotFound, "AuditEvent not found");
     let id: i64 = id.parse().map_err(|_| not_found())?;
     let e = state.store.events_by_id(&[id]).await.map_err(FhirError::internal)?.into_iter().next().ok_or_else(not_found)?;

@@ -73,7 +73,12 @@ pub struct Access {
 
 impl Default for Access {
     fn default() -> Access {
-        Access { channels: Channels::simulated(), grants: GrantDefaults::default(), notify: NotifyConfig::default(), clock: Arc::new(SystemClock) }
+        Access {
+            channels: Channels::simulated(),
+            grants: GrantDefaults::default(),
+            notify: NotifyConfig::default(),
+            clock: Arc::new(SystemClock),
+        }
     }
 }
 
@@ -117,7 +122,13 @@ impl AppState {
         let store: Arc<dyn Store> = protected.clone();
         let notifier = Arc::new(Notifier::new(store.clone(), access.channels.clone(), access.notify));
         AppState {
-            authorizations: Authorizations::new(protected.clone(), access.clock.clone(), notifier.clone(), access.channels, access.grants),
+            authorizations: Authorizations::new(
+                protected.clone(),
+                access.clock.clone(),
+                notifier.clone(),
+                access.channels,
+                access.grants,
+            ),
             protected,
             ingestor: Ingestor::new(store.clone()),
             reader: RecordReader::new(store.clone(), Policy).with_clock(access.clock).with_notifier(notifier),

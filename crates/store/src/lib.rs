@@ -217,7 +217,12 @@ pub trait Store: Send + Sync + 'static {
     /// Grants matching a filter, newest first.
     async fn grants(&self, filter: &GrantFilter) -> Result<Vec<GrantRecord>>;
     /// Active grants of a person to an institution not ended by `now`.
-    async fn grants_in_force(&self, person: PersonId, institution: &str, now: tongdang_core::Timestamp) -> Result<Vec<GrantRecord>>;
+    async fn grants_in_force(
+        &self,
+        person: PersonId,
+        institution: &str,
+        now: tongdang_core::Timestamp,
+    ) -> Result<Vec<GrantRecord>>;
     /// Change a grant's status if it is still in one of the expected ones; whether it changed.
     async fn transition_grant(&self, transition: &GrantTransition) -> Result<bool>;
     /// Count one wrong SMS code of a request, locking it at `max_tries`; the tries now.

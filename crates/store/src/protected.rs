@@ -842,7 +842,9 @@ impl Store for ProtectedStore {
 
     async fn insert_grant(&self, grant: &GrantRecord) -> Result<(i64, bool)> {
         let sealed = self.seal_grant(grant);
-        self.inner.insert_grant(&GrantRecord { sealed, evidence: String::new(), review_note: String::new(), ..grant.clone() }).await
+        self.inner
+            .insert_grant(&GrantRecord { sealed, evidence: String::new(), review_note: String::new(), ..grant.clone() })
+            .await
     }
 
     async fn grant(&self, id: i64) -> Result<Option<GrantRecord>> {
@@ -870,7 +872,9 @@ impl Store for ProtectedStore {
 
     async fn review_grant(&self, review: &GrantRecord) -> Result<bool> {
         let sealed = self.seal_grant(review);
-        self.inner.review_grant(&GrantRecord { sealed, evidence: String::new(), review_note: String::new(), ..review.clone() }).await
+        self.inner
+            .review_grant(&GrantRecord { sealed, evidence: String::new(), review_note: String::new(), ..review.clone() })
+            .await
     }
 
     async fn mark_first_read(&self, person: PersonId, institution: &str, at: Timestamp) -> Result<bool> {

@@ -36,7 +36,8 @@ struct Accepted {
 #[async_trait::async_trait]
 impl SmsGateway for HttpSmsGateway {
     async fn send(&self, phone: &str, text: &str) -> Result<(), ChannelError> {
-        let a: Accepted = post_json(&self.client, &self.endpoint, "SMS gateway", &serde_json::json!({ "phone": phone, "text": text })).await?;
+        let a: Accepted =
+            post_json(&self.client, &self.endpoint, "SMS gateway", &serde_json::json!({ "phone": phone, "text": text })).await?;
         if a.accepted { Ok(()) } else { Err(ChannelError::Unavailable("SMS gateway", "message not accepted".into())) }
     }
 }

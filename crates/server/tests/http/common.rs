@@ -66,9 +66,18 @@ impl Server {
 
     /// `configure` may change the state (limits) before it is shared.
     pub async fn start_with(store: Arc<ProtectedStore>, configure: impl FnOnce(&mut AppState)) -> Server {
+        Server::start_access(store, tongdang_server::Access::default(), configure).await
+    }
+
+    /// With these channels (simulators the test holds), grant defaults and clock.
+    pub async fn start_access(
+        store: Arc<ProtectedStore>,
+        access: tongdang_server::Access,
+        configure: impl FnOnce(&mut AppState),
+    ) -> Server {
         store.upsert_institution(&institution(CODE, NAME)).await.unwrap();
         let key = issue_key(store.as_ref(), CODE, &[Scope::Submit, Scope::Read], false).await;
-        let mut state = AppState::new(store.clone());
+        let mut state = AppState::with_access(store.clone(), access);
         configure(&mut state);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

@@ -183,11 +183,16 @@ async fn timeline_pages_newest_first_with_filters(store: Arc<ProtectedStore>) {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
         assert_api_error(&body, code);
     }
-    for unknown in ["999999999", "abc", "-1"] {
+    for unknown in ["abc", "-1"] {
         let (status, body) = s.get_json(&format!("/api/v1/persons/{unknown}/timeline")).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{unknown}: {body}");
         assert_api_error(&body, "not_found");
     }
+    // A person that could exist but holds no grant for this reader: refused, exactly as one that
+    // exists (grants.rs), so the answer tells nothing.
+    let (status, body) = s.get_json("/api/v1/persons/999999999/timeline").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_api_error(&body, "forbidden");
 }
 
 /// Condition ids of a searchset, checking each entry's shape.
@@ -310,8 +315,8 @@ async fn fhir_search_and_everything(store: Arc<ProtectedStore>) {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_outcome(&body, "not-supported");
     let (status, body) = s.get_json("/fhir/Condition?patient=999999999").await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    assert_outcome(&body, "not-found");
+    assert_eq!(status, StatusCode::FORBIDDEN, "no grant: refused whether or not the person exists: {body}");
+    assert_outcome(&body, "security");
 
     // The Patient by one of the identifiers Synthea gave it.
     let (status, patient) = s.get_json(&format!("/fhir/Patient/{person}")).await;
@@ -384,8 +389,8 @@ async fn fhir_search_and_everything(store: Arc<ProtectedStore>) {
     );
 
     let (status, body) = s.get_json("/fhir/Patient/999999999/$everything").await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-    assert_outcome(&body, "not-found");
+    assert_eq!(status, StatusCode::FORBIDDEN, "no grant: refused whether or not the person exists: {body}");
+    assert_outcome(&body, "security");
 }
 
 tongdang_testkit::backend_tests!(timeline_pages_newest_first_with_filters, fhir_search_and_everything);
