@@ -776,7 +776,8 @@ fn transition(id: i64, from: &[Status], to: Status, at: Timestamp, by: &str) -> 
 pub fn end_of_day_cst(at: Timestamp) -> Timestamp {
     const DAY: i64 = 24 * HOUR;
     const CST: i64 = 8 * HOUR;
-    Timestamp(((at.0 + CST).div_euclid(DAY) + 1) * DAY - CST)
+    // Saturating: a time near the ends of the range stays there instead of overflowing.
+    Timestamp(at.0.saturating_add(CST).div_euclid(DAY).saturating_add(1).saturating_mul(DAY).saturating_sub(CST))
 }
 
 /// Categories from API codes; an unknown code is an error, not ignored.

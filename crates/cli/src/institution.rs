@@ -26,7 +26,7 @@ pub(crate) enum InstitutionCommand {
         /// public or private.
         #[arg(long, default_value = "public")]
         ownership: Ownership,
-        /// hospital, public_health, blood_centre, exam_centre.
+        /// hospital, public_health, blood_centre, exam_centre, booking_platform, provincial_platform.
         #[arg(long, default_value = "hospital")]
         kind: InstitutionKind,
         /// direct or via_city_platform.

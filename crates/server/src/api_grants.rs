@@ -631,17 +631,14 @@ pub(crate) async fn outbox(
     let channels = state.authorizations.channels();
     let none = || ApiError::new(StatusCode::NOT_FOUND, "not_found", "this channel is not simulated on this server");
     // The SMS outbox stands for residents' phones: in the demo, the clinician reads the code
-    // the resident would read out. Residents see their own app pushes.
+    // the resident would read out. Residents see their own app pushes, not others' messages.
     match channel.as_str() {
         "sms" => {
-            if !matches!(
-                caller.role,
-                tongdang_core::Role::Clinician | tongdang_core::Role::ProvincialOperator | tongdang_core::Role::Resident
-            ) {
+            if !matches!(caller.role, tongdang_core::Role::Clinician | tongdang_core::Role::ProvincialOperator) {
                 return Err(ApiError::new(
                     StatusCode::FORBIDDEN,
                     "forbidden",
-                    "the SMS outbox is shown to clinicians, residents and operators",
+                    "the SMS outbox is shown to clinicians and the provincial operator",
                 ));
             }
             let sim = channels.sms_simulator.as_ref().ok_or_else(none)?;

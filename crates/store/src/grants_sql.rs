@@ -101,23 +101,6 @@ macro_rules! grants_sql {
             b.build().fetch_all(pool).await?.iter().map(grant_from_row).collect()
         }
 
-        pub(crate) async fn grants_in_force(
-            pool: &sqlx::Pool<$db>,
-            person: tongdang_core::PersonId,
-            institution: &str,
-            now: tongdang_core::Timestamp,
-        ) -> crate::Result<Vec<crate::GrantRecord>> {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-                "{GRANT_COLUMNS} WHERE person_id = $1 AND institution = $2 AND status = 'active' AND valid_until > $3"
-            )))
-            .bind(person.0)
-            .bind(institution)
-            .bind(now.0)
-            .fetch_all(pool)
-            .await?;
-            rows.iter().map(grant_from_row).collect()
-        }
-
         pub(crate) async fn transition_grant(pool: &sqlx::Pool<$db>, t: &crate::GrantTransition) -> crate::Result<bool> {
             let mut b: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new("UPDATE grants SET status = ");
             b.push_bind(t.to.clone());

@@ -15,6 +15,24 @@ mod sql {
     crate::protection_sql::protection_sql!(sqlx::Postgres, sqlx::PgConnection);
     crate::grants_sql::grants_sql!(sqlx::Postgres);
 
+    /// The grants the policy weighs on a read (SQLite reads them through rusqlite).
+    pub(crate) async fn grants_in_force(
+        pool: &sqlx::Pool<sqlx::Postgres>,
+        person: tongdang_core::PersonId,
+        institution: &str,
+        now: tongdang_core::Timestamp,
+    ) -> crate::Result<Vec<crate::GrantRecord>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{GRANT_COLUMNS} WHERE person_id = $1 AND institution = $2 AND status = 'active' AND valid_until > $3"
+        )))
+        .bind(person.0)
+        .bind(institution)
+        .bind(now.0)
+        .fetch_all(pool)
+        .await?;
+        rows.iter().map(grant_from_row).collect()
+    }
+
     /// Looks up by joining the ids as an array: an `IN` list of thousands is planned as a scan of
     /// every key of the institution and type (measured: it made ingest slow down as the store
     /// grew), the join as one primary-key probe per id.
@@ -250,6 +268,15 @@ struct PgIngest {
 crate::shared::store_impls!(PgStore, PgIngest, read: pool, write: pool, {
     fn dialect(&self) -> &'static str {
         "postgres"
+    }
+
+    async fn grants_in_force(
+        &self,
+        person: tongdang_core::PersonId,
+        institution: &str,
+        now: tongdang_core::Timestamp,
+    ) -> crate::Result<Vec<crate::GrantRecord>> {
+        sql::grants_in_force(&self.pool, person, institution, now).await
     }
 
     async fn ledger_nodes(

@@ -796,15 +796,6 @@ macro_rules! store_impls {
                 sql::grants(&self.$read, filter).await
             }
 
-            async fn grants_in_force(
-                &self,
-                person: tongdang_core::PersonId,
-                institution: &str,
-                now: tongdang_core::Timestamp,
-            ) -> crate::Result<Vec<crate::GrantRecord>> {
-                sql::grants_in_force(&self.$read, person, institution, now).await
-            }
-
             async fn transition_grant(&self, transition: &crate::GrantTransition) -> crate::Result<bool> {
                 sql::transition_grant(&self.$write, transition).await
             }

@@ -296,4 +296,13 @@ crate::shared::store_impls!(SqliteStore, SqliteIngest, read: read, write: write,
     async fn entries(&self, query: &EntryQuery) -> Result<Vec<EntryRecord>> {
         self.fast.entries(query).await
     }
+
+    async fn grants_in_force(
+        &self,
+        person: tongdang_core::PersonId,
+        institution: &str,
+        now: tongdang_core::Timestamp,
+    ) -> Result<Vec<crate::GrantRecord>> {
+        self.fast.grants_in_force(person, institution, now).await
+    }
 });

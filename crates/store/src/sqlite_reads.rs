@@ -62,6 +62,62 @@ impl ReadPool {
 }
 
 impl ReadPool {
+    /// The grants the policy weighs on a read: one indexed range, on one thread, on every read.
+    pub(crate) async fn grants_in_force(
+        self: &Arc<Self>,
+        person: PersonId,
+        institution: &str,
+        now: Timestamp,
+    ) -> Result<Vec<crate::GrantRecord>, StoreError> {
+        let pool = self.clone();
+        let institution = institution.to_string();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.connection()?;
+            let result = (|| {
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT id, person_id, institution, department, clinician, categories, channel, status, valid_from, valid_until, requested_by, external_ref, sealed, created_at, decided_at, decided_by, code_digest, code_expires, code_tries, review_status, reviewed_by, reviewed_at FROM grants WHERE person_id = ?1 AND institution = ?2 AND status = 'active' AND valid_until > ?3",
+                    )
+                    .map_err(sqlite)?;
+                let rows = stmt
+                    .query_map(rusqlite::params![person.0, institution, now.0], |r| {
+                        Ok(crate::GrantRecord {
+                            id: r.get(0)?,
+                            person: PersonId(r.get(1)?),
+                            institution: r.get(2)?,
+                            department: r.get(3)?,
+                            clinician: r.get(4)?,
+                            categories: r.get(5)?,
+                            channel: r.get(6)?,
+                            status: r.get(7)?,
+                            valid_from: Timestamp(r.get(8)?),
+                            valid_until: Timestamp(r.get(9)?),
+                            requested_by: r.get(10)?,
+                            external_ref: r.get(11)?,
+                            sealed: r.get(12)?,
+                            created_at: Timestamp(r.get(13)?),
+                            decided_at: r.get::<_, Option<i64>>(14)?.map(Timestamp),
+                            decided_by: r.get(15)?,
+                            code_digest: r.get(16)?,
+                            code_expires: r.get::<_, Option<i64>>(17)?.map(Timestamp),
+                            code_tries: r.get(18)?,
+                            review_status: r.get(19)?,
+                            reviewed_by: r.get(20)?,
+                            reviewed_at: r.get::<_, Option<i64>>(21)?.map(Timestamp),
+                            evidence: String::new(),
+                            review_note: String::new(),
+                        })
+                    })
+                    .map_err(sqlite)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(sqlite)
+            })();
+            pool.give_back(conn);
+            result
+        })
+        .await
+        .map_err(|_| corrupt("read worker"))?
+    }
+
     /// Stored ledger nodes by id: a proof's ~30 primary-key probes on one thread (through sqlx
     /// each row crossed threads: p99 4 ms at 10 M leaves, BENCHMARKS.md).
     pub(crate) async fn ledger_nodes(

@@ -173,6 +173,23 @@ async fn an_sms_code_grants_the_requesting_institution(store: Arc<ProtectedStore
     assert!(lines.iter().any(|l| l.ends_with(&format!("{NAME} 心内科 调阅了您的健康档案（短信验证码授权）"))), "{lines:#?}");
     assert!(lines.iter().any(|l| l.contains("深圳市测试医院 心内科 试图调阅您的健康档案，未获授权")), "{lines:#?}");
 
+    // The simulators' outboxes: the clinician of the demo reads the code there (masked number);
+    // a resident sees only their own app notifications.
+    let (status, outbox) = c.get(&doctor, "/api/v1/simulators/sms/outbox").await;
+    assert_eq!(status, StatusCode::OK, "{outbox}");
+    assert!(
+        outbox.as_array().unwrap().iter().any(|m| m["to"] == "138****5678" && m["text"].as_str().unwrap().contains(&code)),
+        "{outbox}"
+    );
+    assert_eq!(c.get(&resident, "/api/v1/simulators/sms/outbox").await.0, StatusCode::FORBIDDEN);
+    let (status, inbox) = c.get(&resident, "/api/v1/simulators/app/outbox").await;
+    assert_eq!(status, StatusCode::OK, "{inbox}");
+    assert!(
+        inbox.as_array().unwrap().iter().all(|m| m["to"] == c.person.as_str()) && !inbox.as_array().unwrap().is_empty(),
+        "{inbox}"
+    );
+    assert_eq!(c.get(&doctor, "/api/v1/simulators/fax/outbox").await.0, StatusCode::NOT_FOUND);
+
     // Revoked: the next request is refused.
     let (status, mine) = c.get(&resident, "/api/v1/me/grants?status=active").await;
     assert_eq!(status, StatusCode::OK, "{mine}");
