@@ -7,7 +7,7 @@ use crate::audit::AuditLog;
 use crate::channels::{ChannelError, Channels, FaceOutcome};
 use crate::clock::Clock;
 use crate::grant::{Channel, Grant, Status, categories_to_text};
-use crate::notify::{Notifier, phone_on_file};
+use crate::notify::{Notifier, PhoneOnFile, phone_on_file};
 use crate::policy::{Categories, Requester};
 use crate::signin::constant_time_eq;
 use rand::RngExt;
@@ -37,6 +37,11 @@ pub struct GrantDefaults {
     pub emergency_hours: i64,
     /// Approving a request needs a face verification this recent.
     pub face_fresh_hours: i64,
+    /// SMS requests an institution may make for one person in an hour.
+    pub sms_requests_per_hour: usize,
+    /// Wrong codes an institution may enter for one person in a day, across all its requests
+    /// (with the per-request lock, this bounds guessing: 10 in a million a day).
+    pub wrong_codes_per_day: i64,
 }
 
 impl Default for GrantDefaults {
@@ -50,6 +55,8 @@ impl Default for GrantDefaults {
             app_default_hours: 24 * 7,
             emergency_hours: 72,
             face_fresh_hours: 24,
+            sms_requests_per_hour: 3,
+            wrong_codes_per_day: 10,
         }
     }
 }
@@ -72,6 +79,12 @@ pub enum GrantError {
     /// No mobile number on file to send a code to.
     #[error("no mobile number is on file for this person; use the app or the booking platform")]
     NoPhone,
+    /// The mobile numbers on file disagree: no code is sent to either.
+    #[error("the mobile numbers on file for this person disagree; use the app or the booking platform")]
+    PhonesDisagree,
+    /// Too many SMS requests or wrong codes for this person.
+    #[error("too many SMS requests or wrong codes for this person; wait, or use the app or the booking platform")]
+    TooManyRequests,
     /// A wrong code.
     #[error("wrong code; {0} tries left")]
     WrongCode(i64),
@@ -107,6 +120,8 @@ impl GrantError {
             GrantError::PersonMerged(_) => "person_merged",
             GrantError::Invalid(_) => "invalid",
             GrantError::NoPhone => "no_phone_on_file",
+            GrantError::PhonesDisagree => "phones_disagree",
+            GrantError::TooManyRequests => "too_many_requests",
             GrantError::WrongCode(_) => "wrong_code",
             GrantError::Locked => "request_locked",
             GrantError::CodeExpired => "code_expired",
@@ -195,7 +210,12 @@ impl Authorizations {
         let mut code = None;
         match channel {
             Channel::Sms => {
-                let phone = phone_on_file(self.store.as_ref(), person).await.ok_or(GrantError::NoPhone)?;
+                self.sms_budget(person, &institution, now).await?;
+                let phone = match phone_on_file(self.store.as_ref(), person).await {
+                    PhoneOnFile::One(p) => p,
+                    PhoneOnFile::None => return Err(GrantError::NoPhone),
+                    PhoneOnFile::Disagree => return Err(GrantError::PhonesDisagree),
+                };
                 let c = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
                 let salt: [u8; 16] = rand::rng().random();
                 g.code_digest = Some(self.code_digest(&salt, &c));
@@ -251,7 +271,15 @@ impl Authorizations {
         let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
         let right = well_formed && digest.len() > 16 && constant_time_eq(&self.code_digest(&digest[..16], code), digest);
         if !right {
-            let tries = self.store.record_code_try(id, self.defaults.code_max_tries, now).await?;
+            let Some(tries) = self.store.record_code_try(id, self.defaults.code_max_tries, now).await? else {
+                // Answered meanwhile (the right code, or the last wrong one, at the same moment).
+                let now_status = self.store.grant(id).await?.map(|g| g.status).unwrap_or_default();
+                return Err(if now_status == Status::Locked.code() {
+                    GrantError::Locked
+                } else {
+                    GrantError::NotPending("used")
+                });
+            };
             let left = self.defaults.code_max_tries - tries;
             self.record(who, "grant.code", g.person, "wrong-code", &g, serde_json::json!({ "tries": tries })).await?;
             return Err(if left <= 0 { GrantError::Locked } else { GrantError::WrongCode(left) });
@@ -394,6 +422,12 @@ impl Authorizations {
         if until.0 <= now.0 {
             return Err(GrantError::Invalid("the appointment day is over".into()));
         }
+        // An appointment months ahead is no consent to reading the record until then: the grant
+        // starts on the appointment day, and appointments more than 90 days ahead are refused.
+        if a.at.0 - now.0 > 90 * 24 * HOUR {
+            return Err(GrantError::Invalid("the appointment is more than 90 days ahead".into()));
+        }
+        let from = Timestamp(until.0 - 24 * HOUR).max(now);
         if !a.consent {
             return Ok(None);
         }
@@ -401,6 +435,7 @@ impl Authorizations {
         g.clinician = None;
         g.department = a.department.clone();
         g.status = Status::Active.code().into();
+        g.valid_from = from;
         g.valid_until = until;
         g.decided_at = Some(now);
         g.decided_by = Some(who.actor.clone());
@@ -526,6 +561,9 @@ impl Authorizations {
                 filter.person = Some(own);
             }
             Role::Clinician | Role::InstitutionSystem | Role::InstitutionAdmin => {
+                if who.role == Role::InstitutionSystem && !who.scopes.contains(&Scope::Read) {
+                    return Err(GrantError::Forbidden("reading grants needs the read scope"));
+                }
                 filter.institution =
                     Some(who.institution.as_ref().ok_or(GrantError::Forbidden("no institution"))?.as_str().to_string());
             }
@@ -535,12 +573,17 @@ impl Authorizations {
             }
         }
         let list = self.store.grants(&filter).await?;
-        if let Some(p) = filter.person.or(person) {
+        // One event per person whose grants were shown, so each resident's trail has it.
+        let mut persons: Vec<PersonId> = list.iter().map(|g| g.person).collect();
+        persons.sort();
+        persons.dedup();
+        for p in persons {
             let mut e = AuditEvent::new("read.consent", &who.actor, "allowed");
             e.at = self.clock.now();
             e.institution = who.institution.as_ref().map(|i| i.as_str().to_string());
             e.person = Some(p);
-            e.detail = serde_json::json!({ "role": who.role.code(), "count": list.len() }).to_string();
+            e.detail = serde_json::json!({ "role": who.role.code(), "count": list.iter().filter(|g| g.person == p).count() })
+                .to_string();
             self.audit.record(e).await?;
         }
         Ok(list)
@@ -629,6 +672,25 @@ impl Authorizations {
             Some(t) if now.0 - t.0 <= self.defaults.face_fresh_hours * HOUR => Ok(()),
             _ => Err(GrantError::FaceVerificationRequired),
         }
+    }
+
+    /// An institution's SMS requests for a person are limited per hour, and its wrong codes for
+    /// the person per day across requests: a new request does not reset the guessing.
+    async fn sms_budget(&self, person: PersonId, institution: &InstitutionCode, now: Timestamp) -> Result<(), GrantError> {
+        let filter = GrantFilter {
+            person: Some(person),
+            institution: Some(institution.as_str().to_string()),
+            channel: Some(Channel::Sms.code().into()),
+            limit: 500,
+            ..Default::default()
+        };
+        let recent = self.store.grants(&filter).await?;
+        let last_hour = recent.iter().filter(|g| now.0 - g.created_at.0 < HOUR).count();
+        let wrong_today: i64 = recent.iter().filter(|g| now.0 - g.created_at.0 < 24 * HOUR).map(|g| g.code_tries).sum();
+        if last_hour >= self.defaults.sms_requests_per_hour || wrong_today >= self.defaults.wrong_codes_per_day {
+            return Err(GrantError::TooManyRequests);
+        }
+        Ok(())
     }
 
     fn privacy_officer(&self, who: &Requester) -> Result<String, GrantError> {

@@ -129,12 +129,12 @@ impl Notifier {
 
     async fn sms(&self, person: PersonId, text: &str) {
         match phone_on_file(self.store.as_ref(), person).await {
-            Some(phone) => {
+            PhoneOnFile::One(phone) => {
                 if let Err(e) = self.channels.sms.send(&phone, text).await {
                     tracing::warn!(error = %e, "SMS notification not sent");
                 }
             }
-            None => tracing::info!("no phone on file; SMS notification skipped"),
+            _ => tracing::info!("no trusted phone on file; SMS notification skipped"),
         }
     }
 
@@ -147,16 +147,51 @@ impl Notifier {
     }
 }
 
-/// The mobile number on the person's most recent Patient record that has one.
-pub async fn phone_on_file(store: &dyn Store, person: PersonId) -> Option<String> {
-    let records = store.patient_records(person).await.ok()?;
-    records.iter().find_map(|r| {
-        let v: serde_json::Value = serde_json::from_slice(&r.resource).ok()?;
-        v.get("telecom")?
-            .as_array()?
-            .iter()
-            .find_map(|t| (t.get("system")?.as_str()? == "phone").then(|| t.get("value")?.as_str().map(str::to_string)).flatten())
-    })
+/// Where a code or a notice for a person may go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneOnFile {
+    /// This number.
+    One(String),
+    /// No mobile number is known.
+    None,
+    /// Institutions submitted different mobile numbers, and the resident has registered none:
+    /// a code must not go to a number one institution alone asserts.
+    Disagree,
+}
+
+/// The resident's mobile number: the one they registered their account with; else the mobile
+/// number the institutions' Patient records agree on (`telecom` with `system` `phone` and `use`
+/// `mobile` or unstated). A number only some records carry, against another on others, is not
+/// trusted: any submitting institution could otherwise redirect a resident's codes to itself.
+pub async fn phone_on_file(store: &dyn Store, person: PersonId) -> PhoneOnFile {
+    if let Ok(Some(a)) = store.resident_account(person).await
+        && a.login.len() == 11
+        && a.login.starts_with('1')
+        && a.login.bytes().all(|b| b.is_ascii_digit())
+    {
+        return PhoneOnFile::One(a.login);
+    }
+    let Ok(records) = store.patient_records(person).await else { return PhoneOnFile::None };
+    let mut numbers: Vec<String> = Vec::new();
+    for r in &records {
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(&r.resource) else { continue };
+        for t in v.get("telecom").and_then(|t| t.as_array()).into_iter().flatten() {
+            let system = t.get("system").and_then(|s| s.as_str());
+            let usage = t.get("use").and_then(|u| u.as_str()).unwrap_or("mobile");
+            if let (Some("phone"), "mobile", Some(n)) = (system, usage, t.get("value").and_then(|n| n.as_str())) {
+                let n: String = n.chars().filter(char::is_ascii_digit).collect();
+                let n = n.strip_prefix("86").filter(|rest| rest.len() == 11).map(str::to_string).unwrap_or(n);
+                if !n.is_empty() && !numbers.contains(&n) {
+                    numbers.push(n);
+                }
+            }
+        }
+    }
+    match numbers.len() {
+        0 => PhoneOnFile::None,
+        1 => PhoneOnFile::One(numbers.remove(0)),
+        _ => PhoneOnFile::Disagree,
+    }
 }
 
 /// A time as residents read it: China Standard Time, to the minute.

@@ -195,37 +195,47 @@ impl Policy {
 }
 
 /// The union of the resident's grants that cover `who` now. Ordinary grants come first: an
-/// emergency access is used (and so reviewed) only when no ordinary grant covers the read.
+/// emergency access is used (and so reviewed) only when the ordinary grants do not cover the
+/// whole record, and then it covers the whole record (a clinician in an emergency is never held
+/// to a lab-only grant).
 fn under_grants(who: &Requester, person: PersonId, grants: &[Grant], now: Timestamp) -> Decision {
     let covering = |emergency: bool| {
         grants.iter().filter(move |g| (g.channel == Channel::Emergency) == emergency && g.in_force(now) && g.covers(who, person))
     };
-    for emergency in [false, true] {
-        let mut basis = None;
-        let mut union: Option<Categories> = None;
-        for g in covering(emergency) {
-            // Prefer a grant of the whole record as the one named in the audit trail.
-            if basis.is_none() || g.categories == Categories::All {
-                basis = Some(Basis::Grant(g.id, g.channel));
-            }
-            union = Some(match (union, &g.categories) {
-                (Some(Categories::All), _) | (_, Categories::All) => Categories::All,
-                (Some(Categories::Only(mut a)), Categories::Only(b)) => {
-                    for c in b {
+    let ordinary = union(covering(false));
+    if matches!(ordinary, Some((Categories::All, _))) {
+        let (categories, basis) = ordinary.expect("matched");
+        return Decision::Permit { categories, basis };
+    }
+    if let Some((categories, basis)) = union(covering(true)).or(ordinary) {
+        return Decision::Permit { categories, basis };
+    }
+    Decision::Deny(DenyReason::NoGrant)
+}
+
+/// The categories a set of grants covers together, and the grant to name (one of the whole
+/// record if there is one).
+fn union<'a>(grants: impl Iterator<Item = &'a Grant>) -> Option<(Categories, Basis)> {
+    let mut out: Option<(Categories, Basis)> = None;
+    for g in grants {
+        let basis = Basis::Grant(g.id, g.channel);
+        out = Some(match out {
+            None => (g.categories.clone(), basis),
+            Some((Categories::All, b)) => (Categories::All, b),
+            Some((Categories::Only(_), _)) if g.categories == Categories::All => (Categories::All, basis),
+            Some((Categories::Only(mut a), b)) => {
+                if let Categories::Only(more) = &g.categories {
+                    for c in more {
                         if !a.contains(c) {
                             a.push(*c);
                         }
                     }
-                    Categories::Only(a)
                 }
-                (None, only) => only.clone(),
-            });
-        }
-        if let (Some(basis), Some(categories)) = (basis, union) {
-            return Decision::Permit { categories, basis };
-        }
+                (Categories::Only(a), b)
+            }
+        });
     }
-    Decision::Deny(DenyReason::NoGrant)
+    out
 }
 
 #[cfg(test)]
@@ -367,8 +377,12 @@ mod tests {
                 basis: Basis::Grant(1, Channel::Sms)
             }
         );
+        // A whole-record grant makes the emergency access unneeded; a lab-only one does not.
+        let whole = grant(9, 7, Channel::Booking, Categories::All);
+        let d = Policy.decide(&who, Some(PersonId(7)), Disclosure::Clinical, &[emergency.clone(), lab.clone(), whole], NOW);
+        assert_eq!(d, Decision::Permit { categories: Categories::All, basis: Basis::Grant(9, Channel::Booking) });
         let d = Policy.decide(&who, Some(PersonId(7)), Disclosure::Clinical, &[emergency.clone(), lab], NOW);
-        assert!(matches!(d, Decision::Permit { basis: Basis::Grant(1, Channel::Sms), .. }), "{d:?}");
+        assert_eq!(d, Decision::Permit { categories: Categories::All, basis: Basis::Grant(3, Channel::Emergency) });
         let d = Policy.decide(&who, Some(PersonId(7)), Disclosure::Clinical, &[emergency], NOW);
         assert_eq!(d, Decision::Permit { categories: Categories::All, basis: Basis::Grant(3, Channel::Emergency) });
     }

@@ -313,9 +313,11 @@ impl RecordReader {
         // Asked before anything is looked up: a role that never reads clinical content (or a
         // resident who has not verified) learns nothing of what exists.
         let now = self.clock.now();
-        if let Decision::Deny(reason) = self.policy.decide(who, who.person, Disclosure::Clinical, &[], now) {
-            self.decide(who, "read.entry", None, Disclosure::Clinical, &[]).await?;
-            return Err(AccessError::Denied(reason));
+        if let Decision::Deny(_) = self.policy.decide(who, who.person, Disclosure::Clinical, &[], now) {
+            // Recorded (and refused) as decided: the resident's own person, so an unverified
+            // resident is told to verify.
+            self.decide(who, "read.entry", who.person, Disclosure::Clinical, &[]).await?;
+            return Err(AccessError::NotFound("resource"));
         }
         let entry = self
             .store
@@ -429,7 +431,13 @@ impl RecordReader {
     pub async fn directory(&self, who: &Requester, resource_type: &str, id: i64) -> Result<DirectoryRecord, AccessError> {
         // Directory resources include Provenance, which tells of clinical activity.
         self.decide(who, "read.directory", None, Disclosure::Clinical, &[]).await?;
-        self.store.directory_resource(resource_type, id).await?.ok_or(AccessError::NotFound("resource"))
+        // A Provenance names the entries it is about and who made them: clinical activity, so
+        // only the institution that submitted it reads it by id (others reach it through no
+        // grant; it is not part of any person's record).
+        let own = |d: &DirectoryRecord| {
+            d.resource_type != "Provenance" || who.institution.as_ref().is_some_and(|i| i.as_str() == d.institution)
+        };
+        self.store.directory_resource(resource_type, id).await?.filter(own).ok_or(AccessError::NotFound("resource"))
     }
 
     /// The registered name of an institution (cached; the registry changes rarely).

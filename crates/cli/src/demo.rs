@@ -159,6 +159,8 @@ pub(crate) async fn run(location: &Location, args: &DemoArgs) -> anyhow::Result<
     }
     println!();
     let mut serve = args.serve.clone();
+    // The demo has no SMS gateway, app or police service to reach: it simulates them.
+    serve.simulate_channels = true;
     if let (Location::DataDir(dir), Some(r), Some(p)) = (location, province.residents.first(), sample) {
         // The police simulator knows the demo resident's face: this file is the "live photo".
         // Neither file holds the ID number in plaintext.

@@ -227,6 +227,11 @@ pub(crate) struct ServeArgs {
     /// "photo_sha256" | "hangs": true}] (id_sha256: SHA-256 of the upper-case ID number, hex).
     #[arg(long, value_name = "FILE")]
     pub(crate) face_registry: Option<PathBuf>,
+    /// Use the local simulators of the SMS gateway, app push and police face verification for
+    /// every channel not given a URL (the demo does). Without it, such channels fail with
+    /// "not configured", and no simulated outbox is served.
+    #[arg(long)]
+    pub(crate) simulate_channels: bool,
     /// Do not tell residents of each institution's first read of their record.
     #[arg(long)]
     no_first_read_notice: bool,
@@ -260,6 +265,9 @@ fn access(args: &ServeArgs) -> anyhow::Result<tongdang_server::Access> {
         timeout: std::time::Duration::from_secs(secs),
     };
     let mut access = tongdang_server::Access::default();
+    if !args.simulate_channels {
+        access.channels = tongdang_access::channels::Channels::unconfigured();
+    }
     if let Some(url) = &args.sms_gateway {
         access.channels.sms = Arc::new(HttpSmsGateway::new(endpoint(url, "TONGDANG_SMS_TOKEN", 10)));
         access.channels.sms_simulator = None;
@@ -271,7 +279,7 @@ fn access(args: &ServeArgs) -> anyhow::Result<tongdang_server::Access> {
     if let Some(url) = &args.face_verification {
         access.channels.face = Arc::new(HttpFaceVerifier::new(endpoint(url, "TONGDANG_FACE_TOKEN", 15)));
         access.channels.police_simulator = None;
-    } else if let Some(f) = &args.face_registry {
+    } else if let (Some(f), true) = (&args.face_registry, args.simulate_channels) {
         let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {}", f.display()))?;
         let list: Vec<FaceEnrolment> =
             serde_json::from_str(&text).with_context(|| format!("{} is not a face registry", f.display()))?;
@@ -313,6 +321,9 @@ fn access(args: &ServeArgs) -> anyhow::Result<tongdang_server::Access> {
     .collect();
     if !simulated.is_empty() {
         tracing::warn!(channels = simulated.join(", "), "simulated external systems: nothing leaves this machine");
+    }
+    if args.face_registry.is_some() && !args.simulate_channels {
+        return Err(anyhow::anyhow!("--face-registry is the police simulator's: give --simulate-channels too"));
     }
     access.notify.first_read = !args.no_first_read_notice;
     if !(1..=24 * 30).contains(&args.sms_grant_hours) || !(1..=24 * 7).contains(&args.emergency_hours) {

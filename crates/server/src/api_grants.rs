@@ -31,7 +31,10 @@ impl From<GrantError> for ApiError {
         let status = match &e {
             GrantError::NotFound(_) => StatusCode::NOT_FOUND,
             GrantError::Forbidden(_) | GrantError::FaceVerificationRequired => StatusCode::FORBIDDEN,
-            GrantError::PersonMerged(_) | GrantError::NoPhone | GrantError::NotPending(_) => StatusCode::CONFLICT,
+            GrantError::PersonMerged(_) | GrantError::NoPhone | GrantError::PhonesDisagree | GrantError::NotPending(_) => {
+                StatusCode::CONFLICT
+            }
+            GrantError::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             GrantError::Invalid(_) | GrantError::WrongCode(_) | GrantError::FaceNoMatch => StatusCode::UNPROCESSABLE_ENTITY,
             GrantError::Locked => StatusCode::LOCKED,
             GrantError::CodeExpired => StatusCode::GONE,
@@ -103,7 +106,13 @@ pub struct GrantView {
     review_note: Option<String>,
 }
 
+/// A grant as shown; a resident who has not passed face verification does not see the free
+/// text in it (an emergency's stated reason, the privacy officer's note).
 async fn view(state: &AppState, g: &GrantRecord) -> GrantView {
+    view_for(state, g, true).await
+}
+
+async fn view_for(state: &AppState, g: &GrantRecord, reveal_text: bool) -> GrantView {
     let now = state.reader.clock().now();
     let status = Grant::from_record(g).map_or(Status::Expired, |d| d.status_at(now));
     let evidence: serde_json::Value = serde_json::from_str(&g.evidence).unwrap_or_default();
@@ -127,9 +136,9 @@ async fn view(state: &AppState, g: &GrantRecord) -> GrantView {
         created_at: g.created_at.to_rfc3339_cst(),
         phone_masked: evidence.get("phone").and_then(|v| v.as_str()).map(str::to_string),
         code_expires_at: g.code_expires.filter(|_| status == Status::Requested).map(Timestamp::to_rfc3339_cst),
-        reason: evidence.get("reason").and_then(|v| v.as_str()).map(str::to_string),
+        reason: evidence.get("reason").and_then(|v| v.as_str()).filter(|_| reveal_text).map(str::to_string),
         review_status: g.review_status.clone(),
-        review_note: (!g.review_note.is_empty()).then(|| g.review_note.clone()),
+        review_note: (!g.review_note.is_empty() && reveal_text).then(|| g.review_note.clone()),
     }
 }
 
@@ -377,7 +386,7 @@ pub(crate) async fn my_grants(
         state.authorizations.of_resident(&caller.requester(), status, q.before, q.limit.unwrap_or(50).clamp(1, 200)).await?;
     let mut out = Vec::new();
     for (g, _) in &list {
-        out.push(view(&state, g).await);
+        out.push(view_for(&state, g, caller.face_verified_at.is_some()).await);
     }
     Ok(Json(out))
 }
@@ -455,6 +464,10 @@ pub(crate) async fn access_history(
     let Some(person) = caller.person.filter(|_| caller.role == tongdang_core::Role::Resident) else {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the access history is the resident's own"));
     };
+    // Who read the record, from where and when, is itself health information.
+    if caller.face_verified_at.is_none() {
+        return Err(GrantError::FaceVerificationRequired.into());
+    }
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
     let events: Vec<AuditEvent> = state.store.audit_events(Some(person), q.before, limit).await?;
     let next_before = (events.len() == limit as usize).then(|| events.last().map(|e| e.id)).flatten();
@@ -501,14 +514,20 @@ pub struct FaceVerified {
 pub(crate) async fn face_verification(
     State(state): State<Arc<AppState>>,
     ApiCaller(caller): ApiCaller,
-    bytes: axum::body::Bytes,
+    bytes: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Json<FaceVerified>, ApiError> {
+    let bytes = bytes.map_err(|_| {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the body is larger than 3 MiB (a photo of at most 2 MiB)")
+    })?;
     let f: FaceCheck = body(&bytes, "{\"id_number\"?, \"photo\" (base64)}")?;
     let photo = data_encoding::BASE64
         .decode(f.photo.as_bytes())
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "photo is not base64"))?;
-    if photo.is_empty() || photo.len() > MAX_PHOTO_BYTES {
-        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the photo must be 1 byte to 2 MiB"));
+    if photo.is_empty() {
+        return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "the photo is empty"));
+    }
+    if photo.len() > MAX_PHOTO_BYTES {
+        return Err(ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the photo is larger than 2 MiB"));
     }
     let at = state.authorizations.verify_face(&caller.requester(), f.id_number.as_deref(), &photo).await?;
     Ok(Json(FaceVerified { verified_at: at.to_rfc3339_cst() }))

@@ -241,6 +241,13 @@ pub(crate) async fn events(
     // Residents see who read their own record; auditors and provincial operators see all.
     let person = match caller.role {
         Role::Resident => {
+            if caller.face_verified_at.is_none() {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "face_verification_required",
+                    "verify your identity (face verification) first",
+                ));
+            }
             Some(caller.person.ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "forbidden", "no person linked"))?)
         }
         Role::Auditor | Role::ProvincialOperator => asked,

@@ -132,6 +132,9 @@ pub(crate) async fn audit_events(
 ) -> Result<Response, FhirError> {
     let mut p = paging(q)?;
     p.person = audit_scope(caller.role, caller.person, p.person)?;
+    if caller.role == Role::Resident && caller.face_verified_at.is_none() {
+        return Err(FhirError::new(StatusCode::FORBIDDEN, IssueCode::Security, GrantError::FaceVerificationRequired.to_string()));
+    }
     let list = state.store.audit_events(p.person, p.before, p.count).await.map_err(FhirError::internal)?;
     let next = (list.len() == p.count as usize).then(|| list.last().map(|e| e.id)).flatten();
     let resources = list.iter().map(fhir_views::audit_event).collect();

@@ -167,7 +167,8 @@ pub fn router(state: Arc<AppState>) -> Router {
     let headers = limits::security_headers(state.tls);
     let mut router = Router::new()
         .nest("/fhir", fhir.layer(DefaultBodyLimit::max(fhir_limit)))
-        .nest("/api/v1", api)
+        // JSON bodies of /api/v1 (a face photo in base64 is the largest); bulk ingest streams.
+        .nest("/api/v1", api.layer(DefaultBodyLimit::max(3 << 20)))
         .merge(pages::router())
         .with_state(state);
     for (name, value) in headers {

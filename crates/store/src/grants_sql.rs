@@ -125,7 +125,7 @@ macro_rules! grants_sql {
             Ok(b.build().execute(pool).await?.rows_affected() == 1)
         }
 
-        pub(crate) async fn record_code_try(pool: &sqlx::Pool<$db>, id: i64, max_tries: i64, at: tongdang_core::Timestamp) -> crate::Result<i64> {
+        pub(crate) async fn record_code_try(pool: &sqlx::Pool<$db>, id: i64, max_tries: i64, at: tongdang_core::Timestamp) -> crate::Result<Option<i64>> {
             use sqlx::Row;
             // One statement: concurrent wrong codes each count, and the one that reaches the
             // limit locks the request.
@@ -141,8 +141,8 @@ macro_rules! grants_sql {
             .fetch_optional(pool)
             .await?;
             Ok(match row {
-                Some(r) => r.try_get(0)?,
-                None => max_tries,
+                Some(r) => Some(r.try_get(0)?),
+                None => None,
             })
         }
 

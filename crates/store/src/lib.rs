@@ -186,6 +186,9 @@ pub trait Store: Send + Sync + 'static {
     async fn account_by_login(&self, login: &str) -> Result<Option<AccountRecord>>;
     /// An account by id.
     async fn account(&self, id: i64) -> Result<Option<AccountRecord>>;
+    /// The (first, enabled) resident account of a person: its sign-in name is the phone number
+    /// the resident registered with.
+    async fn resident_account(&self, person: PersonId) -> Result<Option<AccountRecord>>;
     /// Accounts in id order.
     async fn accounts(&self, after: i64, limit: u32) -> Result<Vec<AccountRecord>>;
     /// Record a sign-in's outcome, atomically: a success clears the failures; a failure counts
@@ -225,8 +228,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<GrantRecord>>;
     /// Change a grant's status if it is still in one of the expected ones; whether it changed.
     async fn transition_grant(&self, transition: &GrantTransition) -> Result<bool>;
-    /// Count one wrong SMS code of a request, locking it at `max_tries`; the tries now.
-    async fn record_code_try(&self, grant: i64, max_tries: i64, at: tongdang_core::Timestamp) -> Result<i64>;
+    /// Count one wrong SMS code of a request, locking it at `max_tries`; the tries now, or
+    /// `None` if the request was no longer waiting for a code.
+    async fn record_code_try(&self, grant: i64, max_tries: i64, at: tongdang_core::Timestamp) -> Result<Option<i64>>;
     /// Record the privacy officer's review of an open emergency access (the record's review
     /// fields and note); whether it was still open.
     async fn review_grant(&self, review: &GrantRecord) -> Result<bool>;

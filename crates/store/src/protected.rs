@@ -805,6 +805,11 @@ impl Store for ProtectedStore {
         self.inner.account(id).await?.map(|a| self.open_account(&ring, a)).transpose()
     }
 
+    async fn resident_account(&self, person: PersonId) -> Result<Option<AccountRecord>> {
+        let ring = self.keyring();
+        self.inner.resident_account(person).await?.map(|a| self.open_account(&ring, a)).transpose()
+    }
+
     async fn accounts(&self, after: i64, limit: u32) -> Result<Vec<AccountRecord>> {
         let ring = self.keyring();
         self.inner.accounts(after, limit).await?.into_iter().map(|a| self.open_account(&ring, a)).collect()
@@ -866,7 +871,7 @@ impl Store for ProtectedStore {
         self.inner.transition_grant(transition).await
     }
 
-    async fn record_code_try(&self, grant: i64, max_tries: i64, at: Timestamp) -> Result<i64> {
+    async fn record_code_try(&self, grant: i64, max_tries: i64, at: Timestamp) -> Result<Option<i64>> {
         self.inner.record_code_try(grant, max_tries, at).await
     }
 

@@ -584,6 +584,14 @@ macro_rules! protection_sql {
             row.as_ref().map(account_from_row).transpose()
         }
 
+        pub(crate) async fn resident_account(pool: &sqlx::Pool<$db>, person: tongdang_core::PersonId) -> crate::Result<Option<crate::AccountRecord>> {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!("{ACCOUNT_COLUMNS} WHERE person_id = $1 AND role = 'resident' AND disabled_at IS NULL ORDER BY id LIMIT 1")))
+                .bind(person.0)
+                .fetch_optional(pool)
+                .await?;
+            row.as_ref().map(account_from_row).transpose()
+        }
+
         pub(crate) async fn accounts_page(pool: &sqlx::Pool<$db>, after: i64, limit: u32) -> crate::Result<Vec<crate::AccountRecord>> {
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{ACCOUNT_COLUMNS} WHERE id > $1 ORDER BY id LIMIT $2"))).bind(after).bind(i64::from(limit)).fetch_all(pool).await?;
             rows.iter().map(account_from_row).collect()

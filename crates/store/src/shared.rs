@@ -784,6 +784,10 @@ macro_rules! store_impls {
                 sql::revoke_api_key(&self.$write, institution, prefix).await
             }
 
+            async fn resident_account(&self, person: tongdang_core::PersonId) -> crate::Result<Option<crate::AccountRecord>> {
+                sql::resident_account(&self.$read, person).await
+            }
+
             async fn insert_grant(&self, grant: &crate::GrantRecord) -> crate::Result<(i64, bool)> {
                 sql::insert_grant(&self.$write, grant).await
             }
@@ -800,7 +804,7 @@ macro_rules! store_impls {
                 sql::transition_grant(&self.$write, transition).await
             }
 
-            async fn record_code_try(&self, grant: i64, max_tries: i64, at: tongdang_core::Timestamp) -> crate::Result<i64> {
+            async fn record_code_try(&self, grant: i64, max_tries: i64, at: tongdang_core::Timestamp) -> crate::Result<Option<i64>> {
                 sql::record_code_try(&self.$write, grant, max_tries, at).await
             }
 

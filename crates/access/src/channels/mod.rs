@@ -55,7 +55,48 @@ pub struct Channels {
     pub police_simulator: Option<Arc<PoliceSimulator>>,
 }
 
+/// A channel nobody configured: every call fails, saying how to configure it. A server that
+/// was given neither an adapter's URL nor `--simulate-channels` sends nothing anywhere (and
+/// shows no simulated outbox).
+pub struct Unconfigured;
+
+const UNCONFIGURED: &str = "not configured: give tongdang serve its URL, or --simulate-channels for a demo";
+
+#[async_trait::async_trait]
+impl SmsGateway for Unconfigured {
+    async fn send(&self, _phone: &str, _text: &str) -> Result<(), ChannelError> {
+        Err(ChannelError::Unavailable("SMS gateway", UNCONFIGURED.into()))
+    }
+}
+
+#[async_trait::async_trait]
+impl AppPush for Unconfigured {
+    async fn push(&self, _person: tongdang_core::PersonId, _title: &str, _body: &str) -> Result<(), ChannelError> {
+        Err(ChannelError::Unavailable("app push service", UNCONFIGURED.into()))
+    }
+}
+
+#[async_trait::async_trait]
+impl FaceVerifier for Unconfigured {
+    async fn verify(&self, _id_number: &str, _photo: &[u8]) -> Result<FaceOutcome, ChannelError> {
+        Err(ChannelError::Unavailable("police face verification", UNCONFIGURED.into()))
+    }
+}
+
 impl Channels {
+    /// No channel configured (see [`Unconfigured`]).
+    pub fn unconfigured() -> Channels {
+        let none = Arc::new(Unconfigured);
+        Channels {
+            sms: none.clone(),
+            app: none.clone(),
+            face: none,
+            sms_simulator: None,
+            app_simulator: None,
+            police_simulator: None,
+        }
+    }
+
     /// Every channel simulated.
     pub fn simulated() -> Channels {
         let sms = Arc::new(SmsSimulator::default());

@@ -167,6 +167,9 @@ async fn an_sms_code_grants_the_requesting_institution(store: Arc<ProtectedStore
     let pid = PersonId(c.person.parse().unwrap());
     assert!(c.app.inbox(pid).iter().any(|m| m.body.contains("首次调阅")), "first read told: {:?}", c.app.inbox(pid));
     let resident = c.token("13812345678").await;
+    let (status, body) = c.get(&resident, "/api/v1/me/access-history").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "who read the record is shown after face verification: {body}");
+    c.verify_face(&resident).await;
     let (status, history) = c.get(&resident, "/api/v1/me/access-history").await;
     assert_eq!(status, StatusCode::OK, "{history}");
     let lines: Vec<&str> = history["lines"].as_array().unwrap().iter().map(|l| l["text"].as_str().unwrap()).collect();
@@ -501,6 +504,8 @@ async fn consents_and_audit_events_read_as_fhir(store: Arc<ProtectedStore>) {
     let consent_ref = format!("Consent/{id}");
     assert!(read["entity"].as_array().unwrap().iter().any(|e| e["what"]["reference"] == consent_ref.as_str()), "{read}");
     assert!(events.iter().any(|e| e["subtype"][0]["code"] == "grant.active"), "grants are audited too");
+    assert_eq!(c.get(&resident, "/fhir/AuditEvent").await.0, StatusCode::FORBIDDEN, "not before face verification");
+    c.verify_face(&resident).await;
     let (status, own) = c.get(&resident, "/fhir/AuditEvent").await;
     assert_eq!(status, StatusCode::OK, "{own}");
     assert!(!entries(&own).is_empty());
@@ -550,6 +555,16 @@ async fn face_verification_fails_clearly(store: Arc<ProtectedStore>) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "not the resident's ID number: {body}");
     let (status, body) = c.post(&resident, path, json!({"photo": "not base64!"})).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = c.post(&resident, path, json!({"photo": ""})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let big = data_encoding::BASE64.encode(&vec![0u8; (2 << 20) + 1]);
+    let (status, body) = c.post(&resident, path, json!({"photo": big})).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_api_error(&body, "too_large");
+    let huge = "A".repeat(4 << 20);
+    let (status, body) = c.post(&resident, path, json!({"photo": huge})).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "over the body limit, still in the API's error shape: {body}");
+    assert_api_error(&body, "too_large");
     assert_eq!(c.get(&resident, &c.timeline()).await.0, StatusCode::FORBIDDEN, "still unverified");
     c.verify_face(&resident).await;
     assert_eq!(c.get(&resident, &c.timeline()).await.0, StatusCode::OK);
@@ -574,7 +589,102 @@ async fn a_hanging_police_service_times_out(store: Arc<ProtectedStore>) {
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
+/// Codes go only to a number the resident registered or the institutions agree on, and an
+/// institution cannot keep asking: new requests do not reset the guessing.
+async fn codes_go_to_a_trusted_number_and_requests_are_limited(store: Arc<ProtectedStore>) {
+    let c = setup(store.clone()).await;
+    let doctor = c.token("cardio").await;
+    // A person with no account: two hospitals submit different mobile numbers.
+    let other_key = issue_key(store.as_ref(), OTHER_CODE, &[Scope::Submit], false).await;
+    let p = |phone: &str| {
+        json!({"resourceType": "Patient", "id": "p9", "name": [{"text": "赵六"}], "gender": "female", "birthDate": "1980-05-05",
+            "identifier": [{"system": NATIONAL_ID_SYSTEM, "value": NATIONAL_ID_2}],
+            "telecom": [{"system": "phone", "value": phone, "use": "mobile"}]})
+    };
+    let (status, headers, body) = c.s.put("/fhir/Patient/p9", &p("13900001111")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let person = location(&headers).1;
+    let (status, body) = c.post(&doctor, "/api/v1/access-requests", json!({"patient": person, "channel": "sms"})).await;
+    assert_eq!(status, StatusCode::CREATED, "one number on file: {body}");
+    assert_eq!(body["phone_masked"], "139****1111");
+    let r = c.s.fhir_write(Method::PUT, "/fhir/Patient/p9", &other_key, &p("13700002222")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let sent = c.sms.outbox().len();
+    let (status, body) = c.post(&doctor, "/api/v1/access-requests", json!({"patient": person, "channel": "sms"})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_api_error(&body, "phones_disagree");
+    assert_eq!(c.sms.outbox().len(), sent, "no code went to either number");
+
+    // The resident's registered number: three requests an hour.
+    c.request_sms(&doctor).await;
+    c.request_sms(&doctor).await;
+    let third = c.request_sms(&doctor).await;
+    let (status, body) = c.post(&doctor, "/api/v1/access-requests", json!({"patient": c.person, "channel": "sms"})).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_api_error(&body, "too_many_requests");
+    // Wrong codes count across requests: after ten in a day, no new request.
+    let code = c.last_code();
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    for _ in 0..4 {
+        c.post(&doctor, &format!("/api/v1/access-requests/{third}/code"), json!({"code": wrong})).await;
+    }
+    c.clock.advance(61 * MINUTE);
+    let fourth = c.request_sms(&doctor).await;
+    let code = c.last_code();
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    for _ in 0..5 {
+        c.post(&doctor, &format!("/api/v1/access-requests/{fourth}/code"), json!({"code": wrong})).await;
+    }
+    c.clock.advance(61 * MINUTE);
+    let fifth = c.request_sms(&doctor).await;
+    let code = c.last_code();
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    c.post(&doctor, &format!("/api/v1/access-requests/{fifth}/code"), json!({"code": wrong})).await;
+    c.clock.advance(61 * MINUTE);
+    let (status, body) = c.post(&doctor, "/api/v1/access-requests", json!({"patient": c.person, "channel": "sms"})).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "ten wrong codes today: {body}");
+    // The app still works.
+    let (status, _) = c.post(&doctor, "/api/v1/access-requests", json!({"patient": c.person, "channel": "app"})).await;
+    assert_eq!(status, StatusCode::CREATED);
+}
+
+/// A server given neither adapters nor --simulate-channels sends nothing and shows no outbox.
+async fn unconfigured_channels_fail_clearly(store: Arc<ProtectedStore>) {
+    let access = tongdang_server::Access { channels: Channels::unconfigured(), ..Default::default() };
+    let s = Server::start_access(store.clone(), access, |_| {}).await;
+    let patient = json!({"resourceType": "Patient", "id": "p1", "name": [{"text": "张三丰"}], "gender": "male", "birthDate": "1990-03-07",
+        "identifier": [{"system": NATIONAL_ID_SYSTEM, "value": NATIONAL_ID}], "telecom": [{"system": "phone", "value": "13812345678"}]});
+    let (_, headers, _) = s.put("/fhir/Patient/p1", &patient).await;
+    let person = location(&headers).1;
+    Accounts::new(store.clone())
+        .create("cardio", "测试", PASSWORD, Role::Clinician, Some(CODE), Some("心内科"), None)
+        .await
+        .unwrap();
+    let r = s
+        .request(Method::POST, "/api/v1/auth/sign-in", None)
+        .json(&json!({"login": "cardio", "password": PASSWORD, "kind": "api"}))
+        .send()
+        .await
+        .unwrap();
+    let token = read(r).await.1["token"].as_str().unwrap().to_string();
+    let r = s
+        .request(Method::POST, "/api/v1/access-requests", Some(&token))
+        .json(&json!({"patient": person, "channel": "sms"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = read(r).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert_api_error(&body, "channel_unavailable");
+    assert!(body["error"]["message"].as_str().unwrap().contains("not configured"), "{body}");
+    assert!(!body.to_string().contains("13812345678"), "{body}");
+    let (status, _) = read(s.request(Method::GET, "/api/v1/simulators/sms/outbox", Some(&token)).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
 tongdang_testkit::backend_tests!(
+    codes_go_to_a_trusted_number_and_requests_are_limited,
+    unconfigured_channels_fail_clearly,
     an_sms_code_grants_the_requesting_institution,
     codes_are_single_use_bound_and_locked,
     codes_and_grants_expire_at_the_edge,
