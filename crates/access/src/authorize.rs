@@ -794,30 +794,10 @@ fn new_grant(
         (None, None)
     };
     GrantRecord {
-        id: 0,
-        person,
-        institution: institution.as_str().to_string(),
         department,
         clinician,
         categories: categories_to_text(categories),
-        channel: channel.code().into(),
-        status: Status::Requested.code().into(),
-        valid_from: now,
-        valid_until: now,
-        requested_by: who.actor.clone(),
-        external_ref: None,
-        evidence: "{}".into(),
-        review_note: String::new(),
-        created_at: now,
-        decided_at: None,
-        decided_by: None,
-        code_digest: None,
-        code_expires: None,
-        code_tries: 0,
-        review_status: None,
-        reviewed_by: None,
-        reviewed_at: None,
-        sealed: Vec::new(),
+        ..GrantRecord::new(person, institution.as_str(), channel.code(), Status::Requested.code(), now, now, &who.actor)
     }
 }
 

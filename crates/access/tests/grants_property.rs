@@ -153,30 +153,19 @@ async fn run(ops: Vec<Op>) {
                 };
                 let channel = Channel::ALL[channel];
                 let record = GrantRecord {
-                    id: 0,
-                    person: PersonId(person),
-                    institution: INSTITUTIONS[institution].into(),
                     department: department.map(|d| DEPARTMENTS[d].to_string()),
                     clinician,
                     categories: categories_to_text(&categories),
-                    channel: channel.code().into(),
-                    status: "active".into(),
-                    valid_from: now,
-                    valid_until: Timestamp(now.0 + minutes * MINUTE),
-                    requested_by: "test".into(),
-                    external_ref: None,
-                    evidence: "{}".into(),
-                    review_note: String::new(),
-                    created_at: now,
-                    decided_at: Some(now),
-                    decided_by: Some("test".into()),
-                    code_digest: None,
-                    code_expires: None,
-                    code_tries: 0,
                     review_status: (channel == Channel::Emergency).then(|| "open".into()),
-                    reviewed_by: None,
-                    reviewed_at: None,
-                    sealed: Vec::new(),
+                    ..GrantRecord::new(
+                        PersonId(person),
+                        INSTITUTIONS[institution],
+                        channel.code(),
+                        "active",
+                        now,
+                        Timestamp(now.0 + minutes * MINUTE),
+                        "test",
+                    )
                 };
                 let (id, _) = store.insert_grant(&record).await.unwrap();
                 model.push(Grant::from_record(&GrantRecord { id, ..record }).unwrap());

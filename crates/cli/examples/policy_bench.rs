@@ -113,32 +113,15 @@ async fn main() -> anyhow::Result<()> {
     if store.grants_in_force(PersonId(1), HOSPITALS[0], now).await?.is_empty() {
         let started = Instant::now();
         for i in 0..100_000i64 {
-            let g = GrantRecord {
-                id: 0,
-                person: PersonId(1 + i % persons),
-                institution: HOSPITALS[(i / persons) as usize % HOSPITALS.len()].into(),
-                department: None,
-                clinician: None,
-                categories: "all".into(),
-                channel: "booking".into(),
-                status: "active".into(),
-                valid_from: Timestamp(now.0 - HOUR),
-                valid_until: Timestamp(now.0 + 24 * HOUR),
-                requested_by: "bench".into(),
-                external_ref: None,
-                evidence: "{}".into(),
-                review_note: String::new(),
-                created_at: now,
-                decided_at: Some(now),
-                decided_by: Some("bench".into()),
-                code_digest: None,
-                code_expires: None,
-                code_tries: 0,
-                review_status: None,
-                reviewed_by: None,
-                reviewed_at: None,
-                sealed: Vec::new(),
-            };
+            let g = GrantRecord::new(
+                PersonId(1 + i % persons),
+                HOSPITALS[(i / persons) as usize % HOSPITALS.len()],
+                "booking",
+                "active",
+                Timestamp(now.0 - HOUR),
+                Timestamp(now.0 + 24 * HOUR),
+                "bench",
+            );
             store.insert_grant(&g).await?;
         }
         println!("stored 100,000 grants in {:.1} s", started.elapsed().as_secs_f64());

@@ -57,6 +57,47 @@ pub struct GrantRecord {
     pub sealed: Vec<u8>,
 }
 
+impl GrantRecord {
+    /// A grant of `person`'s record to `institution` by `channel`, in `status`, for the window
+    /// `[valid_from, valid_until)`, asked by `requested_by` at `valid_from`; everything else empty.
+    pub fn new(
+        person: PersonId,
+        institution: &str,
+        channel: &str,
+        status: &str,
+        valid_from: Timestamp,
+        valid_until: Timestamp,
+        requested_by: &str,
+    ) -> GrantRecord {
+        GrantRecord {
+            id: 0,
+            person,
+            institution: institution.into(),
+            department: None,
+            clinician: None,
+            categories: "all".into(),
+            channel: channel.into(),
+            status: status.into(),
+            valid_from,
+            valid_until,
+            requested_by: requested_by.into(),
+            external_ref: None,
+            evidence: "{}".into(),
+            review_note: String::new(),
+            created_at: valid_from,
+            decided_at: None,
+            decided_by: None,
+            code_digest: None,
+            code_expires: None,
+            code_tries: 0,
+            review_status: None,
+            reviewed_by: None,
+            reviewed_at: None,
+            sealed: Vec::new(),
+        }
+    }
+}
+
 /// Which grants to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GrantFilter {

@@ -225,30 +225,17 @@ pub async fn grant_everyone(store: &dyn Store, institution: &str) {
             continue;
         }
         let g = tongdang_store::GrantRecord {
-            id: 0,
-            person: p,
-            institution: institution.into(),
-            department: None,
-            clinician: None,
-            categories: "all".into(),
-            channel: "app".into(),
-            status: "active".into(),
-            valid_from: Timestamp(now.0 - 60_000_000),
-            valid_until: Timestamp(now.0 + 86_400_000_000),
-            requested_by: "test".into(),
-            external_ref: None,
-            evidence: "{}".into(),
-            review_note: String::new(),
-            created_at: now,
             decided_at: Some(now),
             decided_by: Some("test".into()),
-            code_digest: None,
-            code_expires: None,
-            code_tries: 0,
-            review_status: None,
-            reviewed_by: None,
-            reviewed_at: None,
-            sealed: Vec::new(),
+            ..tongdang_store::GrantRecord::new(
+                p,
+                institution,
+                "app",
+                "active",
+                Timestamp(now.0 - 60_000_000),
+                Timestamp(now.0 + 86_400_000_000),
+                "test",
+            )
         };
         store.insert_grant(&g).await.expect("grant");
     }
