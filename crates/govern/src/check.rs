@@ -1,0 +1,216 @@
+//! Running one rule on one resource. Each finding names the rule, its severity, a message in
+//! Chinese for the institution, and the element path where the problem is.
+
+use crate::path::select;
+use crate::rule::{Rule, RuleKind, Severity};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tongdang_core::Timestamp;
+
+const DAY: i64 = 86_400_000_000;
+const HOUR: i64 = 3_600_000_000;
+const MINUTE: i64 = 60_000_000;
+
+/// A person's sex, as sex-specific rules need it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sex {
+    /// Male.
+    Male,
+    /// Female.
+    Female,
+}
+
+/// What a check knows beyond the resource: when it arrived, and about its person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Context {
+    /// When the platform received it.
+    pub received: Timestamp,
+    /// The person's birth date, if known.
+    pub birth: Option<Timestamp>,
+    /// The person's death, if known.
+    pub death: Option<Timestamp>,
+    /// The person's sex, if known.
+    pub sex: Option<Sex>,
+}
+
+impl Context {
+    /// Received at `received`, nothing known of the person.
+    pub fn at(received: Timestamp) -> Context {
+        Context { received, birth: None, death: None, sex: None }
+    }
+}
+
+/// One rule failed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    /// The rule's id.
+    pub rule: String,
+    /// Its severity.
+    pub severity: Severity,
+    /// What is wrong, in Chinese.
+    pub message: String,
+    /// Where, as an element path (`Observation.valueQuantity.code`).
+    pub path: String,
+}
+
+fn time(v: &Value) -> Option<Timestamp> {
+    v.as_str().and_then(Timestamp::parse_fhir)
+}
+
+/// The findings of `rule` on `resource` (empty: it passes).
+pub(crate) fn run(rule: &Rule, resource: &Value, ctx: &Context) -> Vec<Finding> {
+    let rt = resource.get("resourceType").and_then(Value::as_str).unwrap_or("Resource");
+    let finding = |path: &str, detail: String| Finding {
+        rule: rule.id.clone(),
+        severity: rule.severity,
+        message: if detail.is_empty() { rule.description.clone() } else { format!("{}：{detail}", rule.description) },
+        path: if path.is_empty() { rt.to_string() } else { format!("{rt}.{path}") },
+    };
+    let mut out = Vec::new();
+    match &rule.kind {
+        RuleKind::Required { path } => {
+            if select(resource, path).is_empty() {
+                out.push(finding(path.split('|').next().unwrap_or(path), "缺少该元素".into()));
+            }
+        }
+        RuleKind::ValueSet { path, set } => {
+            let (systems, codes) = crate::valuesets::lookup(set).unwrap_or((&[], &[]));
+            for (at, v) in select(resource, path) {
+                let (system, code) = match v {
+                    Value::String(s) => ("", s.as_str()),
+                    Value::Object(o) => (
+                        o.get("system").and_then(Value::as_str).unwrap_or(""),
+                        o.get("code").and_then(Value::as_str).unwrap_or(""),
+                    ),
+                    _ => continue,
+                };
+                // Codings of other systems are not this set's to judge.
+                if !systems.contains(&system) {
+                    continue;
+                }
+                if !codes.contains(&code) {
+                    out.push(finding(&at, format!("“{code}”不在值域中")));
+                }
+            }
+        }
+        RuleKind::Icd10 { path } => {
+            for (at, v) in select(resource, path) {
+                let system = v.get("system").and_then(Value::as_str).unwrap_or("");
+                if !system.contains("icd-10") && !system.contains("icd10") && system != "urn:oid:2.16.156.10011.2.3.3.11" {
+                    continue;
+                }
+                let code = v.get("code").and_then(Value::as_str).unwrap_or("");
+                if !crate::valuesets::is_icd10(code) {
+                    out.push(finding(&format!("{at}.code"), format!("“{code}”不是ICD-10编码格式")));
+                }
+            }
+        }
+        RuleKind::UcumUnit { path } => {
+            for (at, q) in select(resource, path) {
+                if q.get("value").is_none() {
+                    continue;
+                }
+                let system = q.get("system").and_then(Value::as_str);
+                let code = q.get("code").and_then(Value::as_str).unwrap_or("");
+                if system != Some("http://unitsofmeasure.org") || !crate::valuesets::is_ucum_form(code) {
+                    out.push(finding(&format!("{at}.code"), "计量单位应使用UCUM编码".into()));
+                }
+            }
+        }
+        RuleKind::NotInFuture { path, skew_minutes } => {
+            if let Some((at, t)) = first_time(resource, path)
+                && t.0 > ctx.received.0.saturating_add(skew_minutes.saturating_mul(MINUTE))
+            {
+                out.push(finding(&at, "时间晚于接收时间".into()));
+            }
+        }
+        RuleKind::NotBeforeBirth { path } => {
+            // A date-only birth covers its whole day: compare with its start.
+            if let (Some((at, t)), Some(birth)) = (first_time(resource, path), ctx.birth)
+                && t.0 < birth.0
+            {
+                out.push(finding(&at, "时间早于出生日期".into()));
+            }
+        }
+        RuleKind::NotAfterDeath { path } => {
+            if let (Some((at, t)), Some(death)) = (first_time(resource, path), ctx.death)
+                && t.0 > death.0.saturating_add(DAY)
+            {
+                out.push(finding(&at, "时间晚于死亡日期".into()));
+            }
+        }
+        RuleKind::NotBefore { path, other } => {
+            if let (Some((at, t)), Some((_, o))) = (first_time(resource, path), first_time(resource, other))
+                && t.0 < o.0
+            {
+                out.push(finding(&at, format!("早于{}", other.split('|').next().unwrap_or(other))));
+            }
+        }
+        RuleKind::Range { code_path, code, path, min, max } => {
+            if has_code(resource, code_path, std::slice::from_ref(code)) {
+                for (at, q) in select(resource, path) {
+                    if let Some(v) = q.get("value").and_then(Value::as_f64)
+                        && !(*min..=*max).contains(&v)
+                    {
+                        out.push(finding(&format!("{at}.value"), format!("{v}超出合理范围[{min}, {max}]")));
+                    }
+                }
+            }
+        }
+        RuleKind::AgeAt { code_path, codes, path, min_days, max_days } => {
+            if let (true, Some((at, t)), Some(birth)) =
+                (has_code(resource, code_path, codes), first_time(resource, path), ctx.birth)
+            {
+                let days = (t.0 - birth.0).div_euclid(DAY);
+                if days < *min_days || days > *max_days {
+                    out.push(finding(&at, format!("接种时年龄{days}天，不在适用年龄范围内")));
+                }
+            }
+        }
+        RuleKind::SexSpecific { code_path, prefixes, sex } => {
+            if let Some(person) = ctx.sex
+                && person != *sex
+            {
+                for (at, v) in select(resource, code_path) {
+                    let code = v.get("code").and_then(Value::as_str).or(v.as_str()).unwrap_or("");
+                    if prefixes.iter().any(|p| code.starts_with(p.as_str())) {
+                        out.push(finding(&at, format!("诊断“{code}”与性别不符")));
+                    }
+                }
+            }
+        }
+        RuleKind::CheckDigit { system } => {
+            for (at, id) in select(resource, "identifier") {
+                if id.get("system").and_then(Value::as_str) != Some(system.as_str()) {
+                    continue;
+                }
+                let value = id.get("value").and_then(Value::as_str).unwrap_or("");
+                if tongdang_identity::gb11643::NationalId::parse(value).is_err() {
+                    // The value itself is personal: the message does not repeat it.
+                    out.push(finding(&format!("{at}.value"), "身份证号校验位错误或格式不符".into()));
+                }
+            }
+        }
+        RuleKind::Timeliness { path, max_lag_hours } => {
+            if let Some((at, t)) = first_time(resource, path) {
+                let lag = ctx.received.0.saturating_sub(t.0);
+                if lag > max_lag_hours.saturating_mul(HOUR) {
+                    out.push(finding(&at, format!("上报延迟{}小时，超过{max_lag_hours}小时", lag / HOUR)));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn first_time(resource: &Value, path: &str) -> Option<(String, Timestamp)> {
+    select(resource, path).into_iter().find_map(|(at, v)| time(v).map(|t| (at, t)))
+}
+
+fn has_code(resource: &Value, code_path: &str, codes: &[String]) -> bool {
+    select(resource, code_path).into_iter().any(|(_, v)| {
+        let code = v.get("code").and_then(Value::as_str).or(v.as_str()).unwrap_or("");
+        codes.iter().any(|c| c == code)
+    })
+}

@@ -1,0 +1,189 @@
+//! Rules as data: a rule set is a versioned JSON document (`rules/default.json` is the built-in
+//! one), each rule an id (`QC-LAB-003`), the category it counts under, a severity (an error
+//! returns the item to its source; a warning is counted), a description in Chinese, the resource
+//! types it applies to, and one check of a known kind with its parameters. A rule set is checked
+//! whole when loaded, and tried on a sample before it is activated.
+
+use crate::check::{Context, Finding, Sex};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What failing a rule means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// The item is not stored in anyone's record; it becomes a return to its source.
+    Error,
+    /// The item is stored, and the finding counted in the quality figures.
+    Warning,
+}
+
+/// The checks rules are made of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RuleKind {
+    /// The element must be present (and not empty).
+    Required { path: String },
+    /// Codes at the path (strings, or codings of the set's systems) must be in the named set.
+    ValueSet { path: String, set: String },
+    /// ICD-10 codings at the path must be written as ICD-10 codes.
+    Icd10 { path: String },
+    /// Quantities at the path must carry a UCUM unit.
+    UcumUnit { path: String },
+    /// The time at the path must not be after receipt (plus `skew_minutes`).
+    NotInFuture { path: String, skew_minutes: i64 },
+    /// The time at the path must not be before the person's birth date.
+    NotBeforeBirth { path: String },
+    /// The time at the path must not be after the person's death.
+    NotAfterDeath { path: String },
+    /// The time at `path` must not be before the time at `other` (a report after its sample).
+    NotBefore { path: String, other: String },
+    /// The value of a quantity at `path`, when the resource carries `code` in `code_path`, must
+    /// lie within `[min, max]`.
+    Range { code_path: String, code: String, path: String, min: f64, max: f64 },
+    /// When the resource carries one of `codes` in `code_path`, the age at `path` must lie within
+    /// `[min_days, max_days]`.
+    AgeAt { code_path: String, codes: Vec<String>, path: String, min_days: i64, max_days: i64 },
+    /// Codes at `code_path` starting with one of `prefixes` are only for persons of `sex`.
+    SexSpecific { code_path: String, prefixes: Vec<String>, sex: Sex },
+    /// Identifiers of `system` must pass their check character (GB 11643 for ID numbers).
+    CheckDigit { system: String },
+    /// The time at the path must be received within `max_lag_hours`.
+    Timeliness { path: String, max_lag_hours: i64 },
+}
+
+/// One rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    /// Stable id, e.g. `QC-LAB-003`.
+    pub id: String,
+    /// What it counts under: a record category code, or `patient`.
+    pub category: String,
+    /// Error or warning.
+    pub severity: Severity,
+    /// What it asks, in Chinese (shown to the institution with every finding).
+    pub description: String,
+    /// The resource types it applies to.
+    pub applies_to: Vec<String>,
+    /// The check.
+    #[serde(flatten)]
+    pub kind: RuleKind,
+}
+
+/// A versioned set of rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleSet {
+    /// Its version, e.g. `2026.1`.
+    pub version: String,
+    /// The rules.
+    pub rules: Vec<Rule>,
+}
+
+/// Why a rule set cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RuleSetError {
+    /// Not a rule set document.
+    #[error("not a rule set: {0}")]
+    Malformed(String),
+    /// A rule that cannot work.
+    #[error("rule {id}: {why}")]
+    BadRule { id: String, why: String },
+    /// On the sample it was tried on, it would return too much.
+    #[error(
+        "the rule set would return {returned} of {sampled} sampled items ({share:.0} %); at most {limit:.0} % is allowed before activation"
+    )]
+    RejectsTooMuch { returned: usize, sampled: usize, share: f64, limit: f64 },
+}
+
+/// What a rule set does to a sample, before it is activated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Trial {
+    /// Items tried.
+    pub sampled: usize,
+    /// Items an error rule would return.
+    pub returned: usize,
+    /// Findings per rule id.
+    pub by_rule: Vec<(String, usize)>,
+}
+
+impl RuleSet {
+    /// The built-in rule set.
+    pub fn builtin() -> RuleSet {
+        RuleSet::from_json(include_str!("../rules/default.json")).expect("the built-in rule set is valid")
+    }
+
+    /// Parse and check a rule set: ids unique and well formed, descriptions present, value sets
+    /// known, ranges ordered.
+    pub fn from_json(text: &str) -> Result<RuleSet, RuleSetError> {
+        let set: RuleSet = serde_json::from_str(text).map_err(|e| RuleSetError::Malformed(e.to_string()))?;
+        if set.version.trim().is_empty() {
+            return Err(RuleSetError::Malformed("the version is empty".into()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for r in &set.rules {
+            let bad = |why: &str| Err(RuleSetError::BadRule { id: r.id.clone(), why: why.into() });
+            if !r.id.starts_with("QC-") || r.id.len() > 32 || !seen.insert(r.id.clone()) {
+                return bad("ids are unique, start with QC- and have at most 32 characters");
+            }
+            if r.description.trim().is_empty() || r.applies_to.is_empty() {
+                return bad("a rule needs a description and the resource types it applies to");
+            }
+            match &r.kind {
+                RuleKind::ValueSet { set, .. } if crate::valuesets::lookup(set).is_none() => return bad("unknown value set"),
+                RuleKind::Range { min, max, .. } if min.partial_cmp(max) != Some(std::cmp::Ordering::Less) && min != max => {
+                    return bad("min is above max, or not a number");
+                }
+                RuleKind::AgeAt { min_days, max_days, .. } if min_days > max_days => return bad("min_days is above max_days"),
+                RuleKind::Timeliness { max_lag_hours, .. } if *max_lag_hours <= 0 => {
+                    return bad("max_lag_hours must be positive");
+                }
+                _ => {}
+            }
+        }
+        Ok(set)
+    }
+
+    /// Every finding of every rule that applies to this resource.
+    pub fn check(&self, resource: &Value, ctx: &Context) -> Vec<Finding> {
+        let Some(rt) = resource.get("resourceType").and_then(Value::as_str) else { return Vec::new() };
+        self.rules
+            .iter()
+            .filter(|r| r.applies_to.iter().any(|t| t == rt))
+            .flat_map(|r| crate::check::run(r, resource, ctx))
+            .collect()
+    }
+
+    /// Run the set on a sample; refuse it if it would return more than `max_share` (0–1) of it.
+    /// A broken rule set (a path misspelt, a range inverted in meaning) shows here, not in
+    /// production.
+    pub fn trial<'a>(
+        &self,
+        sample: impl IntoIterator<Item = (&'a Value, Context)>,
+        max_share: f64,
+    ) -> Result<Trial, RuleSetError> {
+        let mut t = Trial { sampled: 0, returned: 0, by_rule: Vec::new() };
+        for (resource, ctx) in sample {
+            t.sampled += 1;
+            let findings = self.check(resource, &ctx);
+            if findings.iter().any(|f| f.severity == Severity::Error) {
+                t.returned += 1;
+            }
+            for f in findings {
+                match t.by_rule.iter_mut().find(|(id, _)| *id == f.rule) {
+                    Some((_, n)) => *n += 1,
+                    None => t.by_rule.push((f.rule.clone(), 1)),
+                }
+            }
+        }
+        let share = if t.sampled == 0 { 0.0 } else { t.returned as f64 / t.sampled as f64 };
+        if share > max_share {
+            return Err(RuleSetError::RejectsTooMuch {
+                returned: t.returned,
+                sampled: t.sampled,
+                share: share * 100.0,
+                limit: max_share * 100.0,
+            });
+        }
+        Ok(t)
+    }
+}
