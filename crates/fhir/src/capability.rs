@@ -100,6 +100,8 @@ pub fn capability_statement(base: &str, software_version: &str) -> Value {
             r
         })
         .collect();
+    let mut resources = resources;
+    resources.extend(platform_views());
     json!({
         "resourceType": "CapabilityStatement",
         "status": "active",
@@ -115,12 +117,38 @@ pub fn capability_statement(base: &str, software_version: &str) -> Value {
             "documentation": "Submissions: PUT/POST of single resources, batch and transaction Bundles at the base, and bulk NDJSON at /api/v1/ingest. The submitting institution is the holder of the API key. References resolve within the institution's own namespace.",
             "security": {
                 "cors": false,
-                "description": "Authorization: Bearer <institution API key>. Keys carry scopes: submit, read."
+                "description": "Authorization: Bearer <institution API key or account token>. Keys carry scopes: submit, read, mpi, booking. Clinical content is read only under a resident's grant (Consent) or an emergency access; every decision is an AuditEvent."
             },
             "resource": resources,
             "interaction": [{"code": "batch"}, {"code": "transaction"}],
         }]
     })
+}
+
+/// The platform's own records, read-only: residents' grants as Consent and the audit trail as
+/// AuditEvent (IHE BALP style). Not submitted by institutions.
+fn platform_views() -> Vec<Value> {
+    let paging = |doc: &str| {
+        vec![
+            json!({"name": "patient", "type": "reference", "documentation": doc}),
+            json!({"name": "_count", "type": "number", "documentation": "at most 200"}),
+            json!({"name": "_before", "type": "token", "documentation": "an id: the page after it (newest first); the next link carries it"}),
+        ]
+    };
+    vec![
+        json!({
+            "type": "Consent",
+            "documentation": "Residents' grants (SMS code, app, booking, emergency). Residents read theirs, institutions those given to them, auditors all.",
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": paging("the person whose grants"),
+        }),
+        json!({
+            "type": "AuditEvent",
+            "documentation": "Every access decision and grant step, in the IHE Basic Audit Log Patterns style. Auditors and the provincial operator read all; residents their own record's.",
+            "interaction": [{"code": "read"}, {"code": "search-type"}],
+            "searchParam": paging("the person whose record (also entity, subject)"),
+        }),
+    ]
 }
 
 #[cfg(test)]
@@ -135,6 +163,6 @@ mod tests {
         let cs = capability_statement("http://x/fhir", "0.1.0");
         assert_eq!(cs["fhirVersion"], "4.0.1");
         let listed = cs["rest"][0]["resource"].as_array().unwrap().len();
-        assert_eq!(listed, ACCEPTED_TYPES.len());
+        assert_eq!(listed, ACCEPTED_TYPES.len() + 2, "the accepted types and the Consent and AuditEvent views");
     }
 }
