@@ -135,6 +135,10 @@ fn platform_views() -> Vec<Value> {
             json!({"name": "_before", "type": "token", "documentation": "an id: the page after it (newest first); the next link carries it"}),
         ]
     };
+    let mut audit_params = paging("the person whose record (also entity, subject)");
+    audit_params
+        .push(json!({"name": "date", "type": "date", "documentation": "when recorded; prefixes eq, lt, le, gt, ge; repeatable"}));
+    audit_params.push(json!({"name": "outcome", "type": "token", "documentation": "0 (success), 4 (refused or failed), 8 (other); comma-separated alternatives"}));
     vec![
         json!({
             "type": "Consent",
@@ -146,7 +150,7 @@ fn platform_views() -> Vec<Value> {
             "type": "AuditEvent",
             "documentation": "Every access decision and grant step, in the IHE Basic Audit Log Patterns style. Auditors and the provincial operator read all; residents their own record's.",
             "interaction": [{"code": "read"}, {"code": "search-type"}],
-            "searchParam": paging("the person whose record (also entity, subject)"),
+            "searchParam": audit_params,
         }),
     ]
 }

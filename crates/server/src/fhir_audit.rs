@@ -35,12 +35,19 @@ struct Paging {
     person: Option<PersonId>,
     before: Option<i64>,
     count: u32,
+    from: Option<tongdang_core::Timestamp>,
+    to: Option<tongdang_core::Timestamp>,
+    outcomes: Vec<String>,
+    /// The query as given, for the links.
+    query: Vec<(String, String)>,
 }
 
-/// `patient` (a Patient id or `Patient/id`), `_count` (≤ 200) and `_before` (an id, for paging).
-fn paging(q: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Result<Paging, FhirError> {
+/// `patient` (a Patient id or `Patient/id`), `_count` (≤ 200) and `_before` (an id, for paging);
+/// for AuditEvents also `date` (with prefixes, repeatable) and `outcome` (0 success, 4 refused
+/// or failed, 8 other).
+fn paging(q: Result<Query<Vec<(String, String)>>, QueryRejection>, audit: bool) -> Result<Paging, FhirError> {
     let Query(params) = q.map_err(|_| bad("the query string could not be read"))?;
-    let mut p = Paging { person: None, before: None, count: 50 };
+    let mut p = Paging { person: None, before: None, count: 50, from: None, to: None, outcomes: Vec::new(), query: Vec::new() };
     for (k, v) in params {
         match k.as_str() {
             "patient" | "subject" | "entity" => {
@@ -48,7 +55,22 @@ fn paging(q: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Result<Pag
                 p.person = Some(id.parse().map_err(|_| bad("patient is a Patient id"))?);
             }
             "_count" => p.count = v.parse::<u32>().map_err(|_| bad("_count is a number"))?.clamp(1, 200),
-            "_before" => p.before = Some(v.parse().map_err(|_| bad("_before is an id"))?),
+            "_before" => {
+                p.before = Some(v.parse().map_err(|_| bad("_before is an id"))?);
+                continue;
+            }
+            "date" if audit => crate::search::narrow("date", &v, &mut p.from, &mut p.to)?,
+            "outcome" if audit => {
+                for code in v.split(',') {
+                    let outcomes: &[&str] = match code {
+                        "0" => &["allowed", "ok", "disclosed", "justified", "unjustified"],
+                        "4" => &["refused", "wrong-code", "no-match", "id-mismatch", "expired"],
+                        "8" => &["failed", "unavailable"],
+                        _ => return Err(bad("outcome is 0, 4 or 8")),
+                    };
+                    p.outcomes.extend(outcomes.iter().map(|o| o.to_string()));
+                }
+            }
             _ => {
                 return Err(FhirError::new(
                     StatusCode::BAD_REQUEST,
@@ -57,15 +79,18 @@ fn paging(q: Result<Query<Vec<(String, String)>>, QueryRejection>) -> Result<Pag
                 ));
             }
         }
+        p.query.push((k, v));
     }
     Ok(p)
 }
 
 fn searchset(base: &str, kind: &str, resources: Vec<Value>, next: Option<i64>, p: &Paging) -> Value {
-    let patient = p.person.map(|x| format!("&patient={x}")).unwrap_or_default();
-    let mut links = vec![json!({ "relation": "self", "url": format!("{base}/{kind}?_count={}{patient}", p.count) })];
+    let query: Vec<String> = p.query.iter().map(|(k, v)| format!("{}={}", percent(k), percent(v))).collect();
+    let query = query.join("&");
+    let mut links = vec![json!({ "relation": "self", "url": format!("{base}/{kind}?{query}") })];
     if let Some(n) = next {
-        links.push(json!({ "relation": "next", "url": format!("{base}/{kind}?_count={}{patient}&_before={n}", p.count) }));
+        let sep = if query.is_empty() { "" } else { "&" };
+        links.push(json!({ "relation": "next", "url": format!("{base}/{kind}?{query}{sep}_before={n}") }));
     }
     json!({
         "resourceType": "Bundle",
@@ -79,13 +104,19 @@ fn searchset(base: &str, kind: &str, resources: Vec<Value>, next: Option<i64>, p
     })
 }
 
+fn percent(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
 pub(crate) async fn consents(
     State(state): State<Arc<AppState>>,
     FhirCaller(caller): FhirCaller,
     headers: HeaderMap,
     q: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, FhirError> {
-    let p = paging(q)?;
+    let p = paging(q, false)?;
     let list = state.authorizations.consents(&caller.requester(), p.person, p.before, p.count).await?;
     let now = state.reader.clock().now();
     let next = (list.len() == p.count as usize).then(|| list.last().map(|g| g.id)).flatten();
@@ -130,12 +161,20 @@ pub(crate) async fn audit_events(
     headers: HeaderMap,
     q: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, FhirError> {
-    let mut p = paging(q)?;
+    let mut p = paging(q, true)?;
     p.person = audit_scope(caller.role, caller.person, p.person)?;
     if caller.role == Role::Resident && caller.face_verified_at.is_none() {
         return Err(FhirError::new(StatusCode::FORBIDDEN, IssueCode::Security, GrantError::FaceVerificationRequired.to_string()));
     }
-    let list = state.store.audit_events(p.person, p.before, p.count).await.map_err(FhirError::internal)?;
+    let query = tongdang_store::AuditQuery {
+        person: p.person,
+        from: p.from,
+        to: p.to,
+        outcomes: p.outcomes.clone(),
+        before: p.before,
+        limit: p.count,
+    };
+    let list = state.store.audit_search(&query).await.map_err(FhirError::internal)?;
     let next = (list.len() == p.count as usize).then(|| list.last().map(|e| e.id)).flatten();
     let resources = list.iter().map(fhir_views::audit_event).collect();
     Ok(fhir_json(StatusCode::OK, &searchset(&fhir_base(&headers), "AuditEvent", resources, next, &p)))

@@ -27,7 +27,7 @@ fn bad(message: String) -> FhirError {
 }
 
 /// Apply a `date`-type parameter with its prefix to a `[from, to)` window.
-fn narrow(name: &str, value: &str, from: &mut Option<Timestamp>, to: &mut Option<Timestamp>) -> Result<(), FhirError> {
+pub(crate) fn narrow(name: &str, value: &str, from: &mut Option<Timestamp>, to: &mut Option<Timestamp>) -> Result<(), FhirError> {
     let (prefix, rest) = match value.get(..2) {
         Some(p @ ("eq" | "ne" | "lt" | "le" | "gt" | "ge" | "sa" | "eb" | "ap")) => (p, &value[2..]),
         _ => ("eq", value),

@@ -171,6 +171,23 @@ impl AuditEvent {
     }
 }
 
+/// Which audit events to find (an auditor's search), newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// About one person.
+    pub person: Option<PersonId>,
+    /// At or after.
+    pub from: Option<Timestamp>,
+    /// Before.
+    pub to: Option<Timestamp>,
+    /// With one of these outcomes (empty: any).
+    pub outcomes: Vec<String>,
+    /// Ids below this.
+    pub before: Option<i64>,
+    /// At most.
+    pub limit: u32,
+}
+
 /// A signed checkpoint as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckpointRecord {

@@ -27,7 +27,7 @@ use tongdang_core::{EntryId, Institution, InstitutionCode, PersonId};
 pub use accounts::{AccountRecord, SessionRecord};
 pub use error::StoreError;
 pub use grants::{GrantFilter, GrantRecord, GrantTransition};
-pub use ledger::{AuditEvent, CheckpointRecord, EntryVersionFacts, LeafKind, LedgerLeaf, StoredLeaf};
+pub use ledger::{AuditEvent, AuditQuery, CheckpointRecord, EntryVersionFacts, LeafKind, LedgerLeaf, StoredLeaf};
 pub use model::*;
 pub use mpi::{LinkRow, MatchRecord, MatchRecordWrite, MpiCounts, MpiEvent, NewReview, PersonStatus, RelinkOp, ReviewItem};
 pub use protected::{DEFAULT_ORIGIN, ProtectedStore, Protection};
@@ -172,6 +172,8 @@ pub trait Store: Send + Sync + 'static {
     async fn append_events(&self, events: &[AuditEvent]) -> Result<Vec<i64>>;
     /// Audit events, newest first, of one person or all, before an id.
     async fn audit_events(&self, person: Option<PersonId>, before: Option<i64>, limit: u32) -> Result<Vec<AuditEvent>>;
+    /// Audit events matching an auditor's search, newest first.
+    async fn audit_search(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>>;
     /// Audit events by id.
     async fn events_by_id(&self, ids: &[i64]) -> Result<Vec<AuditEvent>>;
     /// Entry versions (current and history) in `(id, version)` order after `after`.

@@ -769,6 +769,10 @@ impl Store for ProtectedStore {
         self.inner.audit_events(person, before, limit).await
     }
 
+    async fn audit_search(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+        self.inner.audit_search(query).await
+    }
+
     async fn events_by_id(&self, ids: &[i64]) -> Result<Vec<AuditEvent>> {
         self.inner.events_by_id(ids).await
     }

@@ -415,6 +415,30 @@ macro_rules! protection_sql {
             rows.iter().map(audit_event_from_row).collect()
         }
 
+        pub(crate) async fn audit_search(pool: &sqlx::Pool<$db>, q: &crate::AuditQuery) -> crate::Result<Vec<crate::AuditEvent>> {
+            let mut b: QueryBuilder<$db> = QueryBuilder::new(format!("{EVENT_COLUMNS} WHERE id < "));
+            b.push_bind(q.before.unwrap_or(i64::MAX));
+            if let Some(p) = q.person {
+                b.push(" AND person_id = ").push_bind(p.0);
+            }
+            if let Some(f) = q.from {
+                b.push(" AND at >= ").push_bind(f.0);
+            }
+            if let Some(t) = q.to {
+                b.push(" AND at < ").push_bind(t.0);
+            }
+            if !q.outcomes.is_empty() {
+                b.push(" AND outcome IN (");
+                let mut sep = b.separated(", ");
+                for o in &q.outcomes {
+                    sep.push_bind(o.clone());
+                }
+                b.push(")");
+            }
+            b.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(q.limit));
+            b.build().fetch_all(pool).await?.iter().map(audit_event_from_row).collect()
+        }
+
         pub(crate) async fn audit_events_of_grant(pool: &sqlx::Pool<$db>, grant: i64, limit: u32) -> crate::Result<Vec<crate::AuditEvent>> {
             let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{EVENT_COLUMNS} WHERE grant_id = $1 ORDER BY id DESC LIMIT $2")))
                 .bind(grant)

@@ -820,6 +820,10 @@ macro_rules! store_impls {
                 sql::set_face_verified(&self.$write, account, at).await
             }
 
+            async fn audit_search(&self, query: &crate::AuditQuery) -> crate::Result<Vec<crate::AuditEvent>> {
+                sql::audit_search(&self.$read, query).await
+            }
+
             async fn audit_events_of_grant(&self, grant: i64, limit: u32) -> crate::Result<Vec<crate::AuditEvent>> {
                 sql::audit_events_of_grant(&self.$read, grant, limit).await
             }

@@ -504,6 +504,28 @@ async fn consents_and_audit_events_read_as_fhir(store: Arc<ProtectedStore>) {
     let consent_ref = format!("Consent/{id}");
     assert!(read["entity"].as_array().unwrap().iter().any(|e| e["what"]["reference"] == consent_ref.as_str()), "{read}");
     assert!(events.iter().any(|e| e["subtype"][0]["code"] == "grant.active"), "grants are audited too");
+    // An auditor's search: refusals only, by day, paged.
+    let shenzhen_token = c.token("shenzhen").await;
+    c.get(&shenzhen_token, &c.timeline()).await;
+    let today = c.clock.now().to_rfc3339_cst()[..10].to_string();
+    let (status, refused) = c.get(&auditor, &format!("/fhir/AuditEvent?patient={}&outcome=4&date=ge{today}", c.person)).await;
+    assert_eq!(status, StatusCode::OK, "{refused}");
+    let refused: Vec<Value> = entries(&refused).into_iter().map(|e| e["resource"].clone()).collect();
+    assert!(!refused.is_empty() && refused.iter().all(|e| e["outcome"] == "4"), "{refused:?}");
+    let (_, none) = c.get(&auditor, &format!("/fhir/AuditEvent?patient={}&date=lt2000-01-01", c.person)).await;
+    assert!(entries(&none).is_empty(), "{none}");
+    let (_, page) = c.get(&auditor, &format!("/fhir/AuditEvent?patient={}&_count=2", c.person)).await;
+    let next = page["link"].as_array().unwrap().iter().find(|l| l["relation"] == "next").expect("a next page")["url"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(next.contains("_before=") && next.contains("_count=2"), "{next}");
+    let (status, second) = c.get(&auditor, &next).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    let first_ids: Vec<Value> = entries(&page).iter().map(|e| e["resource"]["id"].clone()).collect();
+    assert!(entries(&second).iter().all(|e| !first_ids.contains(&e["resource"]["id"])), "pages do not overlap");
+    let (status, body) = c.get(&auditor, "/fhir/AuditEvent?outcome=7").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(c.get(&resident, "/fhir/AuditEvent").await.0, StatusCode::FORBIDDEN, "not before face verification");
     c.verify_face(&resident).await;
     let (status, own) = c.get(&resident, "/fhir/AuditEvent").await;
