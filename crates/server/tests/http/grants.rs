@@ -453,6 +453,17 @@ async fn refusals_reveal_nothing(store: Arc<ProtectedStore>) {
     let made_up = c.get(&doctor, "/fhir/Observation/987654321").await;
     assert_eq!(real, made_up);
     assert_eq!(real.0, StatusCode::NOT_FOUND);
+    // A Provenance tells of clinical activity: by id, only its submitter reads it.
+    let provenance = json!({"resourceType": "Provenance", "id": "prov1", "target": [{"reference": "Observation/o1"}],
+        "recorded": "2024-10-03T15:00:00+08:00", "agent": [{"who": {"display": "检验科"}}]});
+    let (status, headers, body) = c.s.put("/fhir/Provenance/prov1", &provenance).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let prov = format!("/fhir/Provenance/{}", location(&headers).1);
+    assert_eq!(c.get(&doctor, &prov).await.0, StatusCode::OK, "the submitting institution's clinician");
+    let shenzhen = c.token("shenzhen").await;
+    let (status, body) = c.get(&shenzhen, &prov).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "another institution: {body}");
+    assert_eq!(c.get(&shenzhen, "/fhir/Provenance/987654321").await, (status, body), "as if it did not exist");
     // With a grant of encounters only, lab results are not counted or paged.
     let (_, r) = c
         .post(&doctor, "/api/v1/access-requests", json!({"patient": c.person, "channel": "sms", "categories": ["encounter"]}))
