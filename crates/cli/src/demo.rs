@@ -125,6 +125,7 @@ pub(crate) async fn run(location: &Location, args: &DemoArgs) -> anyhow::Result<
     println!("  演示登录 Demo sign-in: API key of {} ({}), scopes submit + read", hospital.name, hospital.code);
     println!("  export TONGDANG_KEY={key}");
     if let Some(p) = sample {
+        println!("  # reads need the resident's authorization: post the booking below (or use an SMS code), then");
         println!("  curl -H \"Authorization: Bearer $TONGDANG_KEY\" '{base}/api/v1/persons/{p}/timeline?limit=5'");
         println!("  curl -H \"Authorization: Bearer $TONGDANG_KEY\" '{base}/fhir/Patient/{p}/$everything'");
     }
@@ -188,6 +189,15 @@ pub(crate) async fn run(location: &Location, args: &DemoArgs) -> anyhow::Result<
     println!("  演示账号 Demo accounts (POST {base}/api/v1/auth/sign-in with login and password):");
     for (role, login, password) in &accounts {
         println!("    {role:<10} {login:<16} {password}");
+    }
+    if let Some(p) = sample {
+        println!();
+        println!("  授权调阅 Authorized reading (docs/access.md): as doctor01, ask the demo resident by SMS code,");
+        println!("  read the code from the simulated SMS outbox, enter it, then read the record:");
+        println!("    POST {base}/api/v1/access-requests {{\"patient\":\"{p}\",\"channel\":\"sms\"}}");
+        println!("    GET  {base}/api/v1/simulators/sms/outbox");
+        println!("    POST {base}/api/v1/access-requests/{{id}}/code {{\"code\":\"……\"}}");
+        println!("    GET  {base}/api/v1/persons/{p}/timeline");
     }
     println!();
     if args.no_serve {
