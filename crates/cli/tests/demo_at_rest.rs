@@ -171,6 +171,29 @@ fn exercise(port: u16, stdout: &Path) -> (String, String) {
         assert_eq!(timeline.status(), 200);
         let patient = client.get(format!("{base}/fhir/Patient/{person}")).bearer_auth(&token).send().await.unwrap();
         assert!(patient.text().await.unwrap().contains(&r.name), "the resident sees their own name");
+        // A clinician's SMS request (a masked phone in its evidence) and an emergency access
+        // whose stated reason names the resident: grants' free text is sealed like the rest.
+        let body = serde_json::json!({"login": "doctor01", "password": "demo-clinician-2024", "kind": "api"});
+        let doctor: serde_json::Value =
+            client.post(format!("{base}/api/v1/auth/sign-in")).json(&body).send().await.unwrap().json().await.unwrap();
+        let doctor = doctor["token"].as_str().expect("the demo clinician signs in").to_string();
+        let asked = client
+            .post(format!("{base}/api/v1/access-requests"))
+            .bearer_auth(&doctor)
+            .json(&serde_json::json!({"patient": person, "channel": "sms"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(asked.status(), 201, "{}", asked.text().await.unwrap());
+        let reason = format!("{}昏迷送急诊，家属电话{}，身份证{}", r.name, r.phone, r.national_id.clone().unwrap_or_default());
+        let emergency = client
+            .post(format!("{base}/api/v1/persons/{person}/emergency-access"))
+            .bearer_auth(&doctor)
+            .json(&serde_json::json!({"reason": reason}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(emergency.status(), 201, "{}", emergency.text().await.unwrap());
         (key, token)
     })
 }
