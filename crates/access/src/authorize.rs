@@ -39,6 +39,8 @@ pub struct GrantDefaults {
     pub face_fresh_hours: i64,
     /// SMS requests an institution may make for one person in an hour.
     pub sms_requests_per_hour: usize,
+    /// Failed face verifications of a resident in an hour before further attempts wait.
+    pub face_failures_per_hour: usize,
     /// Wrong codes an institution may enter for one person in a day, across all its requests
     /// (with the per-request lock, this bounds guessing: 10 in a million a day).
     pub wrong_codes_per_day: i64,
@@ -56,6 +58,7 @@ impl Default for GrantDefaults {
             emergency_hours: 72,
             face_fresh_hours: 24,
             sms_requests_per_hour: 3,
+            face_failures_per_hour: 5,
             wrong_codes_per_day: 10,
         }
     }
@@ -82,8 +85,10 @@ pub enum GrantError {
     /// The mobile numbers on file disagree: no code is sent to either.
     #[error("the mobile numbers on file for this person disagree; use the app or the booking platform")]
     PhonesDisagree,
-    /// Too many SMS requests or wrong codes for this person.
-    #[error("too many SMS requests or wrong codes for this person; wait, or use the app or the booking platform")]
+    /// Too many SMS requests or wrong codes for this person, or failed face verifications.
+    #[error(
+        "too many attempts for this person (SMS requests, wrong codes or failed face verifications); wait, or use another channel"
+    )]
     TooManyRequests,
     /// A wrong code.
     #[error("wrong code; {0} tries left")]
@@ -637,6 +642,20 @@ impl Authorizations {
                 on_file.first().cloned().ok_or_else(|| GrantError::Invalid("no ID number is on your record; give one".into()))?
             }
         };
+        // Five failed attempts in an hour stop further ones for the hour: a stolen session
+        // cannot try photo after photo against the police service.
+        let now = self.clock.now();
+        let recent = tongdang_store::AuditQuery {
+            person: Some(person),
+            from: Some(Timestamp(now.0 - HOUR)),
+            outcomes: vec!["no-match".into(), "id-mismatch".into()],
+            limit: 10,
+            ..Default::default()
+        };
+        let failures = self.store.audit_search(&recent).await?.iter().filter(|e| e.kind == "auth.face-verification").count();
+        if failures >= self.defaults.face_failures_per_hour {
+            return Err(GrantError::TooManyRequests);
+        }
         if !on_file.contains(&typed) {
             self.face_event(who, person, "id-mismatch").await?;
             return Err(GrantError::FaceNoMatch);

@@ -603,6 +603,16 @@ async fn face_verification_fails_clearly(store: Arc<ProtectedStore>) {
     assert_eq!(c.get(&resident, &c.timeline()).await.0, StatusCode::OK);
     let doctor = c.token("cardio").await;
     assert_eq!(c.post(&doctor, path, json!({"photo": "AAAA"})).await.0, StatusCode::FORBIDDEN, "residents only");
+    // Failed attempts are limited: two so far; three more, then the hour is over for attempts.
+    for _ in 0..3 {
+        let (status, _) = c.post(&resident, path, json!({"photo": data_encoding::BASE64.encode(b"not me")})).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let (status, body) = c.post(&resident, path, json!({"photo": data_encoding::BASE64.encode(PHOTO)})).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "even the right photo waits: {body}");
+    assert_api_error(&body, "too_many_requests");
+    c.clock.advance(61 * MINUTE);
+    c.verify_face(&resident).await;
 }
 
 /// The police service hangs: the resident gets 504, not a hung request.
