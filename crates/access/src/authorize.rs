@@ -583,13 +583,8 @@ impl Authorizations {
         persons.sort();
         persons.dedup();
         for p in persons {
-            let mut e = AuditEvent::new("read.consent", &who.actor, "allowed");
-            e.at = self.clock.now();
-            e.institution = who.institution.as_ref().map(|i| i.as_str().to_string());
-            e.person = Some(p);
-            e.detail = serde_json::json!({ "role": who.role.code(), "count": list.iter().filter(|g| g.person == p).count() })
-                .to_string();
-            self.audit.record(e).await?;
+            let count = list.iter().filter(|g| g.person == p).count();
+            self.event(who, "read.consent", p, "allowed", None, serde_json::json!({ "count": count })).await?;
         }
         Ok(list)
     }
@@ -608,13 +603,7 @@ impl Authorizations {
         if !visible {
             return Err(GrantError::NotFound("Consent"));
         }
-        let mut e = AuditEvent::new("read.consent", &who.actor, "allowed");
-        e.at = self.clock.now();
-        e.institution = who.institution.as_ref().map(|i| i.as_str().to_string());
-        e.person = Some(g.person);
-        e.grant = Some(g.id);
-        e.detail = serde_json::json!({ "role": who.role.code(), "grant": g.id }).to_string();
-        self.audit.record(e).await?;
+        self.event(who, "read.consent", g.person, "allowed", Some(g.id), serde_json::json!({ "grant": g.id })).await?;
         Ok(g)
     }
 
@@ -678,11 +667,7 @@ impl Authorizations {
     }
 
     async fn face_event(&self, who: &Requester, person: PersonId, outcome: &str) -> Result<(), GrantError> {
-        let mut e = AuditEvent::new("auth.face-verification", &who.actor, outcome);
-        e.at = self.clock.now();
-        e.person = Some(person);
-        self.audit.record(e).await?;
-        Ok(())
+        self.event(who, "auth.face-verification", person, outcome, None, serde_json::json!({})).await
     }
 
     fn fresh_face(&self, who: &Requester) -> Result<(), GrantError> {
@@ -765,16 +750,30 @@ impl Authorizations {
         g: &GrantRecord,
         mut detail: serde_json::Value,
     ) -> Result<(), GrantError> {
-        let mut e = AuditEvent::new(kind, &who.actor, outcome);
-        e.at = self.clock.now();
-        e.institution = who.institution.as_ref().map(|i| i.as_str().to_string());
-        e.person = Some(person);
-        e.grant = Some(g.id);
-        detail["role"] = who.role.code().into();
         detail["grant"] = g.id.into();
         detail["channel"] = g.channel.clone().into();
         detail["to"] = g.institution.clone().into();
         detail["categories"] = g.categories.clone().into();
+        self.event(who, kind, person, outcome, Some(g.id), detail).await
+    }
+
+    /// Every event of this service: who (role, institution, department), whose record, when by
+    /// the service's clock, the grant if any, and `detail`.
+    async fn event(
+        &self,
+        who: &Requester,
+        kind: &str,
+        person: PersonId,
+        outcome: &str,
+        grant: Option<i64>,
+        mut detail: serde_json::Value,
+    ) -> Result<(), GrantError> {
+        let mut e = AuditEvent::new(kind, &who.actor, outcome);
+        e.at = self.clock.now();
+        e.institution = who.institution.as_ref().map(|i| i.as_str().to_string());
+        e.person = Some(person);
+        e.grant = grant;
+        detail["role"] = who.role.code().into();
         if let Some(d) = &who.department {
             detail["department"] = d.clone().into();
         }

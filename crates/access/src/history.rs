@@ -78,22 +78,14 @@ pub fn describe(e: &AuditEvent, own_actor: &str, institution_name: &str) -> Opti
 }
 
 fn categories_text(v: Option<&Value>) -> String {
-    match v {
-        Some(Value::Array(list)) if !list.is_empty() => {
-            let labels: Vec<&str> = list
-                .iter()
-                .filter_map(Value::as_str)
-                .filter_map(|c| c.parse::<Category>().ok())
-                .map(Category::label_zh)
-                .collect();
-            format!("{}记录", labels.join("、"))
-        }
-        Some(Value::String(s)) if s != "all" && !s.is_empty() => {
-            let labels: Vec<&str> = s.split(',').filter_map(|c| c.parse::<Category>().ok()).map(Category::label_zh).collect();
-            format!("{}记录", labels.join("、"))
-        }
-        _ => "健康档案".to_string(),
-    }
+    // Stored as a list of codes, or (grant events) as `all` / codes joined by commas.
+    let codes: Vec<&str> = match v {
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+        Some(Value::String(s)) if s != "all" => s.split(',').collect(),
+        _ => Vec::new(),
+    };
+    let labels: Vec<&str> = codes.iter().filter_map(|c| c.parse::<Category>().ok()).map(Category::label_zh).collect();
+    if labels.is_empty() { "健康档案".to_string() } else { format!("{}记录", labels.join("、")) }
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ impl Notifier {
     }
 
     /// A read under a grant: the first by this institution is told to the resident.
-    pub fn first_read(self: &Arc<Self>, person: PersonId, institution: &str, _grant: i64, channel: Channel, now: Timestamp) {
+    pub fn first_read(self: &Arc<Self>, person: PersonId, institution: &str, channel: Channel, now: Timestamp) {
         {
             let mut seen = self.seen.lock().expect("seen lock");
             if seen.len() >= SEEN_LIMIT {

@@ -180,10 +180,10 @@ impl RecordReader {
         let grants = self.grants_bearing(who, person, disclosure, now).await?;
         let decision = self.policy.decide(who, person, disclosure, &grants, now);
         let event = decision_event(who, action, person, &decision, categories, now);
-        if let (Decision::Permit { basis: Basis::Grant(id, channel), .. }, Some(p), Some(n), Some(i)) =
+        if let (Decision::Permit { basis: Basis::Grant(_, channel), .. }, Some(p), Some(n), Some(i)) =
             (&decision, person, &self.notifier, &who.institution)
         {
-            n.first_read(p, i.as_str(), *id, *channel, now);
+            n.first_read(p, i.as_str(), *channel, now);
         }
         let ticket = self.audit.submit(event).await;
         match decision {

@@ -85,8 +85,7 @@ fn paging(q: Result<Query<Vec<(String, String)>>, QueryRejection>, audit: bool) 
 }
 
 fn searchset(base: &str, kind: &str, resources: Vec<Value>, next: Option<i64>, p: &Paging) -> Value {
-    let query: Vec<String> = p.query.iter().map(|(k, v)| format!("{}={}", percent(k), percent(v))).collect();
-    let query = query.join("&");
+    let query = crate::fhir_read::query_string(&p.query);
     let mut links = vec![json!({ "relation": "self", "url": format!("{base}/{kind}?{query}") })];
     if let Some(n) = next {
         let sep = if query.is_empty() { "" } else { "&" };
@@ -102,12 +101,6 @@ fn searchset(base: &str, kind: &str, resources: Vec<Value>, next: Option<i64>, p
             "search": { "mode": "match" }
         })).collect::<Vec<_>>()
     })
-}
-
-fn percent(s: &str) -> String {
-    s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect()
 }
 
 pub(crate) async fn consents(

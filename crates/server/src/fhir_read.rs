@@ -98,7 +98,7 @@ fn link(relation: &str, url: String) -> Value {
     json!({"relation": relation, "url": url})
 }
 
-fn query_string(params: &[(String, String)]) -> String {
+pub(crate) fn query_string(params: &[(String, String)]) -> String {
     params.iter().map(|(k, v)| format!("{}={}", percent(k), percent(v))).collect::<Vec<_>>().join("&")
 }
 

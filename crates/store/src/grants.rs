@@ -98,6 +98,9 @@ impl GrantRecord {
     }
 }
 
+/// The columns of `grants` in the order both readers (sqlx and the SQLite rusqlite path) map them.
+pub(crate) const GRANT_SELECT: &str = "SELECT id, person_id, institution, department, clinician, categories, channel, status, valid_from, valid_until, requested_by, external_ref, sealed, created_at, decided_at, decided_by, code_digest, code_expires, code_tries, review_status, reviewed_by, reviewed_at FROM grants";
+
 /// Which grants to list.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GrantFilter {

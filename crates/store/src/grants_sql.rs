@@ -3,7 +3,7 @@
 
 macro_rules! grants_sql {
     ($db:ty) => {
-        const GRANT_COLUMNS: &str = "SELECT id, person_id, institution, department, clinician, categories, channel, status, valid_from, valid_until, requested_by, external_ref, sealed, created_at, decided_at, decided_by, code_digest, code_expires, code_tries, review_status, reviewed_by, reviewed_at FROM grants";
+        use crate::grants::GRANT_SELECT as GRANT_COLUMNS;
 
         fn grant_from_row(r: &<$db as sqlx::Database>::Row) -> crate::Result<crate::GrantRecord> {
             use sqlx::Row;

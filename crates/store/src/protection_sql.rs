@@ -394,25 +394,7 @@ macro_rules! protection_sql {
             before: Option<i64>,
             limit: u32,
         ) -> crate::Result<Vec<crate::AuditEvent>> {
-            let before = before.unwrap_or(i64::MAX);
-            let rows = match person {
-                Some(p) => {
-                    sqlx::query(sqlx::AssertSqlSafe(format!("{EVENT_COLUMNS} WHERE person_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3")))
-                        .bind(p.0)
-                        .bind(before)
-                        .bind(i64::from(limit))
-                        .fetch_all(pool)
-                        .await?
-                }
-                None => {
-                    sqlx::query(sqlx::AssertSqlSafe(format!("{EVENT_COLUMNS} WHERE id < $1 ORDER BY id DESC LIMIT $2")))
-                        .bind(before)
-                        .bind(i64::from(limit))
-                        .fetch_all(pool)
-                        .await?
-                }
-            };
-            rows.iter().map(audit_event_from_row).collect()
+            audit_search(pool, &crate::AuditQuery { person, before, limit, ..Default::default() }).await
         }
 
         pub(crate) async fn audit_search(pool: &sqlx::Pool<$db>, q: &crate::AuditQuery) -> crate::Result<Vec<crate::AuditEvent>> {

@@ -11,6 +11,14 @@ use std::sync::{Arc, Mutex};
 use tongdang_core::{Category, EntryId, PersonId, Timestamp};
 use tongdang_protection::ledger::NodeId;
 
+/// The grant look-up every clinical read makes (built once).
+static GRANTS_IN_FORCE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "{} WHERE person_id = ?1 AND institution = ?2 AND status = 'active' AND valid_until > ?3",
+        crate::grants::GRANT_SELECT
+    )
+});
+
 /// Idle connections kept.
 const IDLE: usize = 8;
 
@@ -74,11 +82,7 @@ impl ReadPool {
         tokio::task::spawn_blocking(move || {
             let conn = pool.connection()?;
             let result = (|| {
-                let mut stmt = conn
-                    .prepare_cached(
-                        "SELECT id, person_id, institution, department, clinician, categories, channel, status, valid_from, valid_until, requested_by, external_ref, sealed, created_at, decided_at, decided_by, code_digest, code_expires, code_tries, review_status, reviewed_by, reviewed_at FROM grants WHERE person_id = ?1 AND institution = ?2 AND status = 'active' AND valid_until > ?3",
-                    )
-                    .map_err(sqlite)?;
+                let mut stmt = conn.prepare_cached(&GRANTS_IN_FORCE).map_err(sqlite)?;
                 let rows = stmt
                     .query_map(rusqlite::params![person.0, institution, now.0], |r| {
                         Ok(crate::GrantRecord {

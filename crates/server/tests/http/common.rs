@@ -95,6 +95,19 @@ impl Server {
         tongdang_testkit::grant_everyone(self.store.as_ref(), CODE).await;
     }
 
+    /// Sign an account in through the API; its bearer token.
+    pub async fn token(&self, login: &str, password: &str) -> String {
+        let r = self
+            .request(Method::POST, "/api/v1/auth/sign-in", None)
+            .json(&json!({"login": login, "password": password, "kind": "api"}))
+            .send()
+            .await
+            .unwrap();
+        let (status, body) = read(r).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["token"].as_str().unwrap().to_string()
+    }
+
     /// The FHIR base as the server names it to this client.
     pub fn fhir_base(&self) -> String {
         format!("{}/fhir", self.url)

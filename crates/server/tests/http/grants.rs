@@ -80,16 +80,7 @@ async fn setup(store: Arc<ProtectedStore>) -> Ctx {
 
 impl Ctx {
     async fn token(&self, login: &str) -> String {
-        let r = self
-            .s
-            .request(Method::POST, "/api/v1/auth/sign-in", None)
-            .json(&json!({"login": login, "password": PASSWORD, "kind": "api"}))
-            .send()
-            .await
-            .unwrap();
-        let (status, body) = read(r).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["token"].as_str().unwrap().to_string()
+        self.s.token(login, PASSWORD).await
     }
 
     async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
@@ -703,13 +694,7 @@ async fn unconfigured_channels_fail_clearly(store: Arc<ProtectedStore>) {
         .create("cardio", "测试", PASSWORD, Role::Clinician, Some(CODE), Some("心内科"), None)
         .await
         .unwrap();
-    let r = s
-        .request(Method::POST, "/api/v1/auth/sign-in", None)
-        .json(&json!({"login": "cardio", "password": PASSWORD, "kind": "api"}))
-        .send()
-        .await
-        .unwrap();
-    let token = read(r).await.1["token"].as_str().unwrap().to_string();
+    let token = s.token("cardio", PASSWORD).await;
     let r = s
         .request(Method::POST, "/api/v1/access-requests", Some(&token))
         .json(&json!({"patient": person, "channel": "sms"}))

@@ -40,15 +40,7 @@ async fn account(store: &Arc<ProtectedStore>, login: &str, role: Role, person: O
 
 /// Sign in for a bearer token.
 async fn token(s: &Server, login: &str) -> String {
-    let r = s
-        .request(Method::POST, "/api/v1/auth/sign-in", None)
-        .json(&json!({"login": login, "password": PASSWORD, "kind": "api"}))
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = read(r).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["token"].as_str().unwrap().to_string()
+    s.token(login, PASSWORD).await
 }
 
 async fn get_as(s: &Server, token: &str, path: &str) -> (StatusCode, Value) {
