@@ -177,6 +177,14 @@ impl Policy {
                 }
                 _ => Decision::Deny(DenyReason::NotOwnRecord),
             },
+            // A booking platform finds the resident an appointment is for: demographics (masked
+            // by its role), nothing clinical.
+            Role::InstitutionSystem if !who.scopes.contains(&Scope::Read) && who.scopes.contains(&Scope::Booking) => {
+                match disclosure {
+                    Disclosure::Demographics => by_role,
+                    Disclosure::Clinical => Decision::Deny(DenyReason::NoReadScope),
+                }
+            }
             Role::Clinician | Role::InstitutionSystem => {
                 if !who.scopes.contains(&Scope::Read) {
                     return Decision::Deny(DenyReason::NoReadScope);
@@ -323,6 +331,17 @@ mod tests {
                 assert_eq!(p, expected, "{role:?} {person:?} {disclosure:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_booking_platform_finds_residents_but_reads_nothing_clinical() {
+        let booking = Requester::institution_key(InstitutionCode::new(OTHER).unwrap(), vec![Scope::Booking], "b");
+        assert!(permitted(Policy.decide(&booking, None, Disclosure::Demographics, &[], NOW)));
+        let g = Grant { institution: OTHER.into(), ..grant(1, 7, Channel::Booking, Categories::All) };
+        assert_eq!(
+            Policy.decide(&booking, Some(PersonId(7)), Disclosure::Clinical, &[g], NOW),
+            Decision::Deny(DenyReason::NoReadScope)
+        );
     }
 
     #[test]

@@ -345,8 +345,7 @@ pub(crate) async fn booking(
     let at = Timestamp::parse_fhir(&b.at)
         .ok_or_else(|| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "at is not an RFC 3339 time"))?;
     // Booking clients find residents by identifier; the look-up needs no read scope of theirs.
-    let finder = Requester { scopes: vec![tongdang_core::Scope::Read], ..who.clone() };
-    let person = person_of(&state, &finder, b.patient.as_deref(), b.identifier.as_deref()).await?;
+    let person = person_of(&state, &who, b.patient.as_deref(), b.identifier.as_deref()).await?;
     let department = b.department.filter(|d| !d.trim().is_empty());
     if department.as_ref().is_some_and(|d| d.chars().count() > 64) {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", "department has at most 64 characters"));
