@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 use tongdang_core::InstitutionCode;
-use tongdang_ingest::{Channel, GroupMode, Ingestor, Item, prepare};
+use tongdang_ingest::{Channel, GroupMode, Ingestor, Item, Preparation, prepare};
 use tongdang_protection::{LocalMasterKey, Suite};
 use tongdang_store::{Location, Protection, Store};
 
@@ -63,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     for (code, line) in &lines {
         let t = Instant::now();
-        let item = prepare(Item::from_line(1, line), code, line.len());
+        let item = prepare(Item::from_line(1, line), &Preparation::new(code.clone()), line.len());
         let prepared = t.elapsed().as_secs_f64();
         let submission = ingestor.begin(code.clone(), Channel::Rest).await?;
         let begun = t.elapsed().as_secs_f64();
@@ -103,8 +103,11 @@ async fn main() -> anyhow::Result<()> {
     for (code, lines) in by_institution {
         for chunk in lines.chunks(1_000) {
             let submission = ingestor.begin(code.clone(), Channel::Ndjson).await?;
-            let items: Vec<_> =
-                chunk.iter().enumerate().map(|(i, l)| prepare(Item::from_line(i as u64 + 1, l), code, l.len())).collect();
+            let items: Vec<_> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, l)| prepare(Item::from_line(i as u64 + 1, l), &submission.preparation(), l.len()))
+                .collect();
             decided += items.len();
             let t = Instant::now();
             ingestor.commit(&submission, items, GroupMode::Batch).await?;

@@ -37,6 +37,19 @@ impl Timestamp {
         self.to_datetime(CST).and_then(|t| t.format(&Rfc3339).ok()).unwrap_or_else(|| format!("@{}", self.0))
     }
 
+    /// The calendar day in China Standard Time, as `yyyymmdd` (0 when out of range).
+    pub fn cst_day(self) -> i32 {
+        self.to_datetime(CST).map_or(0, |t| t.year() * 10_000 + i32::from(u8::from(t.month())) * 100 + i32::from(t.day()))
+    }
+
+    /// 00:00 China Standard Time of a `yyyymmdd` day (`None` if it is not a date).
+    pub fn cst_day_start(day: i32) -> Option<Timestamp> {
+        if !(10_000_101..=99_991_231).contains(&day) {
+            return None;
+        }
+        Timestamp::parse_fhir(&format!("{:04}-{:02}-{:02}", day / 10_000, day / 100 % 100, day % 100))
+    }
+
     /// Parse a FHIR `date`, `dateTime` or `instant` (any precision from a year to fractions of a
     /// second). A value without an offset is read as China Standard Time, the local time of every
     /// submitting institution. Partial dates mean the start of the period they name.

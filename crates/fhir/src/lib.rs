@@ -7,6 +7,7 @@ pub mod bundle;
 pub mod capability;
 pub mod digest;
 pub mod kind;
+pub mod node;
 pub mod outcome;
 pub mod parse;
 pub mod patient;
@@ -14,6 +15,7 @@ pub mod reference;
 pub mod template;
 
 pub use kind::{ResourceKind, classify};
+pub use node::Node;
 pub use outcome::{Issue, IssueCode, Severity};
 pub use parse::{ParsedResource, parse_resource};
 pub use reference::{Reference, ReferenceSite};

@@ -52,6 +52,8 @@ pub enum IssueCode {
     Processing,
     /// Refused for now: a quota or rate limit.
     Throttled,
+    /// A quality rule failed (the message starts with the rule id).
+    BusinessRule,
 }
 
 impl IssueCode {
@@ -71,6 +73,7 @@ impl IssueCode {
             IssueCode::Informational => "informational",
             IssueCode::Processing => "processing",
             IssueCode::Throttled => "throttled",
+            IssueCode::BusinessRule => "business-rule",
         }
     }
 }

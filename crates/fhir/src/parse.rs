@@ -136,6 +136,11 @@ impl ParsedResource {
         canonical_digest(&self.json)
     }
 
+    /// The tree, as quality rules read it.
+    pub fn node(&self) -> crate::Node<'_> {
+        crate::Node::Parsed(&self.json)
+    }
+
     pub(crate) fn json(&self) -> &Json {
         &self.json
     }

@@ -77,6 +77,7 @@ impl ParsedResource {
             mother: mother.and_then(|m| m.get("name")).map(name),
             multiple_birth,
             identifiers: Vec::new(),
+            deceased: text(json.get("deceasedDateTime")),
         };
         if let Some(m) = mother {
             raw.phones.extend(phones(m.get("telecom")));

@@ -4,9 +4,9 @@
 //! types it applies to, and one check of a known kind with its parameters. A rule set is checked
 //! whole when loaded, and tried on a sample before it is activated.
 
-use crate::check::{Context, Finding, Sex};
+use crate::check::{Context, Finding, Probe, Sex};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use tongdang_fhir::Node;
 
 /// What failing a rule means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,8 +34,13 @@ pub enum RuleKind {
     NotInFuture { path: String, skew_minutes: i64 },
     /// The time at the path must not be before the person's birth date.
     NotBeforeBirth { path: String },
-    /// The time at the path must not be after the person's death.
-    NotAfterDeath { path: String },
+    /// The time at the path must not be later than `grace_days` after the day of the person's
+    /// death (death certification and autopsy come after it).
+    NotAfterDeath {
+        path: String,
+        #[serde(default)]
+        grace_days: i64,
+    },
     /// The time at `path` must not be before the time at `other` (a report after its sample).
     NotBefore { path: String, other: String },
     /// The value of a quantity at `path`, when the resource carries `code` in `code_path`, must
@@ -50,6 +55,59 @@ pub enum RuleKind {
     CheckDigit { system: String },
     /// The time at the path must be received within `max_lag_hours`.
     Timeliness { path: String, max_lag_hours: i64 },
+    /// The entry must not repeat one the institution already submitted under another id: same
+    /// person, type, codes and clinical time. Checked against the store at commit.
+    Duplicate,
+}
+
+/// The quality dimension a rule measures (the figures count findings per dimension).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dimension {
+    /// Required and recommended elements present (完整性).
+    Completeness,
+    /// Codes, units, formats and values that can be true (规范性/准确性).
+    Validity,
+    /// Agreement with the person and the rest of the record (一致性).
+    Consistency,
+    /// Received soon enough after the clinical time (及时性).
+    Timeliness,
+    /// Not a repeat of what is stored under another id (唯一性).
+    Uniqueness,
+}
+
+impl RuleKind {
+    /// The dimension this kind of check measures.
+    pub fn dimension(&self) -> Dimension {
+        match self {
+            RuleKind::Required { .. } => Dimension::Completeness,
+            RuleKind::ValueSet { .. }
+            | RuleKind::Icd10 { .. }
+            | RuleKind::UcumUnit { .. }
+            | RuleKind::CheckDigit { .. }
+            | RuleKind::NotInFuture { .. }
+            | RuleKind::Range { .. } => Dimension::Validity,
+            RuleKind::NotBeforeBirth { .. }
+            | RuleKind::NotAfterDeath { .. }
+            | RuleKind::NotBefore { .. }
+            | RuleKind::AgeAt { .. }
+            | RuleKind::SexSpecific { .. } => Dimension::Consistency,
+            RuleKind::Timeliness { .. } => Dimension::Timeliness,
+            RuleKind::Duplicate => Dimension::Uniqueness,
+        }
+    }
+
+    /// Whether the check needs the person (birth, death, sex), known only once the item's
+    /// subject is resolved.
+    pub fn needs_person(&self) -> bool {
+        matches!(
+            self,
+            RuleKind::NotBeforeBirth { .. }
+                | RuleKind::NotAfterDeath { .. }
+                | RuleKind::AgeAt { .. }
+                | RuleKind::SexSpecific { .. }
+        )
+    }
 }
 
 /// One rule.
@@ -144,8 +202,8 @@ impl RuleSet {
     }
 
     /// Every finding of every rule that applies to this resource.
-    pub fn check(&self, resource: &Value, ctx: &Context) -> Vec<Finding> {
-        let Some(rt) = resource.get("resourceType").and_then(Value::as_str) else { return Vec::new() };
+    pub fn check(&self, resource: Node<'_>, ctx: &Context) -> Vec<Finding> {
+        let Some(rt) = resource.get("resourceType").and_then(Node::as_str) else { return Vec::new() };
         self.rules
             .iter()
             .filter(|r| r.applies_to.iter().any(|t| t == rt))
@@ -153,12 +211,42 @@ impl RuleSet {
             .collect()
     }
 
+    /// The findings that need nothing but the resource, and the probes of the rules that need
+    /// its person (judged by [`RuleSet::judge`] once the person is known).
+    pub fn check_alone(&self, resource: Node<'_>, ctx: &Context) -> (Vec<Finding>, Vec<Probe>) {
+        let Some(rt) = resource.get("resourceType").and_then(Node::as_str) else { return (Vec::new(), Vec::new()) };
+        let (mut findings, mut probes) = (Vec::new(), Vec::new());
+        for (i, r) in self.rules.iter().enumerate().filter(|(_, r)| r.applies_to.iter().any(|t| t == rt)) {
+            if r.kind.needs_person() {
+                probes.extend(crate::check::probe(r, resource).into_iter().map(|p| Probe { rule: i, ..p }));
+            } else {
+                findings.extend(crate::check::run(r, resource, ctx));
+            }
+        }
+        (findings, probes)
+    }
+
+    /// Judge the probes of [`RuleSet::check_alone`] against what is known of the person.
+    pub fn judge(&self, probes: &[Probe], ctx: &Context) -> Vec<Finding> {
+        probes.iter().filter_map(|p| self.rules.get(p.rule).and_then(|r| crate::check::judge(r, p, ctx))).collect()
+    }
+
+    /// The duplicate rule that applies to this resource type, if any.
+    pub fn duplicate_rule(&self, resource_type: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.kind == RuleKind::Duplicate && r.applies_to.iter().any(|t| t == resource_type))
+    }
+
+    /// The rule with this id.
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.id == id)
+    }
+
     /// Run the set on a sample; refuse it if it would return more than `max_share` (0–1) of it.
     /// A broken rule set (a path misspelt, a range inverted in meaning) shows here, not in
     /// production.
     pub fn trial<'a>(
         &self,
-        sample: impl IntoIterator<Item = (&'a Value, Context)>,
+        sample: impl IntoIterator<Item = (Node<'a>, Context)>,
         max_share: f64,
     ) -> Result<Trial, RuleSetError> {
         let mut t = Trial { sampled: 0, returned: 0, by_rule: Vec::new() };

@@ -51,6 +51,8 @@ pub struct RawDemographics {
     pub multiple_birth: Option<i32>,
     /// `(system, value)` of every identifier, identity documents already normalized.
     pub identifiers: Vec<(String, String)>,
+    /// `deceasedDateTime`, when given.
+    pub deceased: Option<String>,
 }
 
 /// Sex as GB/T 2261.1 codes: 0 unknown, 1 male, 2 female, 9 unspecified.
@@ -192,6 +194,9 @@ pub struct Demographics {
     /// Birth date.
     #[serde(rename = "b", default, skip_serializing_if = "Option::is_none")]
     pub birth: Option<BirthDate>,
+    /// Date of death (quality checks only: matching ignores it).
+    #[serde(rename = "dd", default, skip_serializing_if = "Option::is_none")]
+    pub death: Option<BirthDate>,
     /// Phones, digits only, without the +86 prefix.
     #[serde(rename = "p", default, skip_serializing_if = "Vec::is_empty")]
     pub phones: Vec<String>,
@@ -235,6 +240,7 @@ impl Demographics {
         }
         d.sex = raw.gender.as_deref().map(Sex::parse).filter(|s| matches!(s, Sex::Male | Sex::Female));
         d.birth = raw.birth_date.as_deref().and_then(BirthDate::parse);
+        d.death = raw.deceased.as_deref().and_then(|t| BirthDate::parse(t.get(..10).unwrap_or(t)));
         d.phones = raw.phones.iter().filter_map(|p| phone(p)).collect();
         d.phones.sort();
         d.phones.dedup();

@@ -2,11 +2,12 @@
 
 use crate::prepare::{Body, Position, Prepared, Role};
 use crate::register::{Assigned, NewPatient, resolve_persons};
-use crate::{IngestError, Submission};
+use crate::{IngestError, Submission, quality};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tongdang_core::{EntryId, PersonId, Timestamp};
 use tongdang_fhir::{Issue, IssueCode, Reference};
+use tongdang_govern::Severity;
 use tongdang_store::{
     DirectoryRecord, EntryRecord, EntryStatus, IdKind, IngestTx, MatchRecord, MatchRecordWrite, NewReview, PatientRecord,
     PersonIdentifier, SourceIdentifier, SourceKey, SourceKind, Store, TypeAndId, WriteSet,
@@ -324,6 +325,9 @@ async fn plan_and_write(
     wanted.sort();
     wanted.dedup();
     let stored = tx.source_keys(institution, &wanted).await?;
+    // Open returns of the group's resources: accepting one closes its return.
+    let own: Vec<TypeAndId> = items.iter().filter_map(|p| Some((p.resource_type.clone(), p.source_id.clone()?))).collect();
+    let open_returns = if own.is_empty() { HashMap::new() } else { tx.open_returns(institution, &own).await? };
     let looked_up = started.elapsed();
 
     // 2. Unchanged items, and the persons of Patients.
@@ -407,6 +411,8 @@ async fn plan_and_write(
     }
 
     // 4. References, in the institution's namespace; refusals can cascade, so repeat until stable.
+    let mut judged = false;
+    let mut late: HashMap<usize, Vec<tongdang_govern::Finding>> = HashMap::new();
     loop {
         let mut changed = false;
         for i in 0..items.len() {
@@ -473,16 +479,46 @@ async fn plan_and_write(
             }
         }
         if !changed {
-            break;
+            if judged {
+                break;
+            }
+            // 4b. The rules that need the person or the store, once every subject is known; a
+            // refusal here can cascade to what references the refused item, so resolve again.
+            judged = true;
+            let pending: Vec<usize> = (0..items.len()).filter(|&i| slots[i].state == State::Pending).collect();
+            let person_of: Vec<Option<PersonId>> = slots.iter().map(|s| s.person).collect();
+            late = quality::judge(tx, institution, items, &pending, &person_of).await?;
+            let mut refused_any = false;
+            for (i, findings) in &late {
+                let errors: Vec<Issue> =
+                    findings.iter().filter(|f| f.severity == Severity::Error).map(crate::prepare::finding_issue).collect();
+                if !errors.is_empty() {
+                    slots[*i].state = State::Refused(errors);
+                    refused_any = true;
+                }
+            }
+            if !refused_any {
+                break;
+            }
+        }
+    }
+
+    for (i, findings) in late {
+        let p = &mut items[i];
+        p.warnings.extend(findings.iter().filter(|f| f.severity != Severity::Error).map(crate::prepare::finding_issue));
+        if let Some(c) = p.checked.as_mut() {
+            c.findings.extend(findings);
         }
     }
 
     // 5. All or nothing.
+    let mut casualties = vec![false; items.len()];
     if mode == GroupMode::Transaction
         && let Some(bad) = slots.iter().position(|s| matches!(s.state, State::Refused(_) | State::Deferred(_)))
     {
-        for s in slots.iter_mut() {
+        for (i, s) in slots.iter_mut().enumerate() {
             if matches!(s.state, State::Pending | State::Unchanged) {
+                casualties[i] = true;
                 s.state = State::Refused(vec![Issue::error(
                     IssueCode::Processing,
                     "",
@@ -520,6 +556,7 @@ async fn plan_and_write(
             set.reviews.push(NewReview { record, person, candidate, weight: r.weight, reason: r.reason });
         }
     }
+    let mut accounts = quality::Accounts::new(institution, &submission.city, submission.id, now);
     let mut results = Vec::with_capacity(items.len());
     let mut deferred_idx = Vec::new();
     for (i, p) in items.iter_mut().enumerate() {
@@ -555,6 +592,8 @@ async fn plan_and_write(
                 if slot.existing.is_some() { Outcome::Updated { target, version } } else { Outcome::Created { target, version } }
             }
         };
+        let open = p.source_id.as_ref().and_then(|id| open_returns.get(&(p.resource_type.clone(), id.clone()))).copied();
+        accounts.item(p, &outcome, casualties[i], open);
         results.push(ItemResult {
             position: p.position,
             resource_type: p.resource_type.clone(),
@@ -563,6 +602,7 @@ async fn plan_and_write(
             warnings: p.warnings.clone(),
         });
     }
+    accounts.write_into(&mut set);
     if !set.is_empty() {
         let planned = started.elapsed();
         tx.write(&set).await?;

@@ -9,4 +9,7 @@ pub enum IngestError {
     /// A worker thread died.
     #[error("internal error while preparing resources")]
     Worker,
+    /// The active rule set stored is not a valid rule set.
+    #[error("the active quality rule set is invalid: {0}")]
+    Rules(String),
 }

@@ -175,7 +175,7 @@ async fn stream_file(
 
 async fn json_file(session: &mut Session, p: &Planned) -> Result<(), ImportError> {
     let text = tokio::fs::read(&p.path).await.map_err(|source| ImportError::Read { path: p.path.clone(), source })?;
-    let institution = session.submission().institution.clone();
+    let preparation = session.submission().preparation();
     let text = match String::from_utf8(text) {
         Ok(t) => t,
         Err(_) => {
@@ -185,7 +185,7 @@ async fn json_file(session: &mut Session, p: &Planned) -> Result<(), ImportError
                 id_hint: None,
                 resource: Err(vec![not_utf8()]),
             };
-            session.push_prepared(vec![prepare(item, &institution, 0)]).await?;
+            session.push_prepared(vec![prepare(item, &preparation, 0)]).await?;
             return Ok(());
         }
     };
@@ -200,7 +200,7 @@ async fn json_file(session: &mut Session, p: &Planned) -> Result<(), ImportError
                     let hint = e.full_url.as_deref().and_then(|u| u.strip_prefix("urn:uuid:")).map(str::to_string);
                     prepare(
                         Item { position: position(n), full_url: e.full_url, id_hint: hint, resource: e.resource },
-                        &institution,
+                        &preparation,
                         0,
                     )
                 })
@@ -217,7 +217,7 @@ async fn json_file(session: &mut Session, p: &Planned) -> Result<(), ImportError
             let resource = if text.contains("\"Bundle\"") { Err(issues) } else { single };
             let item =
                 Item { position: Position::Line((p.index as u64) << LINE_BITS | 1), full_url: None, id_hint: None, resource };
-            session.push_prepared(vec![prepare(item, &institution, text.len())]).await?;
+            session.push_prepared(vec![prepare(item, &preparation, text.len())]).await?;
         }
     }
     Ok(())

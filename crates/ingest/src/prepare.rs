@@ -1,9 +1,11 @@
 //! Preparation: everything about an item that depends on the item alone. Pure and parallel.
 
+use std::sync::Arc;
 use tongdang_core::{Category, InstitutionCode, Timestamp};
 use tongdang_fhir::{
     Issue, IssueCode, ParsedResource, Reference, ReferenceSite, ResourceKind, Template, classify, parse_resource,
 };
+use tongdang_govern::{Context, Finding, Probe, RuleSet, Severity as RuleSeverity};
 use tongdang_identity::demographics::Demographics;
 use tongdang_identity::matching::{BlockKey, index_keys, query_keys};
 use tongdang_identity::{IdentifierFacts, StrongIdentifier, systems};
@@ -17,6 +19,57 @@ pub enum Position {
     Entry(usize),
     /// A single resource (PUT or POST).
     Single,
+}
+
+/// What preparing needs besides the item: who submits it, the rule set in force, and when it
+/// was received (the timeliness and not-in-the-future rules measure from it).
+#[derive(Debug, Clone)]
+pub struct Preparation {
+    /// The submitting institution.
+    pub institution: InstitutionCode,
+    /// The quality rules in force.
+    pub rules: Arc<RuleSet>,
+    /// When the submission was received.
+    pub received: Timestamp,
+}
+
+impl Preparation {
+    /// For `institution`, under the built-in rules, received now.
+    pub fn new(institution: InstitutionCode) -> Preparation {
+        Preparation { institution, rules: Arc::new(RuleSet::builtin()), received: Timestamp::now() }
+    }
+}
+
+/// An item's quality checks so far: the findings of the rules that need only the item, and the
+/// probes of those that need its person (judged at commit).
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The rule set that checked it.
+    pub rules: Arc<RuleSet>,
+    /// Findings, errors and warnings.
+    pub findings: Vec<Finding>,
+    /// What the person-dependent rules will compare.
+    pub probes: Vec<Probe>,
+    /// The record category (entries).
+    pub category: Option<Category>,
+    /// When it was received.
+    pub received: Timestamp,
+}
+
+impl Checked {
+    /// Whether an error rule failed.
+    pub fn failed(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == RuleSeverity::Error)
+    }
+}
+
+/// A rule finding as an OperationOutcome issue: the rule id leads the message.
+pub fn finding_issue(f: &Finding) -> Issue {
+    let message = format!("[{}] {}", f.rule, f.message);
+    match f.severity {
+        RuleSeverity::Error => Issue::error(IssueCode::BusinessRule, f.path.clone(), message),
+        RuleSeverity::Warning => Issue::warning(IssueCode::BusinessRule, f.path.clone(), message),
+    }
 }
 
 /// A submitted resource before preparation.
@@ -101,21 +154,60 @@ pub struct Prepared {
     pub warnings: Vec<Issue>,
     /// Size of the submitted text, for memory accounting of deferred items.
     pub size: usize,
+    /// The institution's id of the resource, when it has one (also for refused items, whose
+    /// returns name it).
+    pub source_id: Option<String>,
+    /// Quality checks, for items that parsed.
+    pub checked: Option<Box<Checked>>,
 }
 
-/// Prepare one item submitted by `institution`.
-pub fn prepare(item: Item, institution: &InstitutionCode, size: usize) -> Prepared {
+/// Prepare one item.
+pub fn prepare(item: Item, at: &Preparation, size: usize) -> Prepared {
     let Item { position, full_url, id_hint, resource } = item;
     let mut resource = match resource {
         Ok(r) => r,
         Err(issues) => {
-            return Prepared { position, full_url, resource_type: String::new(), body: Err(issues), warnings: Vec::new(), size };
+            return Prepared {
+                position,
+                full_url,
+                resource_type: String::new(),
+                body: Err(issues),
+                warnings: Vec::new(),
+                size,
+                source_id: None,
+                checked: None,
+            };
         }
     };
     let resource_type = resource.resource_type().to_string();
+    let source_id = resource.id().map(str::to_string).or_else(|| id_hint.clone());
     let mut warnings = std::mem::take(&mut resource.warnings);
-    let body = prepare_body(resource, id_hint, institution, &mut warnings);
-    Prepared { position, full_url, resource_type, body, warnings, size }
+    let checked = check(&resource, at);
+    let mut body = prepare_body(resource, id_hint, &at.institution, &mut warnings);
+    if let Some(c) = &checked {
+        let (errors, notes): (Vec<&Finding>, Vec<&Finding>) = c.findings.iter().partition(|f| f.severity == RuleSeverity::Error);
+        warnings.extend(notes.into_iter().map(finding_issue));
+        if !errors.is_empty() {
+            let mut issues = match body {
+                Ok(_) => Vec::new(),
+                Err(issues) => issues,
+            };
+            issues.extend(errors.into_iter().map(finding_issue));
+            body = Err(issues);
+        }
+    }
+    Prepared { position, full_url, resource_type, body, warnings, size, source_id, checked }
+}
+
+/// Run the rules that need only the resource (Patients and entries: directory data has none).
+fn check(resource: &ParsedResource, at: &Preparation) -> Option<Box<Checked>> {
+    let category = match classify(resource.resource_type()) {
+        ResourceKind::Entry(spec) => Some(resource.category(&spec)),
+        ResourceKind::Patient => None,
+        ResourceKind::Directory | ResourceKind::NotAccepted => return None,
+    };
+    let (findings, probes) = at.rules.check_alone(resource.node(), &Context::at(at.received));
+    Some(Box::new(Checked { rules: at.rules.clone(), findings, probes, category, received: at.received }))
 }
 
 fn prepare_body(
@@ -285,7 +377,7 @@ mod tests {
     }
 
     fn prep(text: &str) -> Prepared {
-        prepare(Item::from_line(1, text), &inst(), text.len())
+        prepare(Item::from_line(1, text), &Preparation::new(inst()), text.len())
     }
 
     #[test]
@@ -307,12 +399,14 @@ mod tests {
     #[test]
     fn patients_carry_normalized_strong_identifiers_and_findings() {
         let p = prep(&format!(
-            r#"{{"resourceType":"Patient","id":"mrn1","identifier":[{{"system":"{}","value":"11010519491231002x"}},{{"system":"{}","value":"110105194912310021"}},{{"value":"MRN1"}}]}}"#,
+            r#"{{"resourceType":"Patient","id":"mrn1","name":[{{"text":"王芳"}}],"identifier":[{{"system":"{}","value":"11010519491231002x"}},{{"system":"{}","value":"110105194912310021"}},{{"value":"MRN1"}}]}}"#,
             systems::NATIONAL_ID,
             systems::NATIONAL_ID
         ));
-        assert_eq!(p.warnings.len(), 1);
-        assert_eq!(p.warnings[0].path, "Patient.identifier[1]");
+        let own: Vec<_> = p.warnings.iter().filter(|w| w.code != IssueCode::BusinessRule).collect();
+        assert_eq!(own.len(), 1);
+        assert_eq!(own[0].path, "Patient.identifier[1]");
+        assert!(p.warnings.iter().any(|w| w.message.starts_with("[QC-PAT-006]")), "the check digit is a rule finding too");
         let Role::Patient { identifiers, strong, .. } = p.body.unwrap().role else { panic!("not a patient") };
         assert_eq!(strong.len(), 1);
         assert!(identifiers.contains(&(systems::NATIONAL_ID.to_string(), "11010519491231002X".to_string())));

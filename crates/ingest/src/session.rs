@@ -55,16 +55,16 @@ impl Session {
     /// Add a chunk of `(line number, text)`. Returns once the previous chunk is committed; this
     /// chunk is being prepared meanwhile.
     pub async fn push(&mut self, lines: Vec<(u64, Result<String, Issue>)>) -> Result<(), IngestError> {
-        let institution = self.submission.institution.clone();
+        let preparation = self.submission.preparation();
         let next = tokio::task::spawn_blocking(move || {
             lines
                 .into_par_iter()
                 .map(|(n, line)| match line {
-                    Ok(text) => prepare(Item::from_line(n, &text), &institution, text.len()),
+                    Ok(text) => prepare(Item::from_line(n, &text), &preparation, text.len()),
                     Err(issue) => {
                         let item =
                             Item { position: Position::Line(n), full_url: None, id_hint: None, resource: Err(vec![issue]) };
-                        prepare(item, &institution, 0)
+                        prepare(item, &preparation, 0)
                     }
                 })
                 .collect::<Vec<_>>()

@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 use tongdang_core::InstitutionCode;
-use tongdang_ingest::{Item, prepare};
+use tongdang_ingest::{Item, Preparation, prepare};
 
 fn institution() -> InstitutionCode {
     InstitutionCode::new("12440100MB1234567X").unwrap()
@@ -47,7 +47,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_are_refused_not_fatal(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
         let text = String::from_utf8_lossy(&bytes);
-        let p = prepare(Item::from_line(1, &text), &institution(), bytes.len());
+        let p = prepare(Item::from_line(1, &text), &Preparation::new(institution()), bytes.len());
         if let Err(issues) = p.body { prop_assert!(!issues.is_empty()); }
         let _ = tongdang_fhir::bundle::parse_bundle(&text);
     }
@@ -60,7 +60,7 @@ proptest! {
         let mut v = match body { serde_json::Value::Object(m) => m, other => { let mut m = serde_json::Map::new(); m.insert("x".into(), other); m } };
         v.insert("resourceType".into(), serde_json::json!(rt));
         let text = serde_json::Value::Object(v).to_string();
-        let p = prepare(Item::from_line(1, &text), &institution(), text.len());
+        let p = prepare(Item::from_line(1, &text), &Preparation::new(institution()), text.len());
         match p.body {
             Ok(body) => {
                 // What is accepted renders to valid JSON.

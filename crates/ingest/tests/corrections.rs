@@ -4,7 +4,7 @@
 use serde_json::json;
 use std::sync::Arc;
 use tongdang_core::{InstitutionCode, PersonId};
-use tongdang_ingest::{Channel, GroupMode, Ingestor, Item, Outcome, Target, prepare};
+use tongdang_ingest::{Channel, GroupMode, Ingestor, Item, Outcome, Preparation, Target, prepare};
 use tongdang_store::{EntryQuery, Store};
 
 const NATIONAL_ID: &str = "urn:oid:2.16.156.10011.1.3";
@@ -17,7 +17,7 @@ async fn submit(ingestor: &Ingestor, code: &str, resources: &[serde_json::Value]
         .enumerate()
         .map(|(n, r)| {
             let text = r.to_string();
-            prepare(Item::from_line(n as u64 + 1, &text), &institution, text.len())
+            prepare(Item::from_line(n as u64 + 1, &text), &Preparation::new(institution.clone()), text.len())
         })
         .collect();
     ingestor.commit(&submission, items, GroupMode::Batch).await.unwrap().into_iter().map(|r| r.outcome).collect()

@@ -3,7 +3,7 @@
 //! `scripts/test` fetches the package into target/fixtures/ and sets TONGDANG_HL7_EXAMPLES.
 
 use tongdang_core::InstitutionCode;
-use tongdang_ingest::{Item, prepare};
+use tongdang_ingest::{Item, Preparation, prepare};
 
 #[test]
 fn official_examples_never_panic_and_refusals_name_the_element() {
@@ -22,7 +22,8 @@ fn official_examples_never_panic_and_refusals_name_the_element() {
     let mut types = std::collections::BTreeSet::new();
     for path in &files {
         let text = std::fs::read_to_string(path).unwrap();
-        let outcome = std::panic::catch_unwind(|| prepare(Item::from_line(1, &text), &institution, text.len()));
+        let outcome =
+            std::panic::catch_unwind(|| prepare(Item::from_line(1, &text), &Preparation::new(institution.clone()), text.len()));
         let prepared = outcome.unwrap_or_else(|_| panic!("preparing {} panicked", path.display()));
         types.insert(prepared.resource_type.clone());
         match prepared.body {

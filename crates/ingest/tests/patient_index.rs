@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use tongdang_core::{InstitutionCode, PersonId};
 use tongdang_identity::systems::NATIONAL_ID;
-use tongdang_ingest::{Channel, GroupMode, Ingestor, Item, Outcome, Target, prepare};
+use tongdang_ingest::{Channel, GroupMode, Ingestor, Item, Outcome, Preparation, Target, prepare};
 use tongdang_store::{EntryQuery, PersonStatus, RelinkOp, Store, StoreError};
 
 const H1: &str = "12440100MB1234567X";
@@ -20,7 +20,7 @@ async fn submit(ingestor: &Ingestor, code: &str, resources: &[Value]) -> Vec<Out
         .enumerate()
         .map(|(n, r)| {
             let text = r.to_string();
-            prepare(Item::from_line(n as u64 + 1, &text), &institution, text.len())
+            prepare(Item::from_line(n as u64 + 1, &text), &Preparation::new(institution.clone()), text.len())
         })
         .collect();
     ingestor.commit(&submission, items, GroupMode::Batch).await.unwrap().into_iter().map(|r| r.outcome).collect()

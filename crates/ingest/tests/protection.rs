@@ -5,7 +5,7 @@
 use serde_json::json;
 use std::sync::Arc;
 use tongdang_core::{InstitutionCode, PersonId};
-use tongdang_ingest::{Channel, GroupMode, Ingestor, Item, Outcome, Target, prepare};
+use tongdang_ingest::{Channel, GroupMode, Ingestor, Item, Outcome, Preparation, Target, prepare};
 use tongdang_protection::{LocalMasterKey, Suite};
 use tongdang_store::verify::{verify, verify_witness_checkpoint};
 use tongdang_store::{AuditEvent, EntryQuery, Location, ProtectedStore, Protection, Store};
@@ -24,7 +24,7 @@ async fn submit(ingestor: &Ingestor, resources: &[serde_json::Value]) -> Vec<Out
         .enumerate()
         .map(|(n, r)| {
             let text = r.to_string();
-            prepare(Item::from_line(n as u64 + 1, &text), &institution, text.len())
+            prepare(Item::from_line(n as u64 + 1, &text), &Preparation::new(institution.clone()), text.len())
         })
         .collect();
     ingestor.commit(&submission, items, GroupMode::Batch).await.unwrap().into_iter().map(|r| r.outcome).collect()

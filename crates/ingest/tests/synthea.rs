@@ -62,6 +62,20 @@ async fn synthea_imports_whole_and_once(store: Arc<dyn Store>) {
     assert!(not_fhir.reasons[0].contains("resourceType"), "{:?}", not_fhir.reasons);
     assert!(report.refusals.iter().all(|r| r.file.ends_with("log.ndjson")));
 
+    // The quality figures were kept as the data arrived: every resource received and accepted,
+    // and Synthea's decades of history counted late.
+    let today = tongdang_core::Timestamp::now();
+    let query = tongdang_store::QualityQuery {
+        institution: Some(inst.code.as_str().to_string()),
+        city: None,
+        from: tongdang_core::Timestamp(today.0 - 86_400_000_000).cst_day(),
+        to: today.cst_day(),
+    };
+    let mut sum = tongdang_store::QualityCounts::default();
+    store.quality(&query).await.unwrap().iter().for_each(|r| sum.add(r));
+    assert_eq!((sum.received, sum.accepted, sum.returned), (7160, 7160, 0));
+    assert!(sum.late > 1000 && sum.timed > 6000 && sum.lag[5] == sum.timed, "{sum:?}");
+
     let counts = store.counts().await.unwrap();
     assert_eq!(counts.persons, 13);
     assert_eq!(counts.entries, 6974);

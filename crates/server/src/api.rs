@@ -77,6 +77,16 @@ pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(crate::api_grants::review_item))
         .routes(routes!(crate::api_grants::review_decision))
         .routes(routes!(crate::api_grants::outbox))
+        .routes(routes!(crate::api_quality::list_returns))
+        .routes(routes!(crate::api_quality::get_return))
+        .routes(routes!(crate::api_quality::correct_return))
+        .routes(routes!(crate::api_quality::figures))
+        .routes(routes!(crate::api_quality::institution_figures))
+        .routes(routes!(crate::api_quality::rule_sets, crate::api_quality::add_rule_set))
+        .routes(routes!(crate::api_quality::rule_set))
+        .routes(routes!(crate::api_quality::post_manifest, crate::api_quality::list_manifests))
+        .routes(routes!(crate::api_quality::get_manifest))
+        .routes(routes!(crate::api_quality::receipt))
         .routes(routes!(openapi_json))
 }
 

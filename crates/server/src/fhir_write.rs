@@ -53,7 +53,11 @@ pub(crate) fn body_text(headers: &HeaderMap, body: Result<Bytes, BytesRejection>
 }
 
 fn status_of_refusal(issues: &[Issue]) -> StatusCode {
-    if issues.iter().any(|i| i.code == IssueCode::NotFound) { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::BAD_REQUEST }
+    if issues.iter().any(|i| matches!(i.code, IssueCode::NotFound | IssueCode::BusinessRule)) {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::BAD_REQUEST
+    }
 }
 
 /// Locate an item's issues in the submitted document.
@@ -80,6 +84,43 @@ async fn record(
     results.iter().for_each(|r| summary.add(r));
     state.ingestor.finish(&submission, &summary).await?;
     Ok(results)
+}
+
+/// One resource through the pipeline as a transaction of one (a return's correction): the
+/// outcome (`created`, `updated`, `unchanged`, `refused`), the stored version, and the issues.
+pub(crate) async fn submit_one(
+    state: &AppState,
+    caller: &Caller,
+    text: String,
+) -> Result<(String, Option<String>, Vec<Issue>), crate::error::ApiError> {
+    let item = prepare(
+        Item { position: Position::Single, full_url: None, id_hint: None, resource: parse_resource(&text) },
+        &state.ingestor.preparation(&caller.namespace()),
+        text.len(),
+    );
+    let rt = item.resource_type.clone();
+    let result = record(state, caller, Channel::Rest, vec![item], GroupMode::Transaction)
+        .await
+        .map_err(|e| {
+            crate::error::ApiError::new(
+                e.status,
+                "submission_failed",
+                e.issues.first().map_or(String::new(), |i| i.message.clone()),
+            )
+        })?
+        .into_iter()
+        .next()
+        .ok_or_else(|| crate::error::ApiError::internal("no result"))?;
+    let stored = |target: tongdang_ingest::Target, version: i64| Some(format!("{}/_history/{version}", target.reference(&rt)));
+    Ok(match result.outcome {
+        Outcome::Created { target, version } => ("created".into(), stored(target, version), result.warnings),
+        Outcome::Updated { target, version } => ("updated".into(), stored(target, version), result.warnings),
+        Outcome::Unchanged { target, version } => ("unchanged".into(), stored(target, version), result.warnings),
+        Outcome::Refused(mut issues) | Outcome::Deferred(mut issues) => {
+            issues.extend(result.warnings);
+            ("refused".into(), None, issues)
+        }
+    })
 }
 
 /// The rule of `PUT /fhir/{type}/{id}` (the URL names the resource's type and id) applied to a
@@ -113,7 +154,7 @@ pub(crate) async fn submit_bundle(
 ) -> Result<Response, FhirError> {
     require_submit(&caller)?;
     let text = body_text(&headers, body)?;
-    let institution = caller.namespace();
+    let preparation = state.ingestor.preparation(&caller.namespace());
     let parsed = tokio::task::spawn_blocking(move || {
         parse_bundle(&text).map(|bundle| {
             let items: Vec<_> = bundle
@@ -133,7 +174,7 @@ pub(crate) async fn submit_bundle(
                         let issues = request_url_issues(n, &e.method, &e.url, &r);
                         if issues.is_empty() { Ok(r) } else { Err(issues) }
                     });
-                    prepare(Item { position: Position::Entry(n), full_url: e.full_url, id_hint: hint, resource }, &institution, 0)
+                    prepare(Item { position: Position::Entry(n), full_url: e.full_url, id_hint: hint, resource }, &preparation, 0)
                 })
                 .collect();
             (bundle.mode, items)
@@ -246,7 +287,7 @@ async fn write_one(
     let hint = url_id.or_else(|| Some(uuid::Uuid::new_v4().to_string()));
     let item = prepare(
         Item { position: Position::Single, full_url: None, id_hint: hint, resource: Ok(parsed) },
-        &caller.namespace(),
+        &state.ingestor.preparation(&caller.namespace()),
         text.len(),
     );
     let result = record(state, caller, Channel::Rest, vec![item], GroupMode::Transaction)

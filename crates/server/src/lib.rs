@@ -8,6 +8,7 @@ mod api_auth;
 mod api_grants;
 mod api_ledger;
 mod api_mpi;
+mod api_quality;
 mod auth;
 mod error;
 mod fhir_audit;
@@ -231,6 +232,10 @@ pub fn spawn_background(state: Arc<AppState>, checkpoint_interval: std::time::Du
                 if let Err(e) = s.ingestor.reload_parameters().await {
                     tracing::warn!(error = %e, "matching parameters not reloaded");
                 }
+                // A rule set activated on another server takes effect here within the minute.
+                if let Err(e) = s.ingestor.reload_rules().await {
+                    tracing::warn!(error = %e, "quality rules not reloaded");
+                }
             }
         }
     });
@@ -238,7 +243,15 @@ pub fn spawn_background(state: Arc<AppState>, checkpoint_interval: std::time::Du
 
 /// Serve until Ctrl-C.
 pub async fn serve(state: Arc<AppState>, options: ServeOptions) -> anyhow::Result<()> {
+    state.ingestor.reload_rules().await?;
     spawn_background(state.clone(), options.checkpoint_interval);
+    // A re-check of stored entries that a restart interrupted goes on where it stopped.
+    let ingestor = state.ingestor.clone();
+    tokio::spawn(async move {
+        if let Err(e) = ingestor.recheck().await {
+            tracing::warn!(error = %e, "re-check of stored entries stopped");
+        }
+    });
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
     };

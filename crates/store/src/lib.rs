@@ -5,6 +5,8 @@
 
 pub mod accounts;
 pub mod error;
+pub mod governance;
+mod governance_sql;
 pub mod grants;
 mod grants_sql;
 pub mod ledger;
@@ -26,6 +28,10 @@ use tongdang_core::{EntryId, Institution, InstitutionCode, PersonId};
 
 pub use accounts::{AccountRecord, SessionRecord};
 pub use error::StoreError;
+pub use governance::{
+    HeldEntry, OpenReturns, QualityCounts, QualityQuery, ReconciliationRecord, ReturnClosure, ReturnFilter, ReturnRecord,
+    RuleSetRecord, SimilarEntry,
+};
 pub use grants::{GrantFilter, GrantRecord, GrantTransition};
 pub use ledger::{AuditEvent, AuditQuery, CheckpointRecord, EntryVersionFacts, LeafKind, LedgerLeaf, StoredLeaf};
 pub use model::*;
@@ -242,6 +248,57 @@ pub trait Store: Send + Sync + 'static {
     async fn set_face_verified(&self, account: i64, at: tongdang_core::Timestamp) -> Result<()>;
     /// Audit events decided under a grant, newest first.
     async fn audit_events_of_grant(&self, grant: i64, limit: u32) -> Result<Vec<AuditEvent>>;
+
+    /// Returns, newest first.
+    async fn returns(&self, filter: &ReturnFilter) -> Result<Vec<ReturnRecord>>;
+    /// One return.
+    async fn return_by_id(&self, id: i64) -> Result<Option<ReturnRecord>>;
+    /// Open returns of these institutions (all if `None`), by age at `now`.
+    async fn open_returns_summary(&self, institutions: Option<&[String]>, now: tongdang_core::Timestamp) -> Result<OpenReturns>;
+    /// Add quality counters and open returns outside an ingest (a re-check).
+    async fn record_quality(&self, counts: &[QualityCounts], returns: &[ReturnRecord]) -> Result<()>;
+    /// Quality sums per day and category.
+    async fn quality(&self, query: &QualityQuery) -> Result<Vec<QualityCounts>>;
+    /// Quality sums per institution over the query's days.
+    async fn quality_by_institution(&self, query: &QualityQuery) -> Result<Vec<QualityCounts>>;
+    /// What the platform holds of an institution's entries with clinical time in `[from, to)`.
+    async fn held_entries(
+        &self,
+        institution: &str,
+        from: tongdang_core::Timestamp,
+        to: tongdang_core::Timestamp,
+        category: Option<i16>,
+    ) -> Result<Vec<HeldEntry>>;
+    /// Store a reconciliation result; its id.
+    async fn insert_reconciliation(&self, record: &ReconciliationRecord) -> Result<i64>;
+    /// Reconciliation results (without their lists), newest first.
+    async fn reconciliations(
+        &self,
+        institution: Option<&str>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<ReconciliationRecord>>;
+    /// One reconciliation result, with its lists.
+    async fn reconciliation(&self, id: i64) -> Result<Option<ReconciliationRecord>>;
+    /// Store a rule set (false: that version exists).
+    async fn insert_rule_set(&self, record: &RuleSetRecord) -> Result<bool>;
+    /// Every rule set, newest first.
+    async fn rule_sets(&self) -> Result<Vec<RuleSetRecord>>;
+    /// Make a rule set the active one, with a re-check of `recheck_total` entries to do.
+    async fn activate_rule_set(&self, version: &str, at: tongdang_core::Timestamp, recheck_total: i64) -> Result<bool>;
+    /// Record re-check progress.
+    async fn record_recheck(
+        &self,
+        version: &str,
+        done: i64,
+        returned: i64,
+        after: i64,
+        finished: Option<tongdang_core::Timestamp>,
+    ) -> Result<()>;
+    /// Entries in id order after `after` (re-checks and trials).
+    async fn entries_after(&self, after: i64, limit: u32) -> Result<Vec<EntryRecord>>;
+    /// How many entries are stored.
+    async fn entry_count(&self) -> Result<i64>;
 }
 
 /// One ingest step's transaction: look up what is stored, then write, then commit. Dropping it
@@ -271,6 +328,10 @@ pub trait IngestTx: Send {
     async fn match_records_of(&mut self, persons: &[PersonId]) -> Result<Vec<MatchRecord>>;
     /// `(person, active survivor)` for those of these persons that were merged away.
     async fn survivors(&mut self, persons: &[PersonId]) -> Result<Vec<(PersonId, PersonId)>>;
+    /// Ids of the open returns among these resources of the institution.
+    async fn open_returns(&mut self, institution: &str, keys: &[TypeAndId]) -> Result<HashMap<TypeAndId, i64>>;
+    /// Entries stored at exactly these `(person, sort time)` points.
+    async fn entries_at(&mut self, points: &[(i64, i64)]) -> Result<Vec<SimilarEntry>>;
     /// Write everything in `set`.
     async fn write(&mut self, set: &WriteSet) -> Result<()>;
     /// Make it durable.

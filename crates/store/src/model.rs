@@ -218,6 +218,12 @@ pub struct WriteSet {
     pub match_records: Vec<crate::MatchRecordWrite>,
     /// Possible matches raised for review.
     pub reviews: Vec<crate::NewReview>,
+    /// Returns opened, or failed again (one open return per resource).
+    pub returns: Vec<crate::ReturnRecord>,
+    /// Returns closed by an accepted resubmission.
+    pub closed_returns: Vec<crate::ReturnClosure>,
+    /// Quality counters to add.
+    pub quality: Vec<crate::QualityCounts>,
     /// Ledger leaves of the entry versions written (queued for sequencing in the same
     /// transaction; set by the protected store).
     pub ledger: Vec<crate::LedgerLeaf>,
@@ -234,6 +240,9 @@ impl WriteSet {
             && self.entries.is_empty()
             && self.match_records.is_empty()
             && self.reviews.is_empty()
+            && self.returns.is_empty()
+            && self.closed_returns.is_empty()
+            && self.quality.is_empty()
     }
 }
 

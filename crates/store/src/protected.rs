@@ -447,6 +447,10 @@ fn seal_write_set(ring: &Keyring, set: &WriteSet) -> WriteSet {
         match_records: set.match_records.iter().map(|w| ProtectedStore::seal_match(ring, w)).collect(),
         reviews: set.reviews.clone(),
         ledger,
+        // Returns and quality counters name resources and rules, never content.
+        returns: set.returns.clone(),
+        closed_returns: set.closed_returns.clone(),
+        quality: set.quality.clone(),
     }
 }
 
@@ -530,6 +534,14 @@ impl IngestTx for ProtectedTx {
 
     async fn survivors(&mut self, persons: &[PersonId]) -> Result<Vec<(PersonId, PersonId)>> {
         self.inner.survivors(persons).await
+    }
+
+    async fn open_returns(&mut self, institution: &str, keys: &[TypeAndId]) -> Result<HashMap<TypeAndId, i64>> {
+        self.inner.open_returns(institution, keys).await
+    }
+
+    async fn entries_at(&mut self, points: &[(i64, i64)]) -> Result<Vec<crate::SimilarEntry>> {
+        self.inner.entries_at(points).await
     }
 
     async fn write(&mut self, set: &WriteSet) -> Result<()> {
@@ -896,5 +908,88 @@ impl Store for ProtectedStore {
 
     async fn audit_events_of_grant(&self, grant: i64, limit: u32) -> Result<Vec<AuditEvent>> {
         self.inner.audit_events_of_grant(grant, limit).await
+    }
+
+    async fn returns(&self, filter: &crate::ReturnFilter) -> Result<Vec<crate::ReturnRecord>> {
+        self.inner.returns(filter).await
+    }
+
+    async fn return_by_id(&self, id: i64) -> Result<Option<crate::ReturnRecord>> {
+        self.inner.return_by_id(id).await
+    }
+
+    async fn open_returns_summary(&self, institutions: Option<&[String]>, now: Timestamp) -> Result<crate::OpenReturns> {
+        self.inner.open_returns_summary(institutions, now).await
+    }
+
+    async fn record_quality(&self, counts: &[crate::QualityCounts], returns: &[crate::ReturnRecord]) -> Result<()> {
+        self.inner.record_quality(counts, returns).await
+    }
+
+    async fn quality(&self, query: &crate::QualityQuery) -> Result<Vec<crate::QualityCounts>> {
+        self.inner.quality(query).await
+    }
+
+    async fn quality_by_institution(&self, query: &crate::QualityQuery) -> Result<Vec<crate::QualityCounts>> {
+        self.inner.quality_by_institution(query).await
+    }
+
+    async fn held_entries(
+        &self,
+        institution: &str,
+        from: Timestamp,
+        to: Timestamp,
+        category: Option<i16>,
+    ) -> Result<Vec<crate::HeldEntry>> {
+        self.inner.held_entries(institution, from, to, category).await
+    }
+
+    async fn insert_reconciliation(&self, record: &crate::ReconciliationRecord) -> Result<i64> {
+        self.inner.insert_reconciliation(record).await
+    }
+
+    async fn reconciliations(
+        &self,
+        institution: Option<&str>,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<crate::ReconciliationRecord>> {
+        self.inner.reconciliations(institution, before, limit).await
+    }
+
+    async fn reconciliation(&self, id: i64) -> Result<Option<crate::ReconciliationRecord>> {
+        self.inner.reconciliation(id).await
+    }
+
+    async fn insert_rule_set(&self, record: &crate::RuleSetRecord) -> Result<bool> {
+        self.inner.insert_rule_set(record).await
+    }
+
+    async fn rule_sets(&self) -> Result<Vec<crate::RuleSetRecord>> {
+        self.inner.rule_sets().await
+    }
+
+    async fn activate_rule_set(&self, version: &str, at: Timestamp, recheck_total: i64) -> Result<bool> {
+        self.inner.activate_rule_set(version, at, recheck_total).await
+    }
+
+    async fn record_recheck(
+        &self,
+        version: &str,
+        done: i64,
+        returned: i64,
+        after: i64,
+        finished: Option<Timestamp>,
+    ) -> Result<()> {
+        self.inner.record_recheck(version, done, returned, after, finished).await
+    }
+
+    async fn entries_after(&self, after: i64, limit: u32) -> Result<Vec<EntryRecord>> {
+        let ring = self.keyring();
+        self.inner.entries_after(after, limit).await?.into_iter().map(|e| self.open_entry(&ring, e)).collect()
+    }
+
+    async fn entry_count(&self) -> Result<i64> {
+        self.inner.entry_count().await
     }
 }

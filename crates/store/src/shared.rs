@@ -516,6 +516,11 @@ macro_rules! shared_sql {
             insert_entries(&mut *conn, &set.entries).await?;
             tx_write_index(&mut *conn, &set.match_records, &set.reviews).await?;
             tx_queue_leaves(&mut *conn, &set.ledger).await?;
+            upsert_returns(&mut *conn, &set.returns).await?;
+            close_returns(&mut *conn, &set.closed_returns).await?;
+            // Last: the counters are the rows every institution's groups share, so they are held
+            // locked for as short a time as possible.
+            add_quality(&mut *conn, &set.quality).await?;
             Ok(())
         }
     };
@@ -827,6 +832,92 @@ macro_rules! store_impls {
             async fn audit_events_of_grant(&self, grant: i64, limit: u32) -> crate::Result<Vec<crate::AuditEvent>> {
                 sql::audit_events_of_grant(&self.$read, grant, limit).await
             }
+
+            async fn returns(&self, filter: &crate::ReturnFilter) -> crate::Result<Vec<crate::ReturnRecord>> {
+                sql::returns(&self.$read, filter).await
+            }
+
+            async fn return_by_id(&self, id: i64) -> crate::Result<Option<crate::ReturnRecord>> {
+                sql::return_by_id(&self.$read, id).await
+            }
+
+            async fn open_returns_summary(
+                &self,
+                institutions: Option<&[String]>,
+                now: tongdang_core::Timestamp,
+            ) -> crate::Result<crate::OpenReturns> {
+                sql::open_returns_summary(&self.$read, institutions, now).await
+            }
+
+            async fn record_quality(&self, counts: &[crate::QualityCounts], returns: &[crate::ReturnRecord]) -> crate::Result<()> {
+                sql::record_quality(&self.$write, counts, returns).await
+            }
+
+            async fn quality(&self, query: &crate::QualityQuery) -> crate::Result<Vec<crate::QualityCounts>> {
+                sql::quality(&self.$read, query).await
+            }
+
+            async fn quality_by_institution(&self, query: &crate::QualityQuery) -> crate::Result<Vec<crate::QualityCounts>> {
+                sql::quality_by_institution(&self.$read, query).await
+            }
+
+            async fn held_entries(
+                &self,
+                institution: &str,
+                from: tongdang_core::Timestamp,
+                to: tongdang_core::Timestamp,
+                category: Option<i16>,
+            ) -> crate::Result<Vec<crate::HeldEntry>> {
+                sql::held_entries(&self.$read, institution, from, to, category).await
+            }
+
+            async fn insert_reconciliation(&self, record: &crate::ReconciliationRecord) -> crate::Result<i64> {
+                sql::insert_reconciliation(&self.$write, record).await
+            }
+
+            async fn reconciliations(
+                &self,
+                institution: Option<&str>,
+                before: Option<i64>,
+                limit: u32,
+            ) -> crate::Result<Vec<crate::ReconciliationRecord>> {
+                sql::reconciliations(&self.$read, institution, before, limit).await
+            }
+
+            async fn reconciliation(&self, id: i64) -> crate::Result<Option<crate::ReconciliationRecord>> {
+                sql::reconciliation(&self.$read, id).await
+            }
+
+            async fn insert_rule_set(&self, record: &crate::RuleSetRecord) -> crate::Result<bool> {
+                sql::insert_rule_set(&self.$write, record).await
+            }
+
+            async fn rule_sets(&self) -> crate::Result<Vec<crate::RuleSetRecord>> {
+                sql::rule_sets(&self.$read).await
+            }
+
+            async fn activate_rule_set(&self, version: &str, at: tongdang_core::Timestamp, recheck_total: i64) -> crate::Result<bool> {
+                sql::activate_rule_set(&self.$write, version, at, recheck_total).await
+            }
+
+            async fn record_recheck(
+                &self,
+                version: &str,
+                done: i64,
+                returned: i64,
+                after: i64,
+                finished: Option<tongdang_core::Timestamp>,
+            ) -> crate::Result<()> {
+                sql::record_recheck(&self.$write, version, done, returned, after, finished).await
+            }
+
+            async fn entries_after(&self, after: i64, limit: u32) -> crate::Result<Vec<crate::EntryRecord>> {
+                sql::entries_after(&self.$read, after, limit).await
+            }
+
+            async fn entry_count(&self) -> crate::Result<i64> {
+                sql::entry_count(&self.$read).await
+            }
         }
 
         #[async_trait::async_trait]
@@ -877,6 +968,18 @@ macro_rules! store_impls {
 
             async fn survivors(&mut self, persons: &[tongdang_core::PersonId]) -> crate::Result<Vec<(tongdang_core::PersonId, tongdang_core::PersonId)>> {
                 sql::tx_survivors(&mut self.tx, persons).await
+            }
+
+            async fn open_returns(
+                &mut self,
+                institution: &str,
+                keys: &[crate::TypeAndId],
+            ) -> crate::Result<std::collections::HashMap<crate::TypeAndId, i64>> {
+                sql::tx_open_returns(&mut self.tx, institution, keys).await
+            }
+
+            async fn entries_at(&mut self, points: &[(i64, i64)]) -> crate::Result<Vec<crate::SimilarEntry>> {
+                sql::tx_entries_at(&mut self.tx, points).await
             }
 
             async fn write(&mut self, set: &crate::WriteSet) -> crate::Result<()> {

@@ -7,6 +7,7 @@ mod common;
 mod auth;
 mod bundle;
 mod fhir_write;
+mod governance;
 mod grants;
 mod identity;
 mod ingest;
