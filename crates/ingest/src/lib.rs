@@ -142,6 +142,11 @@ impl Ingestor {
         Ok(rules)
     }
 
+    /// Put these rules in force on this pipeline only (benchmarks, tests).
+    pub fn set_rules(&self, rules: Arc<RuleSet>) {
+        *self.rules.write().unwrap_or_else(|e| e.into_inner()) = rules;
+    }
+
     /// The quality rules in force.
     pub fn rules(&self) -> Arc<RuleSet> {
         self.rules.read().unwrap_or_else(|e| e.into_inner()).clone()

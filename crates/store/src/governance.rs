@@ -248,3 +248,39 @@ pub struct SimilarEntry {
     /// The institution's id.
     pub source_id: String,
 }
+
+/// Rows of a city's rollup are kept under this institution prefix (no institution code starts
+/// with it): the province's figures sum 21 cities' rows instead of every institution's.
+pub const ROLLUP_PREFIX: &str = "city:";
+/// The end of the rollup range (`;` follows `:`).
+pub const ROLLUP_END: &str = "city;";
+
+/// The rollup row key of a city (area code).
+pub fn city_rollup(city: &str) -> String {
+    format!("{ROLLUP_PREFIX}{city}")
+}
+
+/// Counters with their cities' rollup rows added, merged by key and sorted, so concurrent
+/// writers lock the shared rows in one order (no deadlocks on PostgreSQL).
+pub(crate) fn with_city_rollups(counts: &[QualityCounts]) -> Vec<QualityCounts> {
+    let mut by_key: std::collections::BTreeMap<(String, i32, i16), QualityCounts> = Default::default();
+    for c in counts {
+        let mut keys = vec![c.institution.clone()];
+        if !c.city.is_empty() && !c.institution.starts_with(ROLLUP_PREFIX) {
+            keys.push(city_rollup(&c.city));
+        }
+        for k in keys {
+            by_key
+                .entry((k.clone(), c.day, c.category))
+                .or_insert_with(|| QualityCounts {
+                    institution: k,
+                    day: c.day,
+                    category: c.category,
+                    city: c.city.clone(),
+                    ..Default::default()
+                })
+                .add(c);
+        }
+    }
+    by_key.into_values().collect()
+}

@@ -190,6 +190,7 @@ macro_rules! governance_sql {
         }
 
         pub(crate) async fn add_quality(conn: &mut $conn, counts: &[crate::QualityCounts]) -> crate::Result<()> {
+            let counts = crate::governance::with_city_rollups(counts);
             for chunk in counts.chunks(crate::shared::ROWS_PER_INSERT / 4) {
                 let mut b: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(
                     "INSERT INTO quality_daily (institution, day, category, city, received, accepted, returned, incomplete, invalid, inconsistent, late, duplicates, timed, lag_seconds, lag_1h, lag_1d, lag_3d, lag_7d, lag_30d, lag_more) ",
@@ -314,11 +315,18 @@ macro_rules! governance_sql {
             let mut b: sqlx::QueryBuilder<$db> =
                 sqlx::QueryBuilder::new(format!("SELECT day, category, {QUALITY_SUMS} FROM quality_daily WHERE day >= "));
             b.push_bind(q.from).push(" AND day <= ").push_bind(q.to);
-            if let Some(i) = &q.institution {
-                b.push(" AND institution = ").push_bind(i.clone());
-            }
-            if let Some(c) = &q.city {
-                b.push(" AND city = ").push_bind(c.clone());
+            // A city or the province reads the cities' rollup rows, not every institution's.
+            match (&q.institution, &q.city) {
+                (Some(i), _) => {
+                    b.push(" AND institution = ").push_bind(i.clone());
+                }
+                (None, Some(c)) => {
+                    b.push(" AND institution = ").push_bind(crate::governance::city_rollup(c));
+                }
+                (None, None) => {
+                    b.push(" AND institution >= ").push_bind(crate::governance::ROLLUP_PREFIX.to_string());
+                    b.push(" AND institution < ").push_bind(crate::governance::ROLLUP_END.to_string());
+                }
             }
             b.push(" GROUP BY day, category ORDER BY day, category");
             let mut out = Vec::new();
@@ -342,6 +350,8 @@ macro_rules! governance_sql {
             if let Some(c) = &q.city {
                 b.push(" AND city = ").push_bind(c.clone());
             }
+            b.push(" AND NOT (institution >= ").push_bind(crate::governance::ROLLUP_PREFIX.to_string());
+            b.push(" AND institution < ").push_bind(crate::governance::ROLLUP_END.to_string()).push(")");
             b.push(" GROUP BY institution, city ORDER BY institution");
             let mut out = Vec::new();
             for row in b.build().fetch_all(pool).await? {

@@ -252,6 +252,16 @@ async fn openapi_describes_api_v1(store: Arc<ProtectedStore>) {
             "/openapi.json",
             "/persons/{id}/emergency-access",
             "/persons/{id}/timeline",
+            "/quality/figures",
+            "/quality/institutions",
+            "/quality/rule-sets",
+            "/quality/rule-sets/{version}",
+            "/reconciliation/manifests",
+            "/reconciliation/manifests/{id}",
+            "/reconciliation/receipts",
+            "/returns",
+            "/returns/{id}",
+            "/returns/{id}/correction",
             "/simulators/{channel}/outbox"
         ],
         "{names:?}"

@@ -51,7 +51,6 @@ CREATE TABLE quality_daily (
     PRIMARY KEY (institution, day, category)
 ) WITHOUT ROWID;
 CREATE INDEX quality_daily_city ON quality_daily(city, day);
-CREATE INDEX quality_daily_day ON quality_daily(day);
 
 CREATE TABLE reconciliations (
     id INTEGER PRIMARY KEY,
