@@ -232,8 +232,15 @@ async fn reconciliation_finds_missing_extra_and_different(store: Arc<ProtectedSt
 async fn rule_sets_are_tried_then_activated_and_recheck(store: Arc<ProtectedStore>) {
     let s = Server::start(store.clone()).await;
     s.put("/fhir/Patient/p1", &chinese_patient("p1")).await;
-    for id in ["e1", "e2"] {
-        s.put(&format!("/fhir/Encounter/{id}"), &encounter(id, "Patient/p1")).await;
+    // Thirty encounters; e7 has no end time.
+    for n in 1..=30 {
+        let id = format!("e{n}");
+        let mut e = encounter(&id, "Patient/p1");
+        if n == 7 {
+            e["period"].as_object_mut().unwrap().remove("end");
+        }
+        let (status, _, body) = s.put(&format!("/fhir/Encounter/{id}"), &e).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
     }
     let token = operator(&s, &store).await;
     let post = |set: Value, key: &str| s.request(Method::POST, "/api/v1/quality/rule-sets", Some(key)).body(set.to_string());
@@ -253,15 +260,17 @@ async fn rule_sets_are_tried_then_activated_and_recheck(store: Arc<ProtectedStor
     assert_eq!(sets.as_array().unwrap().len(), 1, "{sets}");
     assert_eq!(sets[0]["status"], "builtin");
 
-    // The same rule as a warning passes, becomes active, and stored entries are re-checked.
+    // The same rule as a warning, and an error rule only e7 fails (1 of 30, under the 5 %
+    // limit), pass the trial; the set becomes active and stored entries are re-checked.
     broken["version"] = json!("2026.2");
     let last = broken["rules"].as_array().unwrap().len() - 1;
     broken["rules"][last]["severity"] = json!("warning");
-    broken["rules"][last]["kind"] = json!("required");
+    broken["rules"].as_array_mut().unwrap().push(json!({"id": "QC-ENC-098", "category": "encounter", "severity": "error",
+        "description": "就诊须有结束时间", "applies_to": ["Encounter"], "kind": "required", "path": "period.end"}));
     let (status, body) = read(post(broken, &token).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["status"], "active");
-    assert_eq!(body["trial"]["sampled"], 2);
+    assert_eq!((body["trial"]["sampled"].as_i64(), body["trial"]["returned"].as_i64()), (Some(30), Some(1)), "{body}");
     let (status, body) = read(post(json!({"version": "2026.2", "rules": []}), &token).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 
@@ -275,12 +284,28 @@ async fn rule_sets_are_tried_then_activated_and_recheck(store: Arc<ProtectedStor
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert_eq!(done["recheck"]["done"], 2, "{done}");
+    assert_eq!((done["recheck"]["done"].as_i64(), done["recheck"]["returned"].as_i64()), (Some(30), Some(1)), "{done}");
     assert_eq!(done["recheck"]["progress"], 1.0);
-    // New submissions are checked by the new set: the warning shows in the answer.
-    let (status, _, outcome) = s.put("/fhir/Encounter/e3", &encounter("e3", "Patient/p1")).await;
+    // The stored e7 stays in the record, and its source has a return to fix.
+    let (_, page) = s.get_json("/api/v1/returns?status=open").await;
+    let list = page["returns"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "{page}");
+    assert_eq!((list[0]["source_id"].as_str(), list[0]["origin"].as_str()), (Some("e7"), Some("recheck")));
+    assert_eq!((list[0]["rules"][0].as_str(), list[0]["rule_set"].as_str()), (Some("QC-ENC-098"), Some("2026.2")));
+    // New submissions are checked by the new set: the warning shows in the answer, the error refuses.
+    let (status, _, outcome) = s.put("/fhir/Encounter/e31", &encounter("e31", "Patient/p1")).await;
     assert_eq!(status, StatusCode::CREATED);
     assert!(outcome.to_string().contains("QC-ENC-099"), "{outcome}");
+    let mut open_ended = encounter("e32", "Patient/p1");
+    open_ended["period"].as_object_mut().unwrap().remove("end");
+    let (status, _, outcome) = s.put("/fhir/Encounter/e32", &open_ended).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{outcome}");
+    // Fixing e7 closes its return.
+    let (status, _, _) = s.put("/fhir/Encounter/e7", &encounter("e7", "Patient/p1")).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, page) = s.get_json("/api/v1/returns?status=open&rule=QC-ENC-098").await;
+    assert_eq!(page["returns"].as_array().unwrap().len(), 1, "only e32 is open: {page}");
+    assert_eq!(page["returns"][0]["source_id"], "e32");
 }
 
 tongdang_testkit::backend_tests!(
