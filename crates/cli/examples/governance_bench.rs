@@ -4,12 +4,14 @@
 //! import the first N resources of NDJSON into fresh SQLite stores, alternately with no quality
 //! rules and with the built-in set (two rounds each): what checking costs.
 //!
-//! `… -- figures DIR`: on an existing store (the 10 M-entry timeline store of `scripts/bench`),
+//! `… -- figures DIR|postgres://…`: on an existing store (the 10 M-entry timeline store of `scripts/bench`),
 //! add a month of quality counters for 1,260 institutions (60 per city, 12 categories, 31 days) if
 //! absent, then time `/quality/figures`' queries for one institution, one city and the province.
 //!
-//! `… -- reconcile DIR`: a 100,000-item manifest as JSON, parsed and reconciled against 100,000
-//! held entries, plus the held-entries query of an institution's day on that store.
+//! `… -- reconcile DIR|postgres://… [INSTITUTION FROM_US TO_US]`: the held entries of an
+//! institution received in a window (about 100,000 of them) read from the store, and a manifest of
+//! them as JSON (1 % left out, 1,000 unknown added) parsed and reconciled against them; without
+//! a window, 100,000 synthetic held entries.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,24 +28,32 @@ fn percentiles(mut d: Vec<Duration>) -> String {
     format!("p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} runs)", at(0.5), at(0.99), at(1.0), d.len())
 }
 
-async fn open(dir: &std::path::Path) -> anyhow::Result<Arc<tongdang_store::ProtectedStore>> {
-    let master = if dir.join("master.key").exists() {
-        LocalMasterKey::from_file(&dir.join("master.key"))?
-    } else {
-        LocalMasterKey::generate()
+/// A data directory, or a PostgreSQL URL (with `TONGDANG_MASTER_KEY`).
+async fn open(target: &str) -> anyhow::Result<Arc<tongdang_store::ProtectedStore>> {
+    let location =
+        if target.starts_with("postgres") { Location::Postgres(target.to_string()) } else { Location::DataDir(target.into()) };
+    let master = match (std::env::var("TONGDANG_MASTER_KEY"), &location) {
+        (Ok(hex), _) => LocalMasterKey::parse(&hex)?,
+        (Err(_), Location::DataDir(d)) if d.join("master.key").exists() => LocalMasterKey::from_file(&d.join("master.key"))?,
+        _ => LocalMasterKey::generate(),
     };
     let protection =
         Protection { provider: Arc::new(master), suite: Suite::Aes256Gcm, origin: tongdang_store::DEFAULT_ORIGIN.into() };
-    Ok(tongdang_store::open(&Location::DataDir(dir.to_path_buf()), protection).await?)
+    Ok(tongdang_store::open(&location, protection).await?)
 }
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ingest") => ingest(&args[1], args[2].parse()?, &args[3]).await,
         Some("figures") => figures(&args[1]).await,
-        Some("reconcile") => reconcile_bench(&args[1]).await,
+        Some("reconcile") => {
+            let window = match (args.get(2), args.get(3), args.get(4)) {
+                (Some(i), Some(from), Some(to)) => Some((i.as_str(), from.parse()?, to.parse()?)),
+                _ => None,
+            };
+            reconcile_bench(&args[1], window).await
+        }
         _ => anyhow::bail!("usage: governance_bench ingest NDJSON N WORKDIR | figures DIR | reconcile DIR"),
     }
 }
@@ -65,7 +75,7 @@ async fn ingest(source: &str, n: usize, work: &str) -> anyhow::Result<()> {
         for (name, rules) in [("no rules", none.clone()), ("built-in rules", builtin.clone())] {
             let dir = work.join(format!("gov-ingest-store-{round}-{}", rules.version));
             let _ = std::fs::remove_dir_all(&dir);
-            let store = open(&dir).await?;
+            let store = open(&dir.to_string_lossy()).await?;
             let ingestor = Ingestor::new(store.clone());
             ingestor.set_rules(rules);
             let started = Instant::now();
@@ -95,7 +105,7 @@ async fn ingest(source: &str, n: usize, work: &str) -> anyhow::Result<()> {
 const CATEGORIES: i16 = 12;
 
 async fn figures(dir: &str) -> anyhow::Result<()> {
-    let store = open(dir.as_ref()).await?;
+    let store = open(dir).await?;
     let entries = store.counts().await?.entries;
     let month = (20261001, 20261031);
     let probe = QualityQuery { institution: None, city: None, from: month.0, to: month.1 };
@@ -159,9 +169,9 @@ async fn figures(dir: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn reconcile_bench(dir: &str) -> anyhow::Result<()> {
+async fn reconcile_bench(dir: &str, window: Option<(&str, i64, i64)>) -> anyhow::Result<()> {
     let n = 100_000;
-    let held: Vec<HeldItem> = (0..n)
+    let synthetic: Vec<HeldItem> = (0..n)
         .map(|i| HeldItem {
             resource_type: "Observation".into(),
             id: format!("OBS{i:09}"),
@@ -169,9 +179,32 @@ async fn reconcile_bench(dir: &str) -> anyhow::Result<()> {
             digest: vec![(i % 251) as u8; 32],
         })
         .collect();
-    let listed: Vec<serde_json::Value> = (0..n)
-        .filter(|i| i % 100 != 0)
-        .map(|i| serde_json::json!({"type": "Observation", "id": format!("OBS{i:09}"), "version": 1, "digest": data_encoding::HEXLOWER.encode(&[(i % 251) as u8; 32])}))
+    // The held side: 100,000 entries of the store received in a window, when given; else synthetic.
+    let store = open(dir).await?;
+    let (held, source) = match window {
+        Some((institution, from, to)) => {
+            let t = Instant::now();
+            let rows = store.held_entries(institution, Timestamp(from), Timestamp(to), None).await?;
+            println!(
+                "held entries of an institution's window on the store: {} rows in {:.1} ms",
+                rows.len(),
+                t.elapsed().as_secs_f64() * 1000.0
+            );
+            let held: Vec<HeldItem> = rows
+                .into_iter()
+                .map(|h| HeldItem { resource_type: h.resource_type, id: h.source_id, version: h.version, digest: h.digest })
+                .collect();
+            (held, "held entries of the store")
+        }
+        None => (synthetic, "synthetic held entries"),
+    };
+    // The institution's side: all but 1 % of them (listed with version and digest), and 1,000 the
+    // platform never received.
+    let listed: Vec<serde_json::Value> = held
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 100 != 0)
+        .map(|(_, h)| serde_json::json!({"type": h.resource_type, "id": h.id, "version": h.version, "digest": data_encoding::HEXLOWER.encode(&h.digest)}))
         .chain((0..1000).map(|i| serde_json::json!({"type": "Observation", "id": format!("NEW{i:09}")})))
         .collect();
     let body = serde_json::json!({"day": "2026-10-05", "items": listed}).to_string();
@@ -186,19 +219,11 @@ async fn reconcile_bench(dir: &str) -> anyhow::Result<()> {
         times.push(t.elapsed());
     }
     println!(
-        "reconciling a {}-item manifest ({:.1} MB) against {n} held entries: {}",
-        n,
+        "reconciling a {}-item manifest ({:.1} MB) against {} {source} (parse, compare, answer): {}",
+        listed.len(),
         body.len() as f64 / 1e6,
-        percentiles(times)
-    );
-    let store = open(dir.as_ref()).await?;
-    let day = Timestamp::parse_fhir("2024-06-01").unwrap_or(Timestamp(0));
-    let t = Instant::now();
-    let held = store.held_entries("12440100MB0000001X", day, Timestamp(day.0 + 86_400_000_000), None).await?;
-    println!(
-        "held entries of an institution's day on the store: {} rows in {:.2} ms",
         held.len(),
-        t.elapsed().as_secs_f64() * 1000.0
+        percentiles(times)
     );
     Ok(())
 }

@@ -72,6 +72,8 @@ pub(crate) async fn run(location: &Location, args: &DemoArgs) -> anyhow::Result<
             bar.set_message(format!("{resources} 条资源"));
         }
         bar.finish_and_clear();
+        let returned = submit_faulty(&ingestor, &province).await?;
+        println!("通档 demo: {returned} faulty resources submitted by one hospital, returned to it (质控退还)");
         let checkpoint = store.checkpoint().await?;
         let counts = store.counts().await?;
         println!("通档 demo: ledger checkpoint of {} leaves signed", checkpoint.size);
@@ -90,12 +92,7 @@ pub(crate) async fn run(location: &Location, args: &DemoArgs) -> anyhow::Result<
     }
 
     // The demo sign-in: a fresh key for a large hospital, printed once.
-    let hospital = province
-        .institutions
-        .iter()
-        .find(|i| i.city == City::Guangzhou && i.level == Level::TertiaryA && i.kind == InstitutionKind::Hospital)
-        .or(province.institutions.first())
-        .ok_or_else(|| anyhow!("the synthetic province has no institutions"))?;
+    let hospital = demo_hospital(&province).ok_or_else(|| anyhow!("the synthetic province has no institutions"))?;
     let key = crate::institution::issue_key(&*store, &hospital.code, &[Scope::Submit, Scope::Read], true).await?;
     // The provincial platform's operators run the patient index (review queue, merges).
     let platform = tongdang_core::Institution {
@@ -129,6 +126,9 @@ pub(crate) async fn run(location: &Location, args: &DemoArgs) -> anyhow::Result<
         println!("  curl -H \"Authorization: Bearer $TONGDANG_KEY\" '{base}/api/v1/persons/{p}/timeline?limit=5'");
         println!("  curl -H \"Authorization: Bearer $TONGDANG_KEY\" '{base}/fhir/Patient/{p}/$everything'");
     }
+    println!("  # data governance (docs/governance.md): this hospital's returns and quality figures");
+    println!("  curl -H \"Authorization: Bearer $TONGDANG_KEY\" '{base}/api/v1/returns?status=open'");
+    println!("  curl -H \"Authorization: Bearer $TONGDANG_KEY\" '{base}/api/v1/quality/figures'");
     println!();
     println!(
         "  主索引运营 Patient-index operator: {} ({}), scopes read + mpi — {} persons, {} records, {} possible matches to review",
@@ -204,4 +204,51 @@ pub(crate) async fn run(location: &Location, args: &DemoArgs) -> anyhow::Result<
         return Ok(());
     }
     crate::serve(store, &serve).await
+}
+
+/// Resources with quality faults, as a careless hospital might send them, so the returns and the
+/// quality figures of the demo hospital have something to show: a unit that is not UCUM, a
+/// diagnosis code not written as ICD-10, a result dated in the future, a vaccination before birth.
+async fn submit_faulty(ingestor: &Ingestor, province: &Province) -> anyhow::Result<u64> {
+    let Some(hospital) = demo_hospital(province) else { return Ok(0) };
+    let Some(submission) = province.submissions().find(|s| s.institution == hospital.code) else { return Ok(0) };
+    let Some(patient) = submission.lines.iter().find_map(|l| {
+        let v: serde_json::Value = serde_json::from_str(l).ok()?;
+        (v["resourceType"] == "Patient").then(|| v["id"].as_str().map(str::to_string)).flatten()
+    }) else {
+        return Ok(0);
+    };
+    let subject = serde_json::json!({"reference": format!("Patient/{patient}")});
+    let future = tongdang_core::Timestamp(tongdang_core::Timestamp::now().0 + 3 * 86_400_000_000).to_rfc3339_cst();
+    let faulty = [
+        serde_json::json!({"resourceType": "Observation", "id": "DEMO-QC-LAB-1", "status": "final",
+            "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}],
+            "code": {"coding": [{"system": "http://loinc.org", "code": "2345-7", "display": "血糖"}]}, "subject": subject,
+            "effectiveDateTime": "2026-11-20T08:00:00+08:00",
+            "valueQuantity": {"value": 5.6, "unit": "毫摩尔/升", "system": "http://unitsofmeasure.org", "code": "毫摩尔/升"}}),
+        serde_json::json!({"resourceType": "Condition", "id": "DEMO-QC-DX-1", "subject": subject,
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "E119", "display": "2型糖尿病"}]},
+            "recordedDate": "2026-11-20"}),
+        serde_json::json!({"resourceType": "Observation", "id": "DEMO-QC-LAB-2", "status": "final",
+            "code": {"coding": [{"system": "http://loinc.org", "code": "8310-5", "display": "体温"}]}, "subject": subject,
+            "effectiveDateTime": future,
+            "valueQuantity": {"value": 36.8, "unit": "Cel", "system": "http://unitsofmeasure.org", "code": "Cel"}}),
+        serde_json::json!({"resourceType": "Immunization", "id": "DEMO-QC-VAC-1", "status": "completed",
+            "vaccineCode": {"coding": [{"system": "urn:oid:2.16.156.10011.2.3.3.17", "code": "0201", "display": "乙肝疫苗"}]},
+            "patient": subject, "occurrenceDateTime": "1900-01-01"}),
+    ];
+    let sub = ingestor.begin(hospital.code.clone(), Channel::Rest).await?;
+    let mut session = Session::new(ingestor.clone(), sub, 10);
+    session.push(faulty.iter().enumerate().map(|(n, r)| (n as u64 + 1, Ok(r.to_string()))).collect()).await?;
+    let (summary, _) = session.finish().await?;
+    Ok(summary.totals().refused)
+}
+
+/// The hospital the demo signs in as: a 三甲 hospital of Guangzhou.
+fn demo_hospital(province: &Province) -> Option<&tongdang_core::Institution> {
+    province
+        .institutions
+        .iter()
+        .find(|i| i.city == City::Guangzhou && i.level == Level::TertiaryA && i.kind == InstitutionKind::Hospital)
+        .or(province.institutions.first())
 }

@@ -659,7 +659,8 @@ pub(crate) async fn rule_set(
 
 // ---------------------------------------------------------------- reconciliation
 
-/// An institution's manifest of one day (by clinical time, CST), optionally of one category:
+/// An institution's manifest of one day (the day, CST, the platform received the current version
+/// of each resource), optionally of one category:
 /// either the list of what it sent, or only its count and receipt digest.
 #[derive(Deserialize, ToSchema)]
 pub struct Manifest {
@@ -895,7 +896,7 @@ pub struct ReceiptParams {
 pub struct ReceiptLine {
     /// Category code.
     category: String,
-    /// Entries held with clinical time on that day.
+    /// Entries whose current version was received on that day.
     count: usize,
     /// SHA-256 over the sorted lines `Type/id version digest\n` of those entries.
     summary: String,

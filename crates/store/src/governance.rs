@@ -179,7 +179,7 @@ pub struct ReconciliationRecord {
     pub id: i64,
     /// The institution.
     pub institution: String,
-    /// The day reconciled, `yyyymmdd` (clinical time, CST).
+    /// The day reconciled, `yyyymmdd` (receipt, CST).
     pub day: i32,
     /// The category, if one.
     pub category: Option<i16>,

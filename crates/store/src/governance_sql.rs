@@ -373,7 +373,7 @@ macro_rules! governance_sql {
             let mut b: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(
                 "SELECT resource_type, source_id, version, digest, category FROM entries WHERE institution = ",
             );
-            b.push_bind(institution.to_string()).push(" AND sort_time >= ").push_bind(from.0).push(" AND sort_time < ").push_bind(to.0);
+            b.push_bind(institution.to_string()).push(" AND collected_at >= ").push_bind(from.0).push(" AND collected_at < ").push_bind(to.0);
             if let Some(c) = category {
                 b.push(" AND category = ").push_bind(c);
             }

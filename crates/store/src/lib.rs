@@ -261,7 +261,8 @@ pub trait Store: Send + Sync + 'static {
     async fn quality(&self, query: &QualityQuery) -> Result<Vec<QualityCounts>>;
     /// Quality sums per institution over the query's days.
     async fn quality_by_institution(&self, query: &QualityQuery) -> Result<Vec<QualityCounts>>;
-    /// What the platform holds of an institution's entries with clinical time in `[from, to)`.
+    /// What the platform holds of an institution's entries whose current version was received in
+    /// `[from, to)`.
     async fn held_entries(
         &self,
         institution: &str,

@@ -169,7 +169,8 @@ async fn reconciliation_finds_missing_extra_and_different(store: Arc<ProtectedSt
             .header("content-type", "application/json")
             .body(manifest.to_string())
     };
-    let manifest = json!({"day": "2024-10-03", "category": "encounter", "count": 3, "items": [
+    let day = today();
+    let manifest = json!({"day": day, "category": "encounter", "count": 3, "items": [
         {"type": "Encounter", "id": "e1", "version": 1},
         {"type": "Encounter", "id": "e3", "version": 1},
         {"type": "Encounter", "id": "e9"}]});
@@ -188,13 +189,13 @@ async fn reconciliation_finds_missing_extra_and_different(store: Arc<ProtectedSt
     assert_eq!(one["result"]["missing"], json!(["Encounter/e9"]));
 
     // The platform's receipt settles a day with one digest.
-    let (status, receipt) = s.get_json("/api/v1/reconciliation/receipts?day=2024-10-03").await;
+    let (status, receipt) = s.get_json(&format!("/api/v1/reconciliation/receipts?day={day}")).await;
     assert_eq!(status, StatusCode::OK, "{receipt}");
     assert_eq!(receipt["total"]["count"], 3);
     let summary = receipt["total"]["summary"].as_str().unwrap().to_string();
-    let (_, agrees) = read(post(json!({"day": "2024-10-03", "count": 3, "summary": summary})).send().await.unwrap()).await;
+    let (_, agrees) = read(post(json!({"day": day, "count": 3, "summary": summary})).send().await.unwrap()).await;
     assert_eq!(agrees["agrees"], true, "{agrees}");
-    let (_, differs) = read(post(json!({"day": "2024-10-03", "count": 3, "summary": "00"})).send().await.unwrap()).await;
+    let (_, differs) = read(post(json!({"day": day, "count": 3, "summary": "00"})).send().await.unwrap()).await;
     assert_eq!(
         (differs["agrees"].as_bool(), differs["result"]["summary_differs"].as_bool()),
         (Some(false), Some(true)),
@@ -207,7 +208,7 @@ async fn reconciliation_finds_missing_extra_and_different(store: Arc<ProtectedSt
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_api_error(&body, "future_day");
     let (status, _) = read(
-        post(json!({"day": "2024-10-03", "institution": "12440100MB7654321Q", "items": [{"type": "Encounter", "id": "e1"}]}))
+        post(json!({"day": day, "institution": "12440100MB7654321Q", "items": [{"type": "Encounter", "id": "e1"}]}))
             .send()
             .await
             .unwrap(),
@@ -215,7 +216,7 @@ async fn reconciliation_finds_missing_extra_and_different(store: Arc<ProtectedSt
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, body) = read(
-        post(json!({"day": "2024-10-03", "items": [{"type": "Encounter", "id": "e1"}, {"type": "Encounter", "id": "e1"}]}))
+        post(json!({"day": day, "items": [{"type": "Encounter", "id": "e1"}, {"type": "Encounter", "id": "e1"}]}))
             .send()
             .await
             .unwrap(),
@@ -224,7 +225,7 @@ async fn reconciliation_finds_missing_extra_and_different(store: Arc<ProtectedSt
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     // (Short enough to be read whole, so the answer is the count's, not the body limit's.)
     let million: Vec<Value> = (0..1_000_000).map(|i| json!({"type": "E", "id": i.to_string()})).collect();
-    let (status, body) = read(post(json!({"day": "2024-10-03", "items": million})).send().await.unwrap()).await;
+    let (status, body) = read(post(json!({"day": day, "items": million})).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
     assert_api_error(&body, "too_large");
 }

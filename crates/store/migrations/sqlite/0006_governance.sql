@@ -1,6 +1,7 @@
 -- Data governance: returns of what failed quality rules (质控退还), quality figures kept per
 -- institution, day and category as data arrives, reconciliation results (对账), rule sets and
--- their re-checks. Entries get an index by source and clinical time for reconciliation.
+-- their re-checks. Entries get an index by source and receipt time for reconciliation (receipt
+-- time grows as entries arrive, so the index is appended to, not written all over).
 
 CREATE TABLE returns (
     id INTEGER PRIMARY KEY,
@@ -84,4 +85,4 @@ CREATE TABLE rule_sets (
     recheck_finished_at INTEGER
 );
 
-CREATE INDEX entries_source_time ON entries(institution, sort_time);
+CREATE INDEX entries_source_received ON entries(institution, collected_at);
