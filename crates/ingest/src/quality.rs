@@ -210,7 +210,7 @@ impl<'a> Accounts<'a> {
         }
         let checked = p.checked.as_deref();
         let received = checked.map_or(self.now, |c| c.received);
-        let category = checked.and_then(|c| c.category).map_or(0, |c| c.as_i16());
+        let category = checked.and_then(|c| c.category).map_or(tongdang_store::PATIENT_CATEGORY, |c| c.as_i16());
         let c = self.counts.entry((received.cst_day(), category)).or_insert_with(|| QualityCounts {
             institution: self.institution.to_string(),
             day: received.cst_day(),

@@ -78,6 +78,9 @@ pub struct ReturnFilter {
     pub limit: u32,
 }
 
+/// The category of Patients in the quality counters (record categories are 0–9).
+pub const PATIENT_CATEGORY: i16 = -1;
+
 /// Quality counters of one institution, receipt day (CST, `yyyymmdd`) and record category.
 /// Added to as groups commit; every field is a count, so rows add up across days and sources.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -86,7 +89,7 @@ pub struct QualityCounts {
     pub institution: String,
     /// Receipt day, `yyyymmdd` in CST.
     pub day: i32,
-    /// Record category code (0: Patient and directory data).
+    /// Record category code ([`PATIENT_CATEGORY`] for Patients).
     pub category: i16,
     /// The institution's city code.
     pub city: String,

@@ -29,8 +29,8 @@ use tongdang_core::{EntryId, Institution, InstitutionCode, PersonId};
 pub use accounts::{AccountRecord, SessionRecord};
 pub use error::StoreError;
 pub use governance::{
-    HeldEntry, OpenReturns, QualityCounts, QualityQuery, ReconciliationRecord, ReturnClosure, ReturnFilter, ReturnRecord,
-    RuleSetRecord, SimilarEntry,
+    HeldEntry, OpenReturns, PATIENT_CATEGORY, QualityCounts, QualityQuery, ReconciliationRecord, ReturnClosure, ReturnFilter,
+    ReturnRecord, RuleSetRecord, SimilarEntry,
 };
 pub use grants::{GrantFilter, GrantRecord, GrantTransition};
 pub use ledger::{AuditEvent, AuditQuery, CheckpointRecord, EntryVersionFacts, LeafKind, LedgerLeaf, StoredLeaf};

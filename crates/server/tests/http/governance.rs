@@ -136,6 +136,10 @@ async fn returns_are_opened_answered_and_closed_by_resubmission(store: Arc<Prote
     let lab = q["by_category"].as_array().unwrap().iter().find(|c| c["category"] == "lab").expect("lab").clone();
     assert_eq!((lab["received"].as_i64(), lab["returned"].as_i64()), (Some(3), Some(2)), "{lab}");
     assert!(lab["validity"].as_f64().unwrap() < 1.0);
+    let patients = q["by_category"].as_array().unwrap().iter().find(|c| c["category"] == "patient").expect("patients").clone();
+    assert_eq!((patients["received"].as_i64(), patients["label"].as_str()), (Some(1), Some("患者基本信息")), "{q}");
+    let encounters = q["by_category"].as_array().unwrap().iter().find(|c| c["category"] == "encounter");
+    assert!(encounters.is_none(), "no encounter was sent: {q}");
     assert_eq!(q["open_returns"]["count"], 0);
     assert_eq!(q["by_day"][0]["day"], today());
     // Residents and clinicians see none of it.
