@@ -19,6 +19,15 @@ pub fn lookup(name: &str) -> Option<(&'static [&'static str], &'static [&'static
             &[""],
             &["planned", "arrived", "triaged", "in-progress", "onleave", "finished", "cancelled", "entered-in-error", "unknown"],
         ),
+        // Vaccines of the national immunization programme, in the platform's code system (the
+        // synthetic province and the demo use it; CVX and other systems are not judged).
+        "vaccine" => (
+            &["urn:tongdang:cs:vaccine"],
+            &[
+                "HepB", "BCG", "IPV", "bOPV", "DTaP", "DT", "MMR", "JE-L", "JE-I", "MPSV-A", "MPSV-AC", "HepA-L", "HepA-I",
+                "Flu", "COVID-19", "EV71", "HPV", "PPV23", "Var", "Hib",
+            ],
+        ),
         _ => return None,
     })
 }

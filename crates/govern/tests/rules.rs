@@ -122,6 +122,21 @@ fn vaccinations_by_age() {
 }
 
 #[test]
+fn vaccines_of_the_platform_code_system_are_in_the_programme() {
+    let vaccine = |code: &str| {
+        json!({"resourceType": "Immunization", "status": "completed",
+            "vaccineCode": {"coding": [{"system": "urn:tongdang:cs:vaccine", "code": code}]}, "occurrenceDateTime": "2024-10-05T09:00:00+08:00"})
+    };
+    let c = Context { received: at("2024-10-05T10:00:00+08:00"), birth: Some(at("2024-10-04")), ..ctx() };
+    assert!(findings(&vaccine("HepB"), &c).is_empty(), "{:?}", findings(&vaccine("HepB"), &c));
+    let f = findings(&vaccine("HepX"), &c);
+    assert!(has(&f, "QC-VAC-007", "Immunization.vaccineCode.coding[0]"), "{f:?}");
+    // The platform's own code counts for the age rule too: an adult's first hepatitis B dose.
+    let adult = Context { birth: Some(at("1990-03-07")), ..c };
+    assert!(findings(&vaccine("HepB"), &adult).iter().any(|(r, _, _)| r == "QC-VAC-005"));
+}
+
+#[test]
 fn broken_rule_sets_are_refused_on_load() {
     let one = |rule: Value| json!({"version": "x", "rules": [rule]}).to_string();
     let base = json!({"id": "QC-T-001", "category": "lab", "severity": "error", "description": "测试", "applies_to": ["Observation"], "kind": "required", "path": "status"});
