@@ -41,7 +41,8 @@ impl Context {
     }
 }
 
-/// One rule failed.
+/// One rule failed. Messages name the rule, the element and the limits, never the submitted
+/// value: returns are kept unsealed and shown to operators.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     /// The rule's id.
@@ -124,10 +125,10 @@ pub(crate) fn judge(rule: &Rule, probe: &Probe, ctx: &Context) -> Option<Finding
         (RuleKind::AgeAt { min_days, max_days, .. }, Probed::Time(t)) => {
             let days = (t.0 - ctx.birth?.0).div_euclid(DAY);
             (days < *min_days || days > *max_days)
-                .then(|| finding(rule, rt, at, format!("接种时年龄{days}天，不在适用年龄范围内")))
+                .then(|| finding(rule, rt, at, format!("接种时年龄不在适用范围（{min_days}–{max_days}天）内")))
         }
         (RuleKind::SexSpecific { sex, .. }, Probed::Code(code)) if ctx.sex.is_some_and(|s| s != *sex) => {
-            fail(format!("诊断“{code}”与性别不符"))
+            fail("诊断与患者性别不符".into())
         }
         _ => None,
     }
@@ -163,7 +164,7 @@ pub(crate) fn run(rule: &Rule, resource: Node<'_>, ctx: &Context) -> Vec<Finding
                     continue;
                 }
                 if !codes.contains(&code) {
-                    out.push(finding(&at, format!("“{code}”不在值域中")));
+                    out.push(finding(&at, "代码不在值域中".into()));
                 }
             }
         }
@@ -175,7 +176,7 @@ pub(crate) fn run(rule: &Rule, resource: Node<'_>, ctx: &Context) -> Vec<Finding
                 }
                 let code = v.get("code").and_then(Node::as_str).unwrap_or("");
                 if !crate::valuesets::is_icd10(code) {
-                    out.push(finding(&format!("{at}.code"), format!("“{code}”不是ICD-10编码格式")));
+                    out.push(finding(&format!("{at}.code"), "不是ICD-10编码格式（如E11.9）".into()));
                 }
             }
         }
@@ -219,7 +220,7 @@ pub(crate) fn run(rule: &Rule, resource: Node<'_>, ctx: &Context) -> Vec<Finding
                     if let Some(v) = q.get("value").and_then(Node::as_f64)
                         && !(*min..=*max).contains(&v)
                     {
-                        out.push(finding(&format!("{at}.value"), format!("{v}超出合理范围[{min}, {max}]")));
+                        out.push(finding(&format!("{at}.value"), format!("数值超出合理范围[{min}, {max}]")));
                     }
                 }
             }

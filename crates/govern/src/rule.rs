@@ -151,7 +151,16 @@ pub enum RuleSetError {
         "the rule set would return {returned} of {sampled} sampled items ({share:.0} %); at most {limit:.0} % is allowed before activation"
     )]
     RejectsTooMuch { returned: usize, sampled: usize, share: f64, limit: f64 },
+    /// It would return too much of one resource type (a misspelt path returns all of a type,
+    /// which may be a small share of a mixed sample).
+    #[error(
+        "the rule set would return {returned} of {sampled} sampled {resource_type} resources ({share:.0} %); at most {limit:.0} % of any type is allowed before activation"
+    )]
+    RejectsTooMuchOf { resource_type: String, returned: usize, sampled: usize, share: f64, limit: f64 },
 }
+
+/// Items of one type a trial needs before its share of that type is judged.
+pub const TRIAL_MIN_PER_TYPE: usize = 20;
 
 /// What a rule set does to a sample, before it is activated.
 #[derive(Debug, Clone, PartialEq)]
@@ -162,6 +171,8 @@ pub struct Trial {
     pub returned: usize,
     /// Findings per rule id.
     pub by_rule: Vec<(String, usize)>,
+    /// `(type, sampled, returned)` per resource type.
+    pub by_type: Vec<(String, usize, usize)>,
 }
 
 impl RuleSet {
@@ -249,12 +260,22 @@ impl RuleSet {
         sample: impl IntoIterator<Item = (Node<'a>, Context)>,
         max_share: f64,
     ) -> Result<Trial, RuleSetError> {
-        let mut t = Trial { sampled: 0, returned: 0, by_rule: Vec::new() };
+        let mut t = Trial { sampled: 0, returned: 0, by_rule: Vec::new(), by_type: Vec::new() };
         for (resource, ctx) in sample {
             t.sampled += 1;
+            let rt = resource.get("resourceType").and_then(Node::as_str).unwrap_or("");
+            let at = match t.by_type.iter().position(|(ty, _, _)| ty == rt) {
+                Some(i) => i,
+                None => {
+                    t.by_type.push((rt.to_string(), 0, 0));
+                    t.by_type.len() - 1
+                }
+            };
+            t.by_type[at].1 += 1;
             let findings = self.check(resource, &ctx);
             if findings.iter().any(|f| f.severity == Severity::Error) {
                 t.returned += 1;
+                t.by_type[at].2 += 1;
             }
             for f in findings {
                 match t.by_rule.iter_mut().find(|(id, _)| *id == f.rule) {
@@ -271,6 +292,18 @@ impl RuleSet {
                 share: share * 100.0,
                 limit: max_share * 100.0,
             });
+        }
+        for (resource_type, sampled, returned) in &t.by_type {
+            let share = *returned as f64 / *sampled as f64;
+            if *sampled >= TRIAL_MIN_PER_TYPE && share > max_share {
+                return Err(RuleSetError::RejectsTooMuchOf {
+                    resource_type: resource_type.clone(),
+                    returned: *returned,
+                    sampled: *sampled,
+                    share: share * 100.0,
+                    limit: max_share * 100.0,
+                });
+            }
         }
         Ok(t)
     }

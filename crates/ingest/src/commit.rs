@@ -244,6 +244,8 @@ struct Slot {
     person: Option<PersonId>,
     rewrites: HashMap<String, String>,
     state: State,
+    /// Refused only because what it references in the group was refused.
+    cascaded: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -271,6 +273,7 @@ async fn plan_and_write(
             record_id: None,
             person: None,
             rewrites: HashMap::new(),
+            cascaded: false,
             state: match &p.body {
                 Ok(_) => State::Pending,
                 Err(issues) => State::Refused(issues.clone()),
@@ -411,6 +414,10 @@ async fn plan_and_write(
     }
 
     // 4. References, in the institution's namespace; refusals can cascade, so repeat until stable.
+    // Every item of the group, valid or not: a reference to one that was refused is a cascade.
+    let all_keys: std::collections::HashSet<(&str, &str)> =
+        items.iter().filter_map(|p| Some((p.resource_type.as_str(), p.source_id.as_deref()?))).collect();
+    let all_urls: std::collections::HashSet<&str> = items.iter().filter_map(|p| p.full_url.as_deref()).collect();
     let mut judged = false;
     let mut late: HashMap<usize, Vec<tongdang_govern::Finding>> = HashMap::new();
     loop {
@@ -421,6 +428,8 @@ async fn plan_and_write(
             }
             let Ok(body) = &items[i].body else { continue };
             let mut problems = Vec::new();
+            // Whether every unresolved reference names an item of this group that was refused.
+            let mut only_cascades = true;
             let mut rewrites = HashMap::new();
             let mut subject_person = None;
             let mut subject_record = None;
@@ -453,11 +462,24 @@ async fn plan_and_write(
                         }
                         rewrites.insert(site.raw.clone(), target.reference(&rt));
                     }
-                    None => problems.push(Issue::error(
-                        IssueCode::NotFound,
-                        format!("{}.reference", site.path),
-                        "the reference does not resolve: nothing of that type with that id or identifier has been submitted by this institution".to_string(),
-                    )),
+                    None => {
+                        let in_this_group = match r {
+                            Reference::Literal { resource_type, id } => all_keys.contains(&(resource_type.as_str(), id.as_str())),
+                            Reference::Conditional { resource_type, system, value } => by_identifier.contains_key(&(
+                                resource_type.as_str(),
+                                system.as_deref().unwrap_or(""),
+                                value.as_str(),
+                            )),
+                            Reference::Urn(u) => all_urls.contains(u.as_str()),
+                            _ => false,
+                        };
+                        only_cascades &= in_this_group;
+                        problems.push(Issue::error(
+                            IssueCode::NotFound,
+                            format!("{}.reference", site.path),
+                            "the reference does not resolve: nothing of that type with that id or identifier has been submitted by this institution".to_string(),
+                        ));
+                    }
                 }
             }
             if problems.is_empty()
@@ -474,6 +496,7 @@ async fn plan_and_write(
                 }
             } else {
                 let deferrable = mode == GroupMode::Stream && problems.iter().all(|p| p.code == IssueCode::NotFound);
+                slots[i].cascaded = only_cascades && problems.iter().all(|p| p.code == IssueCode::NotFound);
                 slots[i].state = if deferrable { State::Deferred(problems) } else { State::Refused(problems) };
                 changed = true;
             }
@@ -503,20 +526,18 @@ async fn plan_and_write(
         }
     }
 
-    for (i, findings) in late {
-        let p = &mut items[i];
-        p.warnings.extend(findings.iter().filter(|f| f.severity != Severity::Error).map(crate::prepare::finding_issue));
-        if let Some(c) = p.checked.as_mut() {
-            c.findings.extend(findings);
-        }
-    }
-
     // 5. All or nothing.
     let mut casualties = vec![false; items.len()];
+    let failed = |s: &Slot| matches!(s.state, State::Refused(_) | State::Deferred(_));
     if mode == GroupMode::Transaction
-        && let Some(bad) = slots.iter().position(|s| matches!(s.state, State::Refused(_) | State::Deferred(_)))
+        && let Some(bad) = slots.iter().position(|s| failed(s) && !s.cascaded).or_else(|| slots.iter().position(failed))
     {
         for (i, s) in slots.iter_mut().enumerate() {
+            // What was refused only because it references the culprit is a casualty too: the
+            // culprit alone becomes a return.
+            if i != bad && s.cascaded && failed(s) {
+                casualties[i] = true;
+            }
             if matches!(s.state, State::Pending | State::Unchanged) {
                 casualties[i] = true;
                 s.state = State::Refused(vec![Issue::error(
@@ -593,14 +614,13 @@ async fn plan_and_write(
             }
         };
         let open = p.source_id.as_ref().and_then(|id| open_returns.get(&(p.resource_type.clone(), id.clone()))).copied();
-        accounts.item(p, &outcome, casualties[i], open);
-        results.push(ItemResult {
-            position: p.position,
-            resource_type: p.resource_type.clone(),
-            source_id,
-            outcome,
-            warnings: p.warnings.clone(),
-        });
+        // Findings judged at commit stay out of the item itself: a retried transaction, or an
+        // item deferred and committed again, judges them anew.
+        let judged = late.get(&i).map_or(&[][..], Vec::as_slice);
+        accounts.item(p, judged, &outcome, casualties[i], open);
+        let mut warnings = p.warnings.clone();
+        warnings.extend(judged.iter().filter(|f| f.severity != Severity::Error).map(crate::prepare::finding_issue));
+        results.push(ItemResult { position: p.position, resource_type: p.resource_type.clone(), source_id, outcome, warnings });
     }
     accounts.write_into(&mut set);
     if !set.is_empty() {

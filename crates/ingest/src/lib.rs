@@ -195,7 +195,10 @@ impl Ingestor {
         }
         // An institution not registered (tests, imports of a file) counts under no city.
         let city = self.store.institution(institution).await?.map(|i| i.city.area_code().to_string()).unwrap_or_default();
-        self.cities.write().unwrap_or_else(|e| e.into_inner()).insert(institution.as_str().to_string(), city.clone());
+        if !city.is_empty() {
+            // Not cached while unregistered: it may be registered while the server runs.
+            self.cities.write().unwrap_or_else(|e| e.into_inner()).insert(institution.as_str().to_string(), city.clone());
+        }
         Ok(city)
     }
 

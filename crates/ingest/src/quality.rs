@@ -192,19 +192,30 @@ pub(crate) struct Accounts<'a> {
     submission: i64,
     now: Timestamp,
     counts: HashMap<(i32, i16), QualityCounts>,
-    returns: Vec<ReturnRecord>,
-    closures: Vec<ReturnClosure>,
+    /// Per resource, its last state in the group: a return to open (or fail again), or a
+    /// closure of its open return. The same resource may come more than once in a group (failing
+    /// items are not split off like valid ones), and only its last outcome counts.
+    last: HashMap<(String, String), Settled>,
+}
+
+/// What a resource's last outcome in the group does to its return.
+enum Settled {
+    /// Refused: open a return, or fail the open one again (`attempts` in this group).
+    Return(Box<ReturnRecord>),
+    /// Accepted: close the open return, if any.
+    Close(Option<ReturnClosure>),
 }
 
 impl<'a> Accounts<'a> {
     /// For a group of `institution` (in `city`), submitted by `submission`.
     pub(crate) fn new(institution: &'a str, city: &'a str, submission: i64, now: Timestamp) -> Accounts<'a> {
-        Accounts { institution, city, submission, now, counts: HashMap::new(), returns: Vec::new(), closures: Vec::new() }
+        Accounts { institution, city, submission, now, counts: HashMap::new(), last: HashMap::new() }
     }
 
-    /// Count one item's final outcome. `casualty`: refused only because its transaction failed;
-    /// `open_return`: the id of the return its resource has open.
-    pub(crate) fn item(&mut self, p: &Prepared, outcome: &Outcome, casualty: bool, open_return: Option<i64>) {
+    /// Count one item's final outcome, in submission order. `late`: findings of the rules judged
+    /// at commit; `casualty`: refused only because its transaction failed; `open_return`: the id
+    /// of the return its resource had open before the group.
+    pub(crate) fn item(&mut self, p: &Prepared, late: &[Finding], outcome: &Outcome, casualty: bool, open_return: Option<i64>) {
         if matches!(outcome, Outcome::Deferred(_)) || p.resource_type.is_empty() {
             return;
         }
@@ -219,9 +230,10 @@ impl<'a> Accounts<'a> {
             ..Default::default()
         });
         c.received += 1;
+        let all: Vec<&Finding> = checked.map(|c| c.findings.iter().chain(late).collect()).unwrap_or_default();
         if let Some(checked) = checked {
             let mut dims: Vec<Dimension> =
-                checked.findings.iter().filter_map(|f| checked.rules.rule(&f.rule).map(|r| r.kind.dimension())).collect();
+                all.iter().filter_map(|f| checked.rules.rule(&f.rule).map(|r| r.kind.dimension())).collect();
             dims.sort_by_key(|d| *d as u8);
             dims.dedup();
             for d in dims {
@@ -248,41 +260,49 @@ impl<'a> Accounts<'a> {
                     let bucket = [3_600, 86_400, 3 * 86_400, 7 * 86_400, 30 * 86_400].iter().position(|&limit| lag <= limit);
                     c.lag[bucket.unwrap_or(5)] += 1;
                 }
-                if let Some(id) = open_return {
-                    self.closures.push(ReturnClosure {
-                        id,
-                        at: self.now,
-                        submission: self.submission,
-                        correction: correction(&p.resource_type, *target, *version),
-                    });
-                }
+                let Some(source_id) = &p.source_id else { return };
+                let closure = open_return.map(|id| ReturnClosure {
+                    id,
+                    at: self.now,
+                    submission: self.submission,
+                    correction: correction(&p.resource_type, *target, *version),
+                });
+                self.last.insert((p.resource_type.clone(), source_id.clone()), Settled::Close(closure));
             }
             Outcome::Refused(issues) if !casualty => {
                 let Some(source_id) = &p.source_id else { return };
                 c.returned += 1;
-                let findings = return_findings(checked.map_or(&[][..], |c| &c.findings), issues);
+                let findings = return_findings(&all, issues);
                 let mut rules: Vec<&str> = findings.iter().map(|f| f.rule.as_str()).collect();
                 rules.dedup();
-                self.returns.push(ReturnRecord {
-                    id: 0,
-                    institution: self.institution.to_string(),
-                    resource_type: p.resource_type.clone(),
-                    source_id: source_id.clone(),
-                    category: checked.and_then(|c| c.category).map(|c| c.as_i16()),
-                    origin: "submission".into(),
-                    status: "open".into(),
-                    rules: rules.join(" "),
-                    findings: serde_json::to_string(&findings).unwrap_or_else(|_| "[]".into()),
-                    rule_set: checked.map(|c| c.rules.version.clone()).unwrap_or_default(),
-                    first_submission: Some(self.submission),
-                    submission: Some(self.submission),
-                    attempts: 1,
-                    opened_at: self.now,
-                    updated_at: self.now,
-                    closed_at: None,
-                    closed_submission: None,
-                    correction: None,
-                });
+                let key = (p.resource_type.clone(), source_id.clone());
+                let attempts = match self.last.get(&key) {
+                    Some(Settled::Return(r)) => r.attempts + 1,
+                    _ => 1,
+                };
+                self.last.insert(
+                    key,
+                    Settled::Return(Box::new(ReturnRecord {
+                        id: 0,
+                        institution: self.institution.to_string(),
+                        resource_type: p.resource_type.clone(),
+                        source_id: source_id.clone(),
+                        category: checked.and_then(|c| c.category).map(|c| c.as_i16()),
+                        origin: "submission".into(),
+                        status: "open".into(),
+                        rules: rules.join(" "),
+                        findings: serde_json::to_string(&findings).unwrap_or_else(|_| "[]".into()),
+                        rule_set: checked.map(|c| c.rules.version.clone()).unwrap_or_default(),
+                        first_submission: Some(self.submission),
+                        submission: Some(self.submission),
+                        attempts,
+                        opened_at: self.now,
+                        updated_at: self.now,
+                        closed_at: None,
+                        closed_submission: None,
+                        correction: None,
+                    })),
+                );
             }
             Outcome::Refused(_) | Outcome::Deferred(_) => {}
         }
@@ -291,8 +311,13 @@ impl<'a> Accounts<'a> {
     /// Add everything counted to the group's write set.
     pub(crate) fn write_into(self, set: &mut WriteSet) {
         set.quality.extend(self.counts.into_values());
-        set.returns.extend(self.returns);
-        set.closed_returns.extend(self.closures);
+        for settled in self.last.into_values() {
+            match settled {
+                Settled::Return(r) => set.returns.push(*r),
+                Settled::Close(Some(c)) => set.closed_returns.push(c),
+                Settled::Close(None) => {}
+            }
+        }
     }
 }
 
@@ -304,8 +329,8 @@ fn correction(resource_type: &str, target: Target, version: i64) -> String {
 /// A return's findings: the failed error rules, and the other reasons for refusal under the
 /// platform's own rule ids. Messages are the rules' (no submitted content is repeated: the
 /// validator's messages may quote values, so those are replaced by a fixed text).
-fn return_findings(rule_findings: &[Finding], issues: &[Issue]) -> Vec<Finding> {
-    let mut out: Vec<Finding> = rule_findings.iter().filter(|f| f.severity == Severity::Error).cloned().collect();
+fn return_findings(rule_findings: &[&Finding], issues: &[Issue]) -> Vec<Finding> {
+    let mut out: Vec<Finding> = rule_findings.iter().filter(|f| f.severity == Severity::Error).map(|f| (*f).clone()).collect();
     for i in issues.iter().filter(|i| i.is_error() && i.code != IssueCode::BusinessRule) {
         let (rule, message) = match i.code {
             IssueCode::NotFound => (REFERENCE_RULE, "引用无法解析：被引用的资源未由本机构上报".to_string()),

@@ -10,10 +10,12 @@ use std::sync::Arc;
 use tongdang_core::Timestamp;
 use tongdang_fhir::Node;
 use tongdang_govern::{Context, RuleSet, RuleSetError, Severity, Trial};
-use tongdang_store::{ReturnRecord, RuleSetRecord};
+use tongdang_store::{RecheckStep, ReturnRecord, RuleSetRecord};
 
 /// Entries a trial runs on.
 pub const TRIAL_SAMPLE: u32 = 2_000;
+/// Patients a trial runs on.
+pub const TRIAL_PATIENTS: u32 = 500;
 /// The largest share of the sample a rule set may return (5 %).
 pub const TRIAL_MAX_SHARE: f64 = 0.05;
 /// Entries re-checked per step.
@@ -47,9 +49,7 @@ impl Ingestor {
         if self.store().rule_sets().await?.iter().any(|r| r.version == set.version) || set.version == RuleSet::builtin().version {
             return Err(RulesError::Exists(set.version.clone()));
         }
-        let sample = self.store().entries_after(0, TRIAL_SAMPLE).await?;
-        let parsed: Vec<(serde_json::Value, Timestamp)> =
-            sample.iter().filter_map(|e| serde_json::from_slice(&e.resource).ok().map(|v| (v, e.collected_at))).collect();
+        let parsed = self.trial_sample().await?;
         let trial = set.trial(parsed.iter().map(|(v, at)| (Node::Value(v), Context::at(*at))), TRIAL_MAX_SHARE)?;
         let now = Timestamp::now();
         let record = RuleSetRecord {
@@ -77,6 +77,35 @@ impl Ingestor {
         Ok((kept, trial))
     }
 
+    /// Stored resources to try a rule set on: entries from across the id range (ten slices, so
+    /// old and recent data both count) and Patients, withdrawn entries left out.
+    async fn trial_sample(&self) -> Result<Vec<(serde_json::Value, Timestamp)>, IngestError> {
+        let store = self.store();
+        let (first, last) = store.entry_id_bounds().await?;
+        let slices = 10;
+        let per_slice = TRIAL_SAMPLE / slices;
+        let step = ((last - first) / i64::from(slices)).max(i64::from(per_slice));
+        let mut out = Vec::new();
+        let mut from = first - 1;
+        for _ in 0..slices {
+            let batch = store.entries_after(from, per_slice).await?;
+            let Some(end) = batch.last().map(|e| e.id.0) else { break };
+            out.extend(
+                batch
+                    .iter()
+                    .filter(|e| e.status == tongdang_store::EntryStatus::Current)
+                    .filter_map(|e| serde_json::from_slice(&e.resource).ok().map(|v| (v, e.collected_at))),
+            );
+            from = (from + step).max(end);
+        }
+        for p in store.patient_records_page(0, TRIAL_PATIENTS).await? {
+            if let Ok(v) = serde_json::from_slice(&p.resource) {
+                out.push((v, p.collected_at));
+            }
+        }
+        Ok(out)
+    }
+
     /// Re-check stored entries against the active rule set, from where the last re-check of it
     /// stopped, until done or until another set is activated. Progress is stored per batch.
     pub async fn recheck(&self) -> Result<(), IngestError> {
@@ -93,7 +122,15 @@ impl Ingestor {
             }
             let batch = self.store().entries_after(active.recheck_after, RECHECK_BATCH).await?;
             let Some(last) = batch.last().map(|e| e.id.0) else {
-                self.store().record_recheck(&active.version, 0, 0, active.recheck_after, Some(Timestamp::now())).await?;
+                let step = RecheckStep {
+                    version: active.version.clone(),
+                    from: active.recheck_after,
+                    after: active.recheck_after,
+                    done: 0,
+                    returned: 0,
+                    finished: Some(Timestamp::now()),
+                };
+                self.store().record_recheck(&step, &[]).await?;
                 return Ok(());
             };
             let done = batch.len() as i64;
@@ -103,9 +140,16 @@ impl Ingestor {
             })
             .await
             .map_err(|_| IngestError::Worker)?;
-            let returned = returns.len() as i64;
-            self.store().record_quality(&[], &returns).await?;
-            self.store().record_recheck(&active.version, done, returned, last, None).await?;
+            let step = RecheckStep {
+                version: active.version.clone(),
+                from: active.recheck_after,
+                after: last,
+                done,
+                returned: returns.len() as i64,
+                finished: None,
+            };
+            // False: another server did this batch; the loop reads the cursor again.
+            self.store().record_recheck(&step, &returns).await?;
             tokio::task::yield_now().await;
         }
     }
@@ -115,7 +159,8 @@ impl Ingestor {
 fn recheck_batch(rules: &Arc<RuleSet>, batch: &[tongdang_store::EntryRecord]) -> Vec<ReturnRecord> {
     let now = Timestamp::now();
     let mut out = Vec::new();
-    for e in batch {
+    // A withdrawn entry is out of every record already: nothing to return.
+    for e in batch.iter().filter(|e| e.status == tongdang_store::EntryStatus::Current) {
         let findings = match serde_json::from_slice::<serde_json::Value>(&e.resource) {
             Ok(v) => rules.check(Node::Value(&v), &Context::at(e.collected_at)),
             Err(_) => vec![tongdang_govern::Finding {

@@ -9,6 +9,7 @@ use crate::auth::{ApiCaller, Caller};
 use crate::error::ApiError;
 use axum::Json;
 use axum::body::Body;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,8 @@ use tongdang_store::{QualityCounts, QualityQuery, ReconciliationRecord, ReturnFi
 use utoipa::{IntoParams, ToSchema};
 
 const DAY_US: i64 = 86_400_000_000;
+/// The most ids each list of a stored reconciliation keeps (the counts are always whole).
+const MAX_LISTED: usize = 10_000;
 /// Largest manifest body: 200,000 items of ~130 bytes.
 const MAX_MANIFEST_BYTES: usize = 32 << 20;
 
@@ -105,6 +108,11 @@ async fn institutions_of(state: &AppState, scope: &Scope) -> Result<Option<Vec<S
         ),
         Scope::Province => None,
     })
+}
+
+/// A query string that does not parse is answered in the API's error shape.
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, ApiError> {
+    q.map(|Query(v)| v).map_err(|e| bad_request("bad_query", format!("query: {}", e.body_text())))
 }
 
 fn day_of(text: &str) -> Result<i32, ApiError> {
@@ -210,8 +218,9 @@ pub struct ReturnPage {
 pub(crate) async fn list_returns(
     State(state): State<Arc<AppState>>,
     ApiCaller(caller): ApiCaller,
-    Query(q): Query<ReturnParams>,
+    q: Result<Query<ReturnParams>, QueryRejection>,
 ) -> Result<Json<ReturnPage>, ApiError> {
+    let q = query(q)?;
     let scope = scope_of(&state, &caller, q.institution.as_deref(), q.city.as_deref()).await?;
     if q.status.as_deref().is_some_and(|s| s != "open" && s != "closed") {
         return Err(bad_request("bad_status", "status is open or closed"));
@@ -220,6 +229,11 @@ pub(crate) async fn list_returns(
         Some(s) => Some(Timestamp::parse_fhir(s).ok_or_else(|| bad_request("bad_since", "since is a FHIR date or dateTime"))?),
         None => None,
     };
+    if q.rule.as_deref().is_some_and(|r| {
+        !r.starts_with("QC-") || r.len() > 32 || !r.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+    }) {
+        return Err(bad_request("bad_rule", "a rule id looks like QC-LAB-003"));
+    }
     let limit = q.limit.unwrap_or(50).clamp(1, 500);
     let filter = ReturnFilter {
         institution: None,
@@ -281,8 +295,21 @@ pub(crate) async fn correct_return(
     State(state): State<Arc<AppState>>,
     ApiCaller(caller): ApiCaller,
     Path(id): Path<i64>,
-    Json(resource): Json<serde_json::Value>,
+    headers: HeaderMap,
+    body: String,
 ) -> Result<Json<CorrectionView>, ApiError> {
+    let media = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !(media.starts_with("application/fhir+json") || media.starts_with("application/json")) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the corrected resource as application/fhir+json",
+        ));
+    }
+    // Only the type and id are read here; the text itself goes on to the pipeline, so numbers
+    // keep their digits (1.50 stays 1.50).
+    let resource: serde_json::Value =
+        serde_json::from_str(&body).map_err(|e| bad_request("bad_resource", format!("not JSON: {e}")))?;
     let submitter =
         caller.submitter().cloned().ok_or_else(|| forbidden("corrections are submitted with the institution's submit key"))?;
     let r = visible_return(&state, &caller, id).await?;
@@ -303,7 +330,7 @@ pub(crate) async fn correct_return(
             ),
         ));
     }
-    let (outcome, stored, issues) = crate::fhir_write::submit_one(&state, &caller, resource.to_string()).await?;
+    let (outcome, stored, issues) = crate::fhir_write::submit_one(&state, &caller, body).await?;
     let after = state.store.return_by_id(id).await?.unwrap_or(r);
     Ok(Json(CorrectionView {
         outcome,
@@ -447,8 +474,9 @@ fn period(from: Option<&str>, to: Option<&str>) -> Result<(i32, i32), ApiError> 
 pub(crate) async fn figures(
     State(state): State<Arc<AppState>>,
     ApiCaller(caller): ApiCaller,
-    Query(q): Query<QualityParams>,
+    q: Result<Query<QualityParams>, QueryRejection>,
 ) -> Result<Json<QualityView>, ApiError> {
+    let q = query(q)?;
     let scope = scope_of(&state, &caller, q.institution.as_deref(), q.city.as_deref()).await?;
     let (from, to) = period(q.from.as_deref(), q.to.as_deref())?;
     let query = QualityQuery {
@@ -513,8 +541,9 @@ pub struct InstitutionFigures {
 pub(crate) async fn institution_figures(
     State(state): State<Arc<AppState>>,
     ApiCaller(caller): ApiCaller,
-    Query(q): Query<QualityParams>,
+    q: Result<Query<QualityParams>, QueryRejection>,
 ) -> Result<Json<Vec<InstitutionFigures>>, ApiError> {
+    let q = query(q)?;
     let scope = scope_of(&state, &caller, None, q.city.as_deref()).await?;
     let (from, to) = period(q.from.as_deref(), q.to.as_deref())?;
     let query = QualityQuery {
@@ -603,6 +632,7 @@ pub(crate) async fn rule_sets(
     ApiCaller(caller): ApiCaller,
 ) -> Result<Json<Vec<RuleSetView>>, ApiError> {
     scope_of(&state, &caller, None, None).await?;
+    let operator = caller.role.is_operator();
     let stored = state.store.rule_sets().await?;
     let mut out: Vec<RuleSetView> = Vec::new();
     if !stored.iter().any(|r| r.status == "active") {
@@ -619,6 +649,10 @@ pub(crate) async fn rule_sets(
         });
     }
     out.extend(stored.into_iter().map(RuleSetView::from));
+    if !operator {
+        // Who changed the rules is the operators' business.
+        out.iter_mut().for_each(|r| r.created_by = None);
+    }
     Ok(Json(out))
 }
 
@@ -654,7 +688,12 @@ pub(crate) async fn rule_set(
 ) -> Result<Json<RuleSetView>, ApiError> {
     scope_of(&state, &caller, None, None).await?;
     let r = state.store.rule_sets().await?.into_iter().find(|r| r.version == version);
-    r.map(|r| Json(RuleSetView::from(r))).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such rule set"))
+    let mut view =
+        r.map(RuleSetView::from).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such rule set"))?;
+    if !caller.role.is_operator() {
+        view.created_by = None;
+    }
+    Ok(Json(view))
 }
 
 // ---------------------------------------------------------------- reconciliation
@@ -799,6 +838,9 @@ pub(crate) async fn post_manifest(
     if manifest.items.is_empty() && manifest.summary.is_none() {
         return Err(bad_request("bad_manifest", "give items, or count and summary"));
     }
+    if manifest.summary.as_deref().is_some_and(|d| d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit())) {
+        return Err(bad_request("bad_manifest", "summary is 64 hexadecimal characters (SHA-256)"));
+    }
     let held = held_of(&state, &institution, day, category).await?;
     let (record_result, listed, matched, missing, extra, differing) = if manifest.items.is_empty() {
         let summary = receipt_summary(&held);
@@ -816,9 +858,16 @@ pub(crate) async fn post_manifest(
             .await
             .map_err(ApiError::internal)?
             .map_err(|e| bad_request("bad_manifest", e.to_string()))?;
-        let (r, n) = r;
+        let (mut r, n) = r;
         let counts = (r.matched as i64, r.missing.len() as i64, r.extra.len() as i64, r.differing.len() as i64);
-        (serde_json::to_value(&r).unwrap_or_default(), n as i64, counts.0, counts.1, counts.2, counts.3)
+        // The counts are whole; the lists are kept to a size a page can show and a client fetch.
+        let truncated = r.missing.len() > MAX_LISTED || r.extra.len() > MAX_LISTED || r.differing.len() > MAX_LISTED;
+        r.missing.truncate(MAX_LISTED);
+        r.extra.truncate(MAX_LISTED);
+        r.differing.truncate(MAX_LISTED);
+        let mut value = serde_json::to_value(&r).unwrap_or_default();
+        value["truncated"] = serde_json::Value::Bool(truncated);
+        (value, n as i64, counts.0, counts.1, counts.2, counts.3)
     };
     let mut record = ReconciliationRecord {
         id: 0,
@@ -854,19 +903,13 @@ pub struct ReconciliationParams {
 pub(crate) async fn list_manifests(
     State(state): State<Arc<AppState>>,
     ApiCaller(caller): ApiCaller,
-    Query(q): Query<ReconciliationParams>,
+    q: Result<Query<ReconciliationParams>, QueryRejection>,
 ) -> Result<Json<Vec<ReconciliationView>>, ApiError> {
+    let q = query(q)?;
     let scope = scope_of(&state, &caller, q.institution.as_deref(), None).await?;
     let limit = q.limit.unwrap_or(50).clamp(1, 200);
-    let list = match &scope {
-        Scope::Institution(i) => state.store.reconciliations(Some(i), q.before, limit).await?,
-        Scope::Province => state.store.reconciliations(None, q.before, limit).await?,
-        Scope::City(_) => {
-            let members = institutions_of(&state, &scope).await?.unwrap_or_default();
-            let all = state.store.reconciliations(None, q.before, limit.saturating_mul(20)).await?;
-            all.into_iter().filter(|r| members.contains(&r.institution)).take(limit as usize).collect()
-        }
-    };
+    let institutions = institutions_of(&state, &scope).await?;
+    let list = state.store.reconciliations(institutions.as_deref(), q.before, limit).await?;
     Ok(Json(list.into_iter().map(ReconciliationView::from).collect()))
 }
 
@@ -916,8 +959,9 @@ pub struct Receipt {
 pub(crate) async fn receipt(
     State(state): State<Arc<AppState>>,
     ApiCaller(caller): ApiCaller,
-    Query(q): Query<ReceiptParams>,
+    q: Result<Query<ReceiptParams>, QueryRejection>,
 ) -> Result<Json<Receipt>, ApiError> {
+    let q = query(q)?;
     let institution = match scope_of(&state, &caller, q.institution.as_deref(), None).await? {
         Scope::Institution(i) => i,
         _ => return Err(bad_request("institution_required", "name the institution")),

@@ -284,12 +284,18 @@ async fn write_one(
             "the id in the body differs from the id in the URL",
         )]));
     }
+    let generated = url_id.is_none() && parsed.id().is_none();
     let hint = url_id.or_else(|| Some(uuid::Uuid::new_v4().to_string()));
-    let item = prepare(
+    let mut item = prepare(
         Item { position: Position::Single, full_url: None, id_hint: hint, resource: Ok(parsed) },
         &state.ingestor.preparation(&caller.namespace()),
         text.len(),
     );
+    if generated {
+        // An id the platform made up cannot be resubmitted: a refusal is answered, but it opens
+        // no return that nothing could ever close.
+        item.source_id = None;
+    }
     let result = record(state, caller, Channel::Rest, vec![item], GroupMode::Transaction)
         .await?
         .into_iter()

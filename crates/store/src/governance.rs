@@ -206,6 +206,23 @@ pub struct ReconciliationRecord {
     pub result: String,
 }
 
+/// One step of a re-check: where it started, where it got to, what it found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecheckStep {
+    /// The rule set re-checked against.
+    pub version: String,
+    /// The cursor the step started from (the last entry id checked before it).
+    pub from: i64,
+    /// The last entry id it checked.
+    pub after: i64,
+    /// Entries checked.
+    pub done: i64,
+    /// Entries that now fail an error rule.
+    pub returned: i64,
+    /// Set when nothing is left to check.
+    pub finished: Option<Timestamp>,
+}
+
 /// A rule set kept by the platform.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleSetRecord {

@@ -119,7 +119,7 @@ macro_rules! governance_sql {
             let mut out = Vec::new();
             for chunk in points.chunks(200) {
                 let mut b: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(
-                    "SELECT person_id, sort_time, resource_type, codes, institution, source_id FROM entries WHERE ",
+                    "SELECT person_id, sort_time, resource_type, codes, institution, source_id FROM entries WHERE status = 0 AND (",
                 );
                 for (i, (person, time)) in chunk.iter().enumerate() {
                     if i > 0 {
@@ -127,6 +127,7 @@ macro_rules! governance_sql {
                     }
                     b.push("(person_id = ").push_bind(*person).push(" AND sort_time = ").push_bind(*time).push(")");
                 }
+                b.push(")");
                 for row in b.build().fetch_all(&mut *conn).await? {
                     out.push(crate::SimilarEntry {
                         person: tongdang_core::PersonId(row.try_get(0)?),
@@ -435,15 +436,23 @@ macro_rules! governance_sql {
 
         pub(crate) async fn reconciliations(
             pool: &sqlx::Pool<$db>,
-            institution: Option<&str>,
+            institutions: Option<&[String]>,
             before: Option<i64>,
             limit: u32,
         ) -> crate::Result<Vec<crate::ReconciliationRecord>> {
             let mut b: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(
                 "SELECT id, institution, day, category, submitted_at, submitted_by, listed, held, matched, missing, extra, differing FROM reconciliations WHERE 1 = 1",
             );
-            if let Some(i) = institution {
-                b.push(" AND institution = ").push_bind(i.to_string());
+            if let Some(list) = institutions {
+                if list.is_empty() {
+                    return Ok(Vec::new());
+                }
+                b.push(" AND institution IN (");
+                let mut sep = b.separated(", ");
+                for i in list {
+                    sep.push_bind(i.clone());
+                }
+                b.push(")");
             }
             if let Some(before) = before {
                 b.push(" AND id < ").push_bind(before);
@@ -505,23 +514,31 @@ macro_rules! governance_sql {
 
         pub(crate) async fn record_recheck(
             pool: &sqlx::Pool<$db>,
-            version: &str,
-            done: i64,
-            returned: i64,
-            after: i64,
-            finished: Option<tongdang_core::Timestamp>,
-        ) -> crate::Result<()> {
-            sqlx::query(
-                "UPDATE rule_sets SET recheck_done = recheck_done + $1, recheck_returned = recheck_returned + $2, recheck_after = $3, recheck_finished_at = $4 WHERE version = $5",
+            step: &crate::RecheckStep,
+            returns: &[crate::ReturnRecord],
+        ) -> crate::Result<bool> {
+            let mut tx = pool.begin().await?;
+            // Moves the cursor only from where this step started: a second server re-checking
+            // the same batch finds it moved and writes nothing.
+            let moved = sqlx::query(
+                "UPDATE rule_sets SET recheck_done = recheck_done + $1, recheck_returned = recheck_returned + $2, recheck_after = $3, recheck_finished_at = $4
+                 WHERE version = $5 AND status = 'active' AND recheck_after = $6 AND recheck_finished_at IS NULL",
             )
-            .bind(done)
-            .bind(returned)
-            .bind(after)
-            .bind(finished.map(|t| t.0))
-            .bind(version)
-            .execute(pool)
-            .await?;
-            Ok(())
+            .bind(step.done)
+            .bind(step.returned)
+            .bind(step.after)
+            .bind(step.finished.map(|t| t.0))
+            .bind(&step.version)
+            .bind(step.from)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if moved != 1 {
+                return Ok(false);
+            }
+            upsert_returns(&mut tx, returns).await?;
+            tx.commit().await?;
+            Ok(true)
         }
 
         pub(crate) async fn entries_after(pool: &sqlx::Pool<$db>, after: i64, limit: u32) -> crate::Result<Vec<crate::EntryRecord>> {
@@ -531,6 +548,12 @@ macro_rules! governance_sql {
                 .fetch_all(pool)
                 .await?;
             rows.iter().map(crate::shared::entry_from_row).collect()
+        }
+
+        pub(crate) async fn entry_id_bounds(pool: &sqlx::Pool<$db>) -> crate::Result<(i64, i64)> {
+            use sqlx::Row;
+            let row = sqlx::query("SELECT MIN(id), MAX(id) FROM entries").fetch_one(pool).await?;
+            Ok((row.try_get::<Option<i64>, _>(0)?.unwrap_or(0), row.try_get::<Option<i64>, _>(1)?.unwrap_or(0)))
         }
 
         pub(crate) async fn entry_count(pool: &sqlx::Pool<$db>) -> crate::Result<i64> {

@@ -29,8 +29,8 @@ use tongdang_core::{EntryId, Institution, InstitutionCode, PersonId};
 pub use accounts::{AccountRecord, SessionRecord};
 pub use error::StoreError;
 pub use governance::{
-    HeldEntry, OpenReturns, PATIENT_CATEGORY, QualityCounts, QualityQuery, ReconciliationRecord, ReturnClosure, ReturnFilter,
-    ReturnRecord, RuleSetRecord, SimilarEntry,
+    HeldEntry, OpenReturns, PATIENT_CATEGORY, QualityCounts, QualityQuery, RecheckStep, ReconciliationRecord, ReturnClosure,
+    ReturnFilter, ReturnRecord, RuleSetRecord, SimilarEntry,
 };
 pub use grants::{GrantFilter, GrantRecord, GrantTransition};
 pub use ledger::{AuditEvent, AuditQuery, CheckpointRecord, EntryVersionFacts, LeafKind, LedgerLeaf, StoredLeaf};
@@ -275,7 +275,7 @@ pub trait Store: Send + Sync + 'static {
     /// Reconciliation results (without their lists), newest first.
     async fn reconciliations(
         &self,
-        institution: Option<&str>,
+        institutions: Option<&[String]>,
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<ReconciliationRecord>>;
@@ -287,19 +287,16 @@ pub trait Store: Send + Sync + 'static {
     async fn rule_sets(&self) -> Result<Vec<RuleSetRecord>>;
     /// Make a rule set the active one, with a re-check of `recheck_total` entries to do.
     async fn activate_rule_set(&self, version: &str, at: tongdang_core::Timestamp, recheck_total: i64) -> Result<bool>;
-    /// Record re-check progress.
-    async fn record_recheck(
-        &self,
-        version: &str,
-        done: i64,
-        returned: i64,
-        after: i64,
-        finished: Option<tongdang_core::Timestamp>,
-    ) -> Result<()>;
+    /// Record a re-check step that started at `from` and checked up to `after`, with the returns
+    /// it opens, in one transaction. False (and nothing written) when another server recorded a
+    /// step from `from` first.
+    async fn record_recheck(&self, step: &RecheckStep, returns: &[ReturnRecord]) -> Result<bool>;
     /// Entries in id order after `after` (re-checks and trials).
     async fn entries_after(&self, after: i64, limit: u32) -> Result<Vec<EntryRecord>>;
     /// How many entries are stored.
     async fn entry_count(&self) -> Result<i64>;
+    /// The lowest and highest entry id (0, 0 when there are none).
+    async fn entry_id_bounds(&self) -> Result<(i64, i64)>;
 }
 
 /// One ingest step's transaction: look up what is stored, then write, then commit. Dropping it

@@ -950,11 +950,11 @@ impl Store for ProtectedStore {
 
     async fn reconciliations(
         &self,
-        institution: Option<&str>,
+        institutions: Option<&[String]>,
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<crate::ReconciliationRecord>> {
-        self.inner.reconciliations(institution, before, limit).await
+        self.inner.reconciliations(institutions, before, limit).await
     }
 
     async fn reconciliation(&self, id: i64) -> Result<Option<crate::ReconciliationRecord>> {
@@ -973,20 +973,17 @@ impl Store for ProtectedStore {
         self.inner.activate_rule_set(version, at, recheck_total).await
     }
 
-    async fn record_recheck(
-        &self,
-        version: &str,
-        done: i64,
-        returned: i64,
-        after: i64,
-        finished: Option<Timestamp>,
-    ) -> Result<()> {
-        self.inner.record_recheck(version, done, returned, after, finished).await
+    async fn record_recheck(&self, step: &crate::RecheckStep, returns: &[crate::ReturnRecord]) -> Result<bool> {
+        self.inner.record_recheck(step, returns).await
     }
 
     async fn entries_after(&self, after: i64, limit: u32) -> Result<Vec<EntryRecord>> {
         let ring = self.keyring();
         self.inner.entries_after(after, limit).await?.into_iter().map(|e| self.open_entry(&ring, e)).collect()
+    }
+
+    async fn entry_id_bounds(&self) -> Result<(i64, i64)> {
+        self.inner.entry_id_bounds().await
     }
 
     async fn entry_count(&self) -> Result<i64> {

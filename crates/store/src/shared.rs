@@ -877,11 +877,11 @@ macro_rules! store_impls {
 
             async fn reconciliations(
                 &self,
-                institution: Option<&str>,
+                institutions: Option<&[String]>,
                 before: Option<i64>,
                 limit: u32,
             ) -> crate::Result<Vec<crate::ReconciliationRecord>> {
-                sql::reconciliations(&self.$read, institution, before, limit).await
+                sql::reconciliations(&self.$read, institutions, before, limit).await
             }
 
             async fn reconciliation(&self, id: i64) -> crate::Result<Option<crate::ReconciliationRecord>> {
@@ -900,19 +900,16 @@ macro_rules! store_impls {
                 sql::activate_rule_set(&self.$write, version, at, recheck_total).await
             }
 
-            async fn record_recheck(
-                &self,
-                version: &str,
-                done: i64,
-                returned: i64,
-                after: i64,
-                finished: Option<tongdang_core::Timestamp>,
-            ) -> crate::Result<()> {
-                sql::record_recheck(&self.$write, version, done, returned, after, finished).await
+            async fn record_recheck(&self, step: &crate::RecheckStep, returns: &[crate::ReturnRecord]) -> crate::Result<bool> {
+                sql::record_recheck(&self.$write, step, returns).await
             }
 
             async fn entries_after(&self, after: i64, limit: u32) -> crate::Result<Vec<crate::EntryRecord>> {
                 sql::entries_after(&self.$read, after, limit).await
+            }
+
+            async fn entry_id_bounds(&self) -> crate::Result<(i64, i64)> {
+                sql::entry_id_bounds(&self.$read).await
             }
 
             async fn entry_count(&self) -> crate::Result<i64> {

@@ -199,7 +199,9 @@ async fn reconciliation_finds_missing_extra_and_different(store: Arc<ProtectedSt
     let summary = receipt["total"]["summary"].as_str().unwrap().to_string();
     let (_, agrees) = read(post(json!({"day": day, "count": 3, "summary": summary})).send().await.unwrap()).await;
     assert_eq!(agrees["agrees"], true, "{agrees}");
-    let (_, differs) = read(post(json!({"day": day, "count": 3, "summary": "00"})).send().await.unwrap()).await;
+    let (status, body) = read(post(json!({"day": day, "count": 3, "summary": "00"})).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a summary is a SHA-256: {body}");
+    let (_, differs) = read(post(json!({"day": day, "count": 3, "summary": "0".repeat(64)})).send().await.unwrap()).await;
     assert_eq!(
         (differs["agrees"].as_bool(), differs["result"]["summary_differs"].as_bool()),
         (Some(false), Some(true)),
@@ -275,7 +277,7 @@ async fn rule_sets_are_tried_then_activated_and_recheck(store: Arc<ProtectedStor
     let (status, body) = read(post(broken, &token).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["status"], "active");
-    assert_eq!((body["trial"]["sampled"].as_i64(), body["trial"]["returned"].as_i64()), (Some(30), Some(1)), "{body}");
+    assert_eq!((body["trial"]["sampled"].as_i64(), body["trial"]["returned"].as_i64()), (Some(31), Some(1)), "{body}");
     let (status, body) = read(post(json!({"version": "2026.2", "rules": []}), &token).send().await.unwrap()).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
 
@@ -313,7 +315,54 @@ async fn rule_sets_are_tried_then_activated_and_recheck(store: Arc<ProtectedStor
     assert_eq!(page["returns"][0]["source_id"], "e32");
 }
 
+async fn returns_follow_the_last_outcome_of_each_resource(store: Arc<ProtectedStore>) {
+    let s = Server::start(store.clone()).await;
+    s.put("/fhir/Patient/p1", &chinese_patient("p1")).await;
+    let now = Timestamp::now().to_rfc3339_cst();
+    let bad = |id: &str| glucose(id, "Patient/p1", 5.4, "毫摩尔每升", &now);
+    let good = |id: &str| glucose(id, "Patient/p1", 5.4, "mmol/L", &now);
+    // One stream: g1 fails twice, g2 fails then is corrected, g3 is fine.
+    let lines: Vec<String> = [bad("g1"), bad("g2"), bad("g1"), good("g2"), good("g3")].iter().map(Value::to_string).collect();
+    let (status, summary) = s.ingest((lines.join("\n") + "\n").as_bytes()).await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    let (_, page) = s.get_json("/api/v1/returns").await;
+    let list = page["returns"].as_array().unwrap();
+    assert_eq!(list.len(), 1, "g2 ended accepted: {page}");
+    assert_eq!((list[0]["source_id"].as_str(), list[0]["attempts"].as_i64()), (Some("g1"), Some(2)), "{page}");
+
+    // A transaction: the culprit is returned, the entry that references it is not.
+    let tx = json!({"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"fullUrl": "urn:uuid:3f1c0b4e-0000-4000-8000-000000000001", "resource": {"resourceType": "Encounter", "id": "enc-bad", "status": "finished",
+            "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "AMB"}, "subject": {"reference": "Patient/p1"},
+            "period": {"start": "2999-01-01T09:00:00+08:00"}}, "request": {"method": "PUT", "url": "Encounter/enc-bad"}},
+        {"resource": {"resourceType": "Condition", "id": "dx-1", "subject": {"reference": "Patient/p1"},
+            "encounter": {"reference": "urn:uuid:3f1c0b4e-0000-4000-8000-000000000001"},
+            "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "E11.9"}]}, "recordedDate": "2024-10-03"},
+            "request": {"method": "PUT", "url": "Condition/dx-1"}}]});
+    let (status, outcome) = s.post_bundle(&tx).await;
+    assert!(status.is_client_error(), "{outcome}");
+    let (_, page) = s.get_json("/api/v1/returns?status=open").await;
+    let ids: Vec<&str> = page["returns"].as_array().unwrap().iter().filter_map(|r| r["source_id"].as_str()).collect();
+    assert_eq!(ids, ["enc-bad", "g1"], "{page}");
+
+    // A POST without an id: answered, but no return that nothing could close.
+    let mut anonymous = bad("x");
+    anonymous.as_object_mut().unwrap().remove("id");
+    let r = s.fhir_write(Method::POST, "/fhir/Observation", &s.key, &anonymous).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, page) = s.get_json("/api/v1/returns?status=open").await;
+    assert_eq!(page["returns"].as_array().unwrap().len(), 2, "{page}");
+    // Bad queries answer in the API's error shape.
+    let (status, body) = s.get_json("/api/v1/returns?limit=many").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_api_error(&body, "bad_query");
+    let (status, body) = s.get_json("/api/v1/returns?rule=%25").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_api_error(&body, "bad_rule");
+}
+
 tongdang_testkit::backend_tests!(
+    returns_follow_the_last_outcome_of_each_resource,
     returns_are_opened_answered_and_closed_by_resubmission,
     reconciliation_finds_missing_extra_and_different,
     rule_sets_are_tried_then_activated_and_recheck,

@@ -29,7 +29,9 @@ CREATE INDEX returns_institution ON returns(institution, updated_at, id);
 CREATE INDEX returns_status ON returns(status, opened_at);
 
 CREATE TABLE quality_daily (
-    institution TEXT NOT NULL,
+    -- Byte order, whatever the cluster's locale: the cities' rollup rows are the range
+    -- 'city:' to 'city;', which a linguistic collation would not keep together.
+    institution TEXT COLLATE "C" NOT NULL,
     day INTEGER NOT NULL,
     category SMALLINT NOT NULL,
     city TEXT NOT NULL,
@@ -84,5 +86,7 @@ CREATE TABLE rule_sets (
     recheck_after BIGINT NOT NULL DEFAULT 0,
     recheck_finished_at BIGINT
 );
+-- One active rule set, even when two are activated at once.
+CREATE UNIQUE INDEX rule_sets_active ON rule_sets(status) WHERE status = 'active';
 
 CREATE INDEX entries_source_received ON entries(institution, collected_at);

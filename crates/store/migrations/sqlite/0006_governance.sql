@@ -84,5 +84,7 @@ CREATE TABLE rule_sets (
     recheck_after INTEGER NOT NULL DEFAULT 0,
     recheck_finished_at INTEGER
 );
+-- One active rule set, even when two are activated at once.
+CREATE UNIQUE INDEX rule_sets_active ON rule_sets(status) WHERE status = 'active';
 
 CREATE INDEX entries_source_received ON entries(institution, collected_at);
