@@ -510,7 +510,8 @@ async fn plan_and_write(
             judged = true;
             let pending: Vec<usize> = (0..items.len()).filter(|&i| slots[i].state == State::Pending).collect();
             let person_of: Vec<Option<PersonId>> = slots.iter().map(|s| s.person).collect();
-            late = quality::judge(tx, institution, items, &pending, &person_of).await?;
+            let fresh: std::collections::HashSet<PersonId> = new_person_id.values().copied().collect();
+            late = quality::judge(tx, institution, items, &pending, &person_of, &fresh).await?;
             let mut refused_any = false;
             for (i, findings) in &late {
                 let errors: Vec<Issue> =

@@ -4,7 +4,7 @@
 
 use crate::commit::{Outcome, Target};
 use crate::prepare::{Prepared, Role};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use tongdang_core::{PersonId, Timestamp};
 use tongdang_fhir::{Issue, IssueCode};
 use tongdang_govern::{Context, Dimension, Finding, Severity, Sex};
@@ -25,6 +25,7 @@ pub(crate) async fn judge(
     items: &[Prepared],
     pending: &[usize],
     person_of: &[Option<PersonId>],
+    fresh: &HashSet<PersonId>,
 ) -> Result<HashMap<usize, Vec<Finding>>, StoreError> {
     let mut out: HashMap<usize, Vec<Finding>> = HashMap::new();
     let facts = person_facts(tx, items, pending, person_of).await?;
@@ -39,7 +40,7 @@ pub(crate) async fn judge(
             out.entry(i).or_default().extend(found);
         }
     }
-    for (i, f) in duplicates(tx, institution, items, pending, person_of).await? {
+    for (i, f) in duplicates(tx, institution, items, pending, person_of, fresh).await? {
         out.entry(i).or_default().push(f);
     }
     Ok(out)
@@ -84,7 +85,7 @@ async fn person_facts(
     pending: &[usize],
     person_of: &[Option<PersonId>],
 ) -> Result<HashMap<PersonId, Facts>, StoreError> {
-    let wanted: Vec<PersonId> = pending
+    let wanted: HashSet<PersonId> = pending
         .iter()
         .filter(|&&i| items[i].checked.as_ref().is_some_and(|c| !c.probes.is_empty()))
         .filter_map(|&i| person_of[i])
@@ -123,6 +124,7 @@ async fn duplicates(
     items: &[Prepared],
     pending: &[usize],
     person_of: &[Option<PersonId>],
+    fresh: &HashSet<PersonId>,
 ) -> Result<Vec<(usize, Finding)>, StoreError> {
     struct Candidate<'a> {
         index: usize,
@@ -147,7 +149,9 @@ async fn duplicates(
     if candidates.is_empty() {
         return Ok(Vec::new());
     }
-    let mut points: Vec<(i64, i64)> = candidates.iter().filter(|c| c.person.0 > 0).map(|c| (c.person.0, c.time)).collect();
+    // A person created by this group has nothing stored yet: only the group itself can repeat.
+    let mut points: Vec<(i64, i64)> =
+        candidates.iter().filter(|c| c.person.0 > 0 && !fresh.contains(&c.person)).map(|c| (c.person.0, c.time)).collect();
     points.sort();
     points.dedup();
     let stored = if points.is_empty() { Vec::new() } else { tx.entries_at(&points).await? };
