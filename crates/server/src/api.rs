@@ -87,6 +87,9 @@ pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(crate::api_quality::post_manifest, crate::api_quality::list_manifests))
         .routes(routes!(crate::api_quality::get_manifest))
         .routes(routes!(crate::api_quality::receipt))
+        .routes(routes!(crate::api_workorders::raise, crate::api_workorders::list))
+        .routes(routes!(crate::api_workorders::get))
+        .routes(routes!(crate::api_workorders::act))
         .routes(routes!(openapi_json))
 }
 

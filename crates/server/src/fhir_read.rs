@@ -28,6 +28,7 @@ pub(crate) fn router() -> axum::Router<Arc<AppState>> {
         .route("/Consent/{id}", get(crate::fhir_audit::consent))
         .route("/AuditEvent", get(crate::fhir_audit::audit_events))
         .route("/AuditEvent/{id}", get(crate::fhir_audit::audit_event))
+        .route("/Task/{id}", get(crate::api_workorders::task))
         .route("/{type}", get(search).post(crate::fhir_write::create))
         .route("/{type}/{id}", get(read).put(crate::fhir_write::update))
         .route("/{type}/{id}/{operation}", get(operation))

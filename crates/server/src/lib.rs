@@ -9,6 +9,7 @@ mod api_grants;
 mod api_ledger;
 mod api_mpi;
 mod api_quality;
+mod api_workorders;
 mod auth;
 mod error;
 mod fhir_audit;
@@ -100,6 +101,8 @@ pub struct AppState {
     pub authorizations: Authorizations,
     /// Recently seen API keys.
     pub keys: KeyCache,
+    /// Work orders: raised, routed, acted on, escalated.
+    pub work_orders: tongdang_workorders::WorkOrders,
     /// Request limits.
     pub limits: Limits,
     /// Accounts, sign-in and sessions.
@@ -134,6 +137,7 @@ impl AppState {
             ingestor: Ingestor::new(store.clone()),
             reader: RecordReader::new(store.clone(), Policy).with_clock(access.clock).with_notifier(notifier),
             keys: KeyCache::default(),
+            work_orders: tongdang_workorders::WorkOrders::new(store.clone(), tongdang_workorders::Deadlines::default()),
             limits: Limits::default(),
             accounts: Accounts::new(store.clone()),
             quotas: Quotas::new(DEFAULT_QUOTA_PER_MINUTE, DEFAULT_QUOTA_PER_MINUTE / 2),
@@ -231,6 +235,12 @@ pub fn spawn_background(state: Arc<AppState>, checkpoint_interval: std::time::Du
                 last_parameters = Instant::now();
                 if let Err(e) = s.ingestor.reload_parameters().await {
                     tracing::warn!(error = %e, "matching parameters not reloaded");
+                }
+                // Work orders whose handler's time ran out move up a level.
+                match s.work_orders.escalate_overdue(tongdang_core::Timestamp::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(escalated = n, "work orders escalated"),
+                    Err(e) => tracing::warn!(error = %e, "work orders not escalated"),
                 }
                 // A rule set activated on another server takes effect here within the minute.
                 if let Err(e) = s.ingestor.reload_rules().await {

@@ -19,6 +19,8 @@ mod shared;
 mod sqlite;
 mod sqlite_reads;
 pub mod verify;
+pub mod work_orders;
+mod work_orders_sql;
 
 use async_trait::async_trait;
 use std::collections::HashMap;
@@ -39,6 +41,7 @@ pub use mpi::{LinkRow, MatchRecord, MatchRecordWrite, MpiCounts, MpiEvent, NewRe
 pub use protected::{DEFAULT_ORIGIN, ProtectedStore, Protection};
 pub use protection_sql::{SealedKey, SealedRow, SealedTable, StoredEntryVersion};
 use tongdang_protection::ledger::{Hash, NodeId};
+pub use work_orders::{WorkOrderChange, WorkOrderFilter, WorkOrderRecord, WorkOrderStep};
 
 /// Result of store operations.
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -297,6 +300,20 @@ pub trait Store: Send + Sync + 'static {
     async fn entry_count(&self) -> Result<i64>;
     /// The lowest and highest entry id (0, 0 when there are none).
     async fn entry_id_bounds(&self) -> Result<(i64, i64)>;
+
+    /// Raise a work order with its first step; `None` when an open quality-check order of the
+    /// same source and rule exists already.
+    async fn insert_work_order(&self, order: &WorkOrderRecord, step: &WorkOrderStep) -> Result<Option<i64>>;
+    /// One work order.
+    async fn work_order(&self, id: i64) -> Result<Option<WorkOrderRecord>>;
+    /// Work orders, newest first.
+    async fn work_orders(&self, filter: &WorkOrderFilter) -> Result<Vec<WorkOrderRecord>>;
+    /// Change a work order if it is still in the expected state, with its step.
+    async fn change_work_order(&self, change: &WorkOrderChange) -> Result<bool>;
+    /// A work order's steps, oldest first.
+    async fn work_order_steps(&self, order: i64) -> Result<Vec<WorkOrderStep>>;
+    /// Work orders whose handler's time ran out at `now`.
+    async fn overdue_work_orders(&self, now: tongdang_core::Timestamp, limit: u32) -> Result<Vec<WorkOrderRecord>>;
 }
 
 /// One ingest step's transaction: look up what is stored, then write, then commit. Dropping it

@@ -14,6 +14,7 @@ mod sql {
     crate::mpi::mpi_sql!(sqlx::Postgres, sqlx::PgConnection);
     crate::protection_sql::protection_sql!(sqlx::Postgres, sqlx::PgConnection);
     crate::grants_sql::grants_sql!(sqlx::Postgres);
+    crate::work_orders_sql::work_orders_sql!(sqlx::Postgres);
     crate::governance_sql::governance_sql!(sqlx::Postgres, sqlx::PgConnection);
 
     /// The grants the policy weighs on a read (SQLite reads them through rusqlite).

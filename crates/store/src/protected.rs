@@ -68,6 +68,7 @@ fn sealed_context(table: SealedTable, key: &SealedKey) -> Vec<u8> {
         (SealedTable::PersonIdentifiers, SealedKey::Text(system, blind)) => identifier_context(system, blind),
         (SealedTable::Accounts, SealedKey::Text(login, _)) => account_context(login),
         (SealedTable::Grants, SealedKey::Id(..)) => GRANT_TEXT.to_vec(),
+        (SealedTable::WorkOrders | SealedTable::WorkOrderSteps, SealedKey::Id(..)) => WORK_ORDER_TEXT.to_vec(),
         _ => b"mismatched key".to_vec(),
     }
 }
@@ -78,6 +79,31 @@ const OPERATOR_TEXT: &[u8] = b"operator-text";
 
 /// The context of a grant's evidence and review note: sealed before the row has its id.
 const GRANT_TEXT: &[u8] = b"grant";
+
+/// The context of work orders' free text (title, description, explanation, step notes): sealed
+/// before the row has its id.
+const WORK_ORDER_TEXT: &[u8] = b"work-order";
+
+fn seal_order_text(ring: &Keyring, o: &crate::WorkOrderRecord) -> Vec<u8> {
+    let text = serde_json::json!({"title": o.title, "description": o.description, "explanation": o.explanation});
+    ring.seal(WORK_ORDER_TEXT, text.to_string().as_bytes())
+}
+
+fn seal_step_note(ring: &Keyring, s: &crate::WorkOrderStep) -> Option<Vec<u8>> {
+    (!s.note.is_empty()).then(|| ring.seal(WORK_ORDER_TEXT, s.note.as_bytes()))
+}
+
+fn open_order_text(store: &ProtectedStore, ring: &Keyring, mut o: crate::WorkOrderRecord) -> Result<crate::WorkOrderRecord> {
+    let plain = store.open_with(ring, WORK_ORDER_TEXT, &o.sealed, format!("work order {}", o.id))?;
+    let v: serde_json::Value =
+        serde_json::from_slice(&plain).map_err(|_| StoreError::Corrupt(format!("work order {} text", o.id)))?;
+    let field = |k: &str| v.get(k).and_then(serde_json::Value::as_str).unwrap_or("").to_string();
+    o.title = field("title");
+    o.description = field("description");
+    o.explanation = field("explanation");
+    o.sealed = Vec::new();
+    Ok(o)
+}
 
 /// What of a grant is sealed.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -980,6 +1006,55 @@ impl Store for ProtectedStore {
     async fn entries_after(&self, after: i64, limit: u32) -> Result<Vec<EntryRecord>> {
         let ring = self.keyring();
         self.inner.entries_after(after, limit).await?.into_iter().map(|e| self.open_entry(&ring, e)).collect()
+    }
+
+    async fn insert_work_order(&self, order: &crate::WorkOrderRecord, step: &crate::WorkOrderStep) -> Result<Option<i64>> {
+        let ring = self.keyring();
+        let order = crate::WorkOrderRecord { sealed: seal_order_text(&ring, order), ..order.clone() };
+        let step = crate::WorkOrderStep { sealed: seal_step_note(&ring, step), ..step.clone() };
+        self.inner.insert_work_order(&order, &step).await
+    }
+
+    async fn work_order(&self, id: i64) -> Result<Option<crate::WorkOrderRecord>> {
+        let ring = self.keyring();
+        self.inner.work_order(id).await?.map(|o| open_order_text(self, &ring, o)).transpose()
+    }
+
+    async fn work_orders(&self, filter: &crate::WorkOrderFilter) -> Result<Vec<crate::WorkOrderRecord>> {
+        let ring = self.keyring();
+        self.inner.work_orders(filter).await?.into_iter().map(|o| open_order_text(self, &ring, o)).collect()
+    }
+
+    async fn change_work_order(&self, change: &crate::WorkOrderChange) -> Result<bool> {
+        let ring = self.keyring();
+        let change = crate::WorkOrderChange {
+            after: crate::WorkOrderRecord { sealed: seal_order_text(&ring, &change.after), ..change.after.clone() },
+            step: crate::WorkOrderStep { sealed: seal_step_note(&ring, &change.step), ..change.step.clone() },
+            ..change.clone()
+        };
+        self.inner.change_work_order(&change).await
+    }
+
+    async fn work_order_steps(&self, order: i64) -> Result<Vec<crate::WorkOrderStep>> {
+        let ring = self.keyring();
+        self.inner
+            .work_order_steps(order)
+            .await?
+            .into_iter()
+            .map(|mut s| {
+                if let Some(sealed) = &s.sealed {
+                    let plain = self.open_with(&ring, WORK_ORDER_TEXT, sealed, format!("work order step {}", s.id))?;
+                    s.note = String::from_utf8(plain).map_err(|_| StoreError::Corrupt("a work order note is not text".into()))?;
+                }
+                s.sealed = None;
+                Ok(s)
+            })
+            .collect()
+    }
+
+    async fn overdue_work_orders(&self, now: Timestamp, limit: u32) -> Result<Vec<crate::WorkOrderRecord>> {
+        let ring = self.keyring();
+        self.inner.overdue_work_orders(now, limit).await?.into_iter().map(|o| open_order_text(self, &ring, o)).collect()
     }
 
     async fn entry_id_bounds(&self) -> Result<(i64, i64)> {

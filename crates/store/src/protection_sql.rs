@@ -32,11 +32,15 @@ pub enum SealedTable {
     Accounts,
     /// `grants.sealed` (evidence and review note), keyed by grant id.
     Grants,
+    /// `work_orders.sealed` (title, description, explanation), keyed by order id.
+    WorkOrders,
+    /// `work_order_steps.sealed` (notes), keyed by step id.
+    WorkOrderSteps,
 }
 
 impl SealedTable {
     /// Every sealed column.
-    pub const ALL: [SealedTable; 8] = [
+    pub const ALL: [SealedTable; 10] = [
         SealedTable::Entries,
         SealedTable::EntryHistory,
         SealedTable::PatientRecords,
@@ -45,6 +49,8 @@ impl SealedTable {
         SealedTable::MatchRecords,
         SealedTable::Accounts,
         SealedTable::Grants,
+        SealedTable::WorkOrders,
+        SealedTable::WorkOrderSteps,
     ];
 
     /// `(SELECT page, UPDATE one)`: the page's key columns come first; text keys are compared
@@ -83,6 +89,14 @@ impl SealedTable {
             SealedTable::Grants => (
                 "SELECT id, CAST(0 AS BIGINT), sealed FROM grants WHERE id > $1 ORDER BY id LIMIT $2",
                 "UPDATE grants SET sealed = $1 WHERE id = $2 AND 0 = $3 AND sealed = $4",
+            ),
+            SealedTable::WorkOrders => (
+                "SELECT id, CAST(0 AS BIGINT), sealed FROM work_orders WHERE id > $1 ORDER BY id LIMIT $2",
+                "UPDATE work_orders SET sealed = $1 WHERE id = $2 AND 0 = $3 AND sealed = $4",
+            ),
+            SealedTable::WorkOrderSteps => (
+                "SELECT id, CAST(0 AS BIGINT), sealed FROM work_order_steps WHERE id > $1 AND sealed IS NOT NULL ORDER BY id LIMIT $2",
+                "UPDATE work_order_steps SET sealed = $1 WHERE id = $2 AND 0 = $3 AND sealed = $4",
             ),
         }
     }

@@ -908,6 +908,30 @@ macro_rules! store_impls {
                 sql::entries_after(&self.$read, after, limit).await
             }
 
+            async fn insert_work_order(&self, order: &crate::WorkOrderRecord, step: &crate::WorkOrderStep) -> crate::Result<Option<i64>> {
+                sql::insert_work_order(&self.$write, order, step).await
+            }
+
+            async fn work_order(&self, id: i64) -> crate::Result<Option<crate::WorkOrderRecord>> {
+                sql::work_order(&self.$read, id).await
+            }
+
+            async fn work_orders(&self, filter: &crate::WorkOrderFilter) -> crate::Result<Vec<crate::WorkOrderRecord>> {
+                sql::work_orders(&self.$read, filter).await
+            }
+
+            async fn change_work_order(&self, change: &crate::WorkOrderChange) -> crate::Result<bool> {
+                sql::change_work_order(&self.$write, change).await
+            }
+
+            async fn work_order_steps(&self, order: i64) -> crate::Result<Vec<crate::WorkOrderStep>> {
+                sql::work_order_steps(&self.$read, order).await
+            }
+
+            async fn overdue_work_orders(&self, now: tongdang_core::Timestamp, limit: u32) -> crate::Result<Vec<crate::WorkOrderRecord>> {
+                sql::overdue_work_orders(&self.$read, now, limit).await
+            }
+
             async fn entry_id_bounds(&self) -> crate::Result<(i64, i64)> {
                 sql::entry_id_bounds(&self.$read).await
             }

@@ -14,6 +14,7 @@ mod sql {
     crate::mpi::mpi_sql!(sqlx::Sqlite, sqlx::SqliteConnection);
     crate::protection_sql::protection_sql!(sqlx::Sqlite, sqlx::SqliteConnection);
     crate::grants_sql::grants_sql!(sqlx::Sqlite);
+    crate::work_orders_sql::work_orders_sql!(sqlx::Sqlite);
     crate::governance_sql::governance_sql!(sqlx::Sqlite, sqlx::SqliteConnection);
 
     /// Looks up by `IN` lists: SQLite probes the primary key once per id.

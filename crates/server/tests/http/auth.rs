@@ -262,7 +262,10 @@ async fn openapi_describes_api_v1(store: Arc<ProtectedStore>) {
             "/returns",
             "/returns/{id}",
             "/returns/{id}/correction",
-            "/simulators/{channel}/outbox"
+            "/simulators/{channel}/outbox",
+            "/work-orders",
+            "/work-orders/{id}",
+            "/work-orders/{id}/actions"
         ],
         "{names:?}"
     );

@@ -85,7 +85,9 @@ impl Server {
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
-        let client = Client::builder().no_proxy().build().unwrap();
+        // No pooled connections: a request reusing a keep-alive connection the server is closing
+        // at that moment fails with IncompleteMessage on a loaded machine (a client-side race).
+        let client = Client::builder().no_proxy().pool_max_idle_per_host(0).build().unwrap();
         Server { store, url: format!("http://{addr}"), client, key }
     }
 

@@ -15,3 +15,4 @@ mod protection;
 mod read;
 mod review;
 mod tls;
+mod workorders;
