@@ -217,6 +217,8 @@ async fn ingest(
     let line_no = lines.line_no();
     session.push(chunk).await.map_err(partial(line_no))?;
     let (summary, refusals) = session.finish().await.map_err(partial(line_no))?;
+    let t = summary.totals();
+    state.metrics.submitted(caller.namespace().as_str(), t.stored, t.unchanged, t.refused);
     if read_failed {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,

@@ -83,6 +83,8 @@ async fn record(
     let mut summary = Summary::default();
     results.iter().for_each(|r| summary.add(r));
     state.ingestor.finish(&submission, &summary).await?;
+    let t = summary.totals();
+    state.metrics.submitted(submission.institution.as_str(), t.stored, t.unchanged, t.refused);
     Ok(results)
 }
 

@@ -17,6 +17,7 @@ mod fhir_identity;
 mod fhir_read;
 mod fhir_write;
 mod limits;
+pub mod monitoring;
 mod pages;
 mod respond;
 mod search;
@@ -101,6 +102,8 @@ pub struct AppState {
     pub authorizations: Authorizations,
     /// Recently seen API keys.
     pub keys: KeyCache,
+    /// Request, submission and state figures for `/metrics`.
+    pub metrics: monitoring::Metrics,
     /// Work orders: raised, routed, acted on, escalated.
     pub work_orders: tongdang_workorders::WorkOrders,
     /// Request limits.
@@ -138,6 +141,7 @@ impl AppState {
             reader: RecordReader::new(store.clone(), Policy).with_clock(access.clock).with_notifier(notifier),
             keys: KeyCache::default(),
             work_orders: tongdang_workorders::WorkOrders::new(store.clone(), tongdang_workorders::Deadlines::default()),
+            metrics: monitoring::Metrics::default(),
             limits: Limits::default(),
             accounts: Accounts::new(store.clone()),
             quotas: Quotas::new(DEFAULT_QUOTA_PER_MINUTE, DEFAULT_QUOTA_PER_MINUTE / 2),
@@ -175,6 +179,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         // JSON bodies of /api/v1 (a face photo in base64 is the largest); bulk ingest streams.
         .nest("/api/v1", api.layer(DefaultBodyLimit::max(3 << 20)))
         .merge(pages::router())
+        .route("/metrics", axum::routing::get(monitoring::metrics))
+        .route("/readyz", axum::routing::get(monitoring::readyz))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), monitoring::track))
         .with_state(state);
     for (name, value) in headers {
         router = router.layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(name, value));

@@ -312,6 +312,8 @@ pub trait Store: Send + Sync + 'static {
     async fn change_work_order(&self, change: &WorkOrderChange) -> Result<bool>;
     /// A work order's steps, oldest first.
     async fn work_order_steps(&self, order: i64) -> Result<Vec<WorkOrderStep>>;
+    /// Work orders per state.
+    async fn work_order_counts(&self) -> Result<Vec<(String, i64)>>;
     /// Work orders whose handler's time ran out at `now`.
     async fn overdue_work_orders(&self, now: tongdang_core::Timestamp, limit: u32) -> Result<Vec<WorkOrderRecord>>;
 }

@@ -1052,6 +1052,10 @@ impl Store for ProtectedStore {
             .collect()
     }
 
+    async fn work_order_counts(&self) -> Result<Vec<(String, i64)>> {
+        self.inner.work_order_counts().await
+    }
+
     async fn overdue_work_orders(&self, now: Timestamp, limit: u32) -> Result<Vec<crate::WorkOrderRecord>> {
         let ring = self.keyring();
         self.inner.overdue_work_orders(now, limit).await?.into_iter().map(|o| open_order_text(self, &ring, o)).collect()

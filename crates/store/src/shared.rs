@@ -928,6 +928,10 @@ macro_rules! store_impls {
                 sql::work_order_steps(&self.$read, order).await
             }
 
+            async fn work_order_counts(&self) -> crate::Result<Vec<(String, i64)>> {
+                sql::work_order_counts(&self.$read).await
+            }
+
             async fn overdue_work_orders(&self, now: tongdang_core::Timestamp, limit: u32) -> crate::Result<Vec<crate::WorkOrderRecord>> {
                 sql::overdue_work_orders(&self.$read, now, limit).await
             }

@@ -194,6 +194,12 @@ macro_rules! work_orders_sql {
                 .collect()
         }
 
+        pub(crate) async fn work_order_counts(pool: &sqlx::Pool<$db>) -> crate::Result<Vec<(String, i64)>> {
+            use sqlx::Row;
+            let rows = sqlx::query("SELECT state, COUNT(*) FROM work_orders GROUP BY state").fetch_all(pool).await?;
+            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        }
+
         /// Orders whose handler's time ran out at `now`, oldest due first.
         pub(crate) async fn overdue_work_orders(
             pool: &sqlx::Pool<$db>,

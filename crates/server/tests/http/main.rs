@@ -11,6 +11,7 @@ mod governance;
 mod grants;
 mod identity;
 mod ingest;
+mod monitoring;
 mod protection;
 mod read;
 mod review;
