@@ -210,8 +210,9 @@ pub struct ServeOptions {
 }
 
 /// Keep the ledger and keys current: append queued leaves every second, sign a checkpoint at
-/// the interval, re-read the keys every 10 s (a rotation by `tongdang keys rotate`), re-read
-/// the matching parameters every minute.
+/// the interval, re-read the keys every 10 s (a rotation by `tongdang keys rotate`), the state
+/// counts of `/metrics` every 15 s, and every minute the matching parameters and the rule set,
+/// and escalate overdue work orders.
 pub fn spawn_background(state: Arc<AppState>, checkpoint_interval: std::time::Duration) {
     use std::time::{Duration, Instant};
     let s = state.clone();
@@ -219,6 +220,7 @@ pub fn spawn_background(state: Arc<AppState>, checkpoint_interval: std::time::Du
         let mut last_checkpoint = Instant::now();
         let mut last_keys = Instant::now();
         let mut last_parameters = Instant::now();
+        let mut last_metrics: Option<Instant> = None;
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
             if let Err(e) = s.protected.sequence_all().await {
@@ -236,6 +238,11 @@ pub fn spawn_background(state: Arc<AppState>, checkpoint_interval: std::time::Du
                 if let Err(e) = s.protected.reload_keys().await {
                     tracing::error!(error = %e, "keys not reloaded");
                 }
+            }
+            // The state counts /metrics shows (a scan of the work orders: not in each scrape).
+            if last_metrics.is_none_or(|t| t.elapsed() >= monitoring::REFRESH) {
+                last_metrics = Some(Instant::now());
+                s.metrics.refresh(s.store.as_ref()).await;
             }
             // Parameters estimated by `tongdang mpi estimate --save` take effect without a restart.
             if last_parameters.elapsed() >= Duration::from_secs(60) {
