@@ -102,6 +102,9 @@ vocabulary!(
         /// An appointment-booking platform (预约挂号平台): posts appointments with the resident's
         /// consent for the institutions of its city.
         BookingPlatform = ("booking_platform", "预约挂号平台"),
+        /// A city's health-information platform (市级平台). In fused mode it submits for the
+        /// member institutions that connect through it (`via_city_platform`).
+        CityPlatform = ("city_platform", "市级平台"),
     }
 );
 

@@ -70,6 +70,8 @@ pub struct Submission {
     pub city: String,
     /// The quality rules in force when it started.
     pub rules: Arc<RuleSet>,
+    /// The fused city platform it came through, if any.
+    pub via: Option<InstitutionCode>,
 }
 
 impl Submission {
@@ -186,6 +188,7 @@ impl Ingestor {
             matching: self.parameters(),
             city,
             rules: self.rules(),
+            via: None,
         })
     }
 
@@ -225,6 +228,7 @@ impl Ingestor {
                 stored: totals.stored as i64,
                 unchanged: totals.unchanged as i64,
                 refused: totals.refused as i64,
+                via: submission.via.as_ref().map(|v| v.as_str().to_string()),
             })
             .await?;
         Ok(())

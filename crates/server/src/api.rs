@@ -175,7 +175,8 @@ async fn ingest(
         ));
     }
     let limits = state.limits.clone();
-    let submission = state.ingestor.begin(caller.namespace(), Channel::Ndjson).await?;
+    let mut submission = state.ingestor.begin(caller.namespace(), Channel::Ndjson).await?;
+    submission.via = caller.via.clone();
     let submission_id = submission.id;
     let mut session = Session::new(state.ingestor.clone(), submission, REFUSALS_REPORTED);
     let stream = body.into_data_stream().map_err(std::io::Error::other);

@@ -75,6 +75,9 @@ pub struct Caller {
     pub face_verified_at: Option<tongdang_core::Timestamp>,
     /// The credential.
     pub credential: Credential,
+    /// The city platform a submission came through, when a fused city platform submits for a
+    /// member (then `institution` is the member: the entries' source stays the hospital).
+    pub via: Option<InstitutionCode>,
 }
 
 impl Caller {
@@ -115,6 +118,8 @@ pub(crate) enum AuthFailure {
     Missing,
     Invalid,
     Csrf,
+    /// Not allowed, with why.
+    Forbidden(&'static str),
     Quota(QuotaExceeded),
     Internal(String),
 }
@@ -125,6 +130,7 @@ impl AuthFailure {
             AuthFailure::Missing => "sign in, or send an API key or token: Authorization: Bearer <key>".into(),
             AuthFailure::Invalid => "the credential is not valid (unknown, expired or revoked)".into(),
             AuthFailure::Csrf => "this request needs the session's CSRF token in X-CSRF-Token".into(),
+            AuthFailure::Forbidden(why) => (*why).into(),
             AuthFailure::Quota(q) => format!("the institution's request quota is used up; retry in {} s", q.retry_after_secs),
             AuthFailure::Internal(_) => "internal error".into(),
         }
@@ -133,7 +139,7 @@ impl AuthFailure {
     fn status(&self) -> StatusCode {
         match self {
             AuthFailure::Missing | AuthFailure::Invalid => StatusCode::UNAUTHORIZED,
-            AuthFailure::Csrf => StatusCode::FORBIDDEN,
+            AuthFailure::Csrf | AuthFailure::Forbidden(_) => StatusCode::FORBIDDEN,
             AuthFailure::Quota(_) => StatusCode::TOO_MANY_REQUESTS,
             AuthFailure::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -187,6 +193,42 @@ pub(crate) async fn authenticate(parts: &Parts, state: &AppState) -> Result<Call
     if let Some(i) = &caller.institution {
         state.quotas.take(i.as_str()).map_err(AuthFailure::Quota)?;
     }
+    match parts.headers.get(ON_BEHALF_OF) {
+        Some(member) => {
+            on_behalf(caller, member.to_str().map_err(|_| AuthFailure::Forbidden("not an institution code"))?, parts, state).await
+        }
+        None => Ok(caller),
+    }
+}
+
+/// The header a fused city platform names the member it submits for with.
+pub const ON_BEHALF_OF: &str = "x-tongdang-on-behalf-of";
+
+/// A fused city platform submitting for a member: the platform's key, the member in its city
+/// and connected through it, a write. The caller becomes the member (so the entries' source is
+/// the hospital), with the platform recorded as the channel; only the `submit` scope is kept, so
+/// the platform never reads a member's patients on its behalf.
+async fn on_behalf(mut caller: Caller, member: &str, parts: &Parts, state: &AppState) -> Result<Caller, AuthFailure> {
+    let internal = |e: tongdang_store::StoreError| AuthFailure::Internal(e.to_string());
+    if caller.role != Role::InstitutionSystem || !caller.scopes.contains(&Scope::Submit) || parts.method == Method::GET {
+        return Err(AuthFailure::Forbidden("only a city platform's submit key submits on behalf of a member"));
+    }
+    let platform_code = caller.institution.clone().ok_or(AuthFailure::Forbidden("no institution"))?;
+    let platform = state.store.institution(&platform_code).await.map_err(internal)?;
+    let Some(platform) = platform.filter(|p| p.kind == tongdang_core::InstitutionKind::CityPlatform) else {
+        return Err(AuthFailure::Forbidden("only a city platform submits on behalf of a member"));
+    };
+    let code = InstitutionCode::new(member.trim()).map_err(|_| AuthFailure::Forbidden("not an institution code"))?;
+    let member = state.store.institution(&code).await.map_err(internal)?;
+    let Some(member) =
+        member.filter(|m| m.city == platform.city && m.connection == tongdang_core::ConnectionMode::ViaCityPlatform)
+    else {
+        return Err(AuthFailure::Forbidden("that institution does not connect through this city platform"));
+    };
+    caller.actor = format!("{} for:{}", caller.actor, member.code.as_str());
+    caller.via = Some(platform.code);
+    caller.institution = Some(member.code);
+    caller.scopes = vec![Scope::Submit];
     Ok(caller)
 }
 
@@ -224,6 +266,7 @@ async fn api_key_caller(key: &str, state: &AppState) -> Result<Caller, AuthFailu
         account: None,
         face_verified_at: None,
         credential: Credential::ApiKey,
+        via: None,
     })
 }
 
@@ -253,6 +296,7 @@ async fn session_caller(token: &str, state: &AppState, from_cookie: bool) -> Res
         } else {
             Credential::Token(token.to_string())
         },
+        via: None,
     })
 }
 
@@ -284,6 +328,7 @@ impl FromRequestParts<Arc<AppState>> for ApiCaller {
             AuthFailure::Internal(e) => ApiError::internal(e),
             AuthFailure::Quota(q) => ApiError::new(f.status(), "quota_exceeded", f.message()).retry_after(q.retry_after_secs),
             AuthFailure::Csrf => ApiError::new(f.status(), "csrf", f.message()),
+            AuthFailure::Forbidden(_) => ApiError::new(f.status(), "forbidden", f.message()),
             f => ApiError::new(f.status(), "unauthorized", f.message()),
         })
     }

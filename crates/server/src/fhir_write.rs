@@ -78,7 +78,8 @@ async fn record(
     items: Vec<tongdang_ingest::Prepared>,
     mode: GroupMode,
 ) -> Result<Vec<ItemResult>, FhirError> {
-    let submission = state.ingestor.begin(caller.namespace(), channel).await?;
+    let mut submission = state.ingestor.begin(caller.namespace(), channel).await?;
+    submission.via = caller.via.clone();
     let results = state.ingestor.commit(&submission, items, mode).await?;
     let mut summary = Summary::default();
     results.iter().for_each(|r| summary.add(r));

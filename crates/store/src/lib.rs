@@ -97,6 +97,8 @@ pub trait Store: Send + Sync + 'static {
     /// serialized; the transaction sees its own writes.
     async fn begin_ingest(&self, institution: &InstitutionCode) -> Result<Box<dyn IngestTx>>;
     /// Record a finished submission.
+    /// One submission's record.
+    async fn submission(&self, id: i64) -> Result<Option<SubmissionRecord>>;
     async fn record_submission(&self, submission: &SubmissionRecord) -> Result<()>;
     /// Allocate ids outside an ingest transaction.
     async fn allocate_ids(&self, kind: IdKind, n: usize) -> Result<Vec<i64>>;

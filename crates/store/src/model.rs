@@ -191,6 +191,8 @@ pub struct SubmissionRecord {
     pub unchanged: i64,
     /// Items refused.
     pub refused: i64,
+    /// The fused city platform it came through, if any (the institution is the source).
+    pub via: Option<String>,
 }
 
 /// Everything one ingest transaction writes.

@@ -611,6 +611,10 @@ impl Store for ProtectedStore {
         Ok(Box::new(ProtectedTx { inner, ring: self.keyring() }))
     }
 
+    async fn submission(&self, id: i64) -> Result<Option<SubmissionRecord>> {
+        self.inner.submission(id).await
+    }
+
     async fn record_submission(&self, submission: &SubmissionRecord) -> Result<()> {
         self.inner.record_submission(submission).await
     }

@@ -245,7 +245,7 @@ macro_rules! shared_sql {
 
         pub(crate) async fn record_submission(pool: &sqlx::Pool<$db>, s: &crate::SubmissionRecord) -> crate::Result<()> {
             sqlx::query(
-                "INSERT INTO submissions (id, institution, channel, received_at, read_count, stored, unchanged, refused) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                "INSERT INTO submissions (id, institution, channel, received_at, read_count, stored, unchanged, refused, via) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                  ON CONFLICT (id) DO UPDATE SET read_count = excluded.read_count, stored = excluded.stored, unchanged = excluded.unchanged, refused = excluded.refused",
             )
             .bind(s.id)
@@ -256,9 +256,34 @@ macro_rules! shared_sql {
             .bind(s.stored)
             .bind(s.unchanged)
             .bind(s.refused)
+            .bind(&s.via)
             .execute(pool)
             .await?;
             Ok(())
+        }
+
+        pub(crate) async fn submission(pool: &sqlx::Pool<$db>, id: i64) -> crate::Result<Option<crate::SubmissionRecord>> {
+            use sqlx::Row;
+            let row = sqlx::query(
+                "SELECT id, institution, channel, received_at, read_count, stored, unchanged, refused, via FROM submissions WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+            row.map(|r| {
+                Ok(crate::SubmissionRecord {
+                    id: r.try_get(0)?,
+                    institution: r.try_get(1)?,
+                    channel: r.try_get(2)?,
+                    received_at: tongdang_core::Timestamp(r.try_get(3)?),
+                    read: r.try_get(4)?,
+                    stored: r.try_get(5)?,
+                    unchanged: r.try_get(6)?,
+                    refused: r.try_get(7)?,
+                    via: r.try_get(8)?,
+                })
+            })
+            .transpose()
         }
 
         pub(crate) async fn entry(pool: &sqlx::Pool<$db>, id: tongdang_core::EntryId) -> crate::Result<Option<crate::EntryRecord>> {
@@ -557,6 +582,10 @@ macro_rules! store_impls {
 
             async fn api_key(&self, hash: &[u8]) -> crate::Result<Option<crate::ApiKeyRecord>> {
                 sql::api_key(&self.$read, hash).await
+            }
+
+            async fn submission(&self, id: i64) -> crate::Result<Option<crate::SubmissionRecord>> {
+                sql::submission(&self.$read, id).await
             }
 
             async fn record_submission(&self, submission: &crate::SubmissionRecord) -> crate::Result<()> {

@@ -35,7 +35,7 @@ async fn setup(store: Arc<ProtectedStore>) -> Ctx {
     accounts.create("officer", "管理员", PASSWORD, Role::InstitutionAdmin, Some(CODE), None, None).await.unwrap();
     // The city of Guangzhou's platform and its operator; the province's operator.
     let mut platform = institution("GZ-CITY-PLATFORM", "广州市全民健康信息平台");
-    platform.kind = tongdang_core::InstitutionKind::ProvincialPlatform;
+    platform.kind = tongdang_core::InstitutionKind::CityPlatform;
     store.upsert_institution(&platform).await.unwrap();
     accounts.create("gz-ops", "广州市运营", PASSWORD, Role::CityOperator, Some("GZ-CITY-PLATFORM"), None, None).await.unwrap();
     accounts.create("gd-ops", "省运营", PASSWORD, Role::ProvincialOperator, None, None, None).await.unwrap();
@@ -217,4 +217,49 @@ async fn fused_cities_coordinate_and_overdue_orders_climb(store: Arc<ProtectedSt
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
 
-tongdang_testkit::backend_tests!(a_resident_report_goes_to_the_source_and_back, fused_cities_coordinate_and_overdue_orders_climb,);
+async fn a_fused_city_platform_submits_for_its_members(store: Arc<ProtectedStore>) {
+    let c = setup(store.clone()).await;
+    let mut member = institution(FUSED, "广州市经市平台医院");
+    member.connection = ConnectionMode::ViaCityPlatform;
+    store.upsert_institution(&member).await.unwrap();
+    let platform = issue_key(store.as_ref(), "GZ-CITY-PLATFORM", &[Scope::Submit, Scope::Read], false).await;
+    let member_key = issue_key(store.as_ref(), FUSED, &[Scope::Submit, Scope::Read], false).await;
+    let put = |key: &str, path: &str, body: &Value, member: &str| {
+        c.s.fhir_write(Method::PUT, path, key, body).header("X-Tongdang-On-Behalf-Of", member.to_string()).send()
+    };
+    let (status, body) = read(put(&platform, "/fhir/Patient/m1", &chinese_patient("m1"), FUSED).await.unwrap()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // A faulty entry: its return belongs to the member hospital, the source; the platform is the channel.
+    let mut enc = encounter("m-e1", "Patient/m1");
+    enc["period"]["start"] = json!("2999-01-01T09:00:00+08:00");
+    let (status, body) = read(put(&platform, "/fhir/Encounter/m-e1", &enc, FUSED).await.unwrap()).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, page) = c.get(&member_key, "/api/v1/returns").await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let r = &page["returns"][0];
+    assert_eq!((r["institution"].as_str(), r["source_id"].as_str()), (Some(FUSED), Some("m-e1")), "{page}");
+    let submission = store.submission(r["submission"].as_i64().unwrap()).await.unwrap().unwrap();
+    assert_eq!((submission.institution.as_str(), submission.via.as_deref()), (FUSED, Some("GZ-CITY-PLATFORM")));
+    // Its own submissions record no channel.
+    let (status, _, _) = c.s.put("/fhir/Encounter/e9", &encounter("e9", "Patient/p1")).await;
+    assert_eq!(status, StatusCode::CREATED);
+
+    // Only for members of its city that connect through it, only writes, only a platform.
+    let (status, body) = read(put(&platform, "/fhir/Patient/x1", &chinese_patient("x1"), CODE).await.unwrap()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a directly connected hospital: {body}");
+    let (status, _) = read(put(&member_key, "/fhir/Patient/x1", &chinese_patient("x1"), FUSED).await.unwrap()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a hospital is not a platform");
+    let r =
+        c.s.request(Method::GET, "/fhir/Patient?_count=5", Some(&platform))
+            .header("X-Tongdang-On-Behalf-Of", FUSED)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN, "a platform does not read for its members");
+}
+
+tongdang_testkit::backend_tests!(
+    a_resident_report_goes_to_the_source_and_back,
+    fused_cities_coordinate_and_overdue_orders_climb,
+    a_fused_city_platform_submits_for_its_members,
+);
