@@ -250,6 +250,12 @@ pub fn spawn_background(state: Arc<AppState>, checkpoint_interval: std::time::Du
                 if let Err(e) = s.ingestor.reload_parameters().await {
                     tracing::warn!(error = %e, "matching parameters not reloaded");
                 }
+                // A class of failures at one source becomes a work order for it.
+                match s.work_orders.raise_from_returns(QUALITY_ORDER_THRESHOLD, tongdang_core::Timestamp::now()).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(raised = n, "quality-check work orders raised"),
+                    Err(e) => tracing::warn!(error = %e, "quality-check work orders not raised"),
+                }
                 // Work orders whose handler's time ran out move up a level.
                 match s.work_orders.escalate_overdue(tongdang_core::Timestamp::now()).await {
                     Ok(0) => {}
@@ -264,6 +270,9 @@ pub fn spawn_background(state: Arc<AppState>, checkpoint_interval: std::time::Du
         }
     });
 }
+
+/// Open returns of one source failing the same rules that make a quality-check work order.
+pub const QUALITY_ORDER_THRESHOLD: i64 = 10;
 
 /// Serve until Ctrl-C.
 pub async fn serve(state: Arc<AppState>, options: ServeOptions) -> anyhow::Result<()> {

@@ -314,6 +314,8 @@ pub trait Store: Send + Sync + 'static {
     async fn change_work_order(&self, change: &WorkOrderChange) -> Result<bool>;
     /// A work order's steps, oldest first.
     async fn work_order_steps(&self, order: i64) -> Result<Vec<WorkOrderStep>>;
+    /// `(institution, rules, count)` of open returns failing the same rules, where at least `min`.
+    async fn return_clusters(&self, min: i64) -> Result<Vec<(String, String, i64)>>;
     /// Work orders per state.
     async fn work_order_counts(&self) -> Result<Vec<(String, i64)>>;
     /// Work orders whose handler's time ran out at `now`.

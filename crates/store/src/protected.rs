@@ -1056,6 +1056,10 @@ impl Store for ProtectedStore {
             .collect()
     }
 
+    async fn return_clusters(&self, min: i64) -> Result<Vec<(String, String, i64)>> {
+        self.inner.return_clusters(min).await
+    }
+
     async fn work_order_counts(&self) -> Result<Vec<(String, i64)>> {
         self.inner.work_order_counts().await
     }

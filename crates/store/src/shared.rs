@@ -957,6 +957,10 @@ macro_rules! store_impls {
                 sql::work_order_steps(&self.$read, order).await
             }
 
+            async fn return_clusters(&self, min: i64) -> crate::Result<Vec<(String, String, i64)>> {
+                sql::return_clusters(&self.$read, min).await
+            }
+
             async fn work_order_counts(&self) -> crate::Result<Vec<(String, i64)>> {
                 sql::work_order_counts(&self.$read).await
             }

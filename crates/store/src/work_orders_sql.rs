@@ -194,6 +194,17 @@ macro_rules! work_orders_sql {
                 .collect()
         }
 
+        pub(crate) async fn return_clusters(pool: &sqlx::Pool<$db>, min: i64) -> crate::Result<Vec<(String, String, i64)>> {
+            use sqlx::Row;
+            let rows = sqlx::query(
+                "SELECT institution, rules, COUNT(*) FROM returns WHERE status = 'open' GROUP BY institution, rules HAVING COUNT(*) >= $1",
+            )
+            .bind(min)
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+        }
+
         pub(crate) async fn work_order_counts(pool: &sqlx::Pool<$db>) -> crate::Result<Vec<(String, i64)>> {
             use sqlx::Row;
             let rows = sqlx::query("SELECT state, COUNT(*) FROM work_orders GROUP BY state").fetch_all(pool).await?;

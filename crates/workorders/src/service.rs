@@ -249,6 +249,38 @@ impl WorkOrders {
         self.store.work_order(id).await?.ok_or(ServiceError::NotFound)
     }
 
+    /// Raise a quality-check order for each source with at least `min` open returns failing the
+    /// same rules (a class of failures, not one order per item); an open order for that source and
+    /// rule is left as it is. Returns how many were raised.
+    pub async fn raise_from_returns(&self, min: i64, now: Timestamp) -> Result<usize, ServiceError> {
+        let system =
+            Party { role: Role::ProvincialOperator, actor: "system".into(), account: None, institution: None, city: None };
+        let mut raised = 0;
+        for (institution, rules, count) in self.store.return_clusters(min).await? {
+            let Some(rule) = rules.split_whitespace().next() else { continue };
+            let Ok(source) = InstitutionCode::new(&institution) else { continue };
+            let new = NewOrder {
+                origin: Origin::QualityCheck,
+                source,
+                person: None,
+                entry: None,
+                period: None,
+                rule: Some(rule.to_string()),
+                category: None,
+                title: format!("质控规则{rule}未通过：{count}条数据待更正"),
+                description: format!(
+                    "该机构有{count}条上报数据因质控规则{rules}被退回且尚未更正，请查看退回清单（/api/v1/returns?status=open&rule={rule}）并重新上报。"
+                ),
+            };
+            match self.raise(&system, new, now).await {
+                Ok(_) => raised += 1,
+                Err(ServiceError::Duplicate | ServiceError::UnknownSource) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(raised)
+    }
+
     /// Move every order whose handler's time ran out at `now` one level up (institution → city →
     /// province); returns how many moved.
     pub async fn escalate_overdue(&self, now: Timestamp) -> Result<usize, ServiceError> {

@@ -205,6 +205,23 @@ async fn fused_cities_coordinate_and_overdue_orders_climb(store: Arc<ProtectedSt
     let (status, _) = c.act(&operator, id, json!({"action": "accept"})).await;
     assert_eq!(status, StatusCode::OK);
 
+    // Three open returns of one rule at the direct hospital become one quality-check order.
+    for n in 0..3 {
+        let mut bad = encounter(&format!("late-{n}"), "Patient/p1");
+        bad["period"]["start"] = json!("2999-01-01T09:00:00+08:00");
+        let (status, _, _) = c.s.put(&format!("/fhir/Encounter/late-{n}"), &bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    assert_eq!(orders.raise_from_returns(4, now).await.unwrap(), 0, "below the threshold");
+    assert_eq!(orders.raise_from_returns(3, now).await.unwrap(), 1);
+    assert_eq!(orders.raise_from_returns(3, now).await.unwrap(), 0, "one open order per source and rule");
+    let (_, mine) = c.get(&c.s.key, "/api/v1/work-orders?assigned=true").await;
+    let quality: Vec<&Value> =
+        mine["work_orders"].as_array().unwrap().iter().filter(|o| o["origin"] == "quality_check").collect();
+    assert_eq!(quality.len(), 1, "{mine}");
+    assert_eq!((quality[0]["rule"].as_str(), quality[0]["level"].as_str()), (Some("QC-ENC-004"), Some("institution")));
+    assert!(quality[0]["title"].as_str().unwrap().contains("3条"), "{mine}");
+
     // Bad input.
     let (status, body) = c.post(&operator, "/api/v1/work-orders", json!({"title": "", "source": CODE})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
