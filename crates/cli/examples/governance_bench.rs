@@ -13,14 +13,15 @@
 //! them as JSON (1 % left out, 1,000 unknown added) parsed and reconciled against them; without
 //! a window, 100,000 synthetic held entries.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tongdang_core::{City, InstitutionCode, Timestamp};
 use tongdang_govern::RuleSet;
 use tongdang_govern::reconcile::{HeldItem, ListedItem, reconcile};
 use tongdang_ingest::Ingestor;
-use tongdang_protection::{LocalMasterKey, Suite};
-use tongdang_store::{Location, Protection, QualityCounts, QualityQuery, Store};
+use tongdang_store::{QualityCounts, QualityQuery, Store};
 
 fn percentiles(mut d: Vec<Duration>) -> String {
     d.sort();
@@ -28,19 +29,6 @@ fn percentiles(mut d: Vec<Duration>) -> String {
     format!("p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms ({} runs)", at(0.5), at(0.99), at(1.0), d.len())
 }
 
-/// A data directory, or a PostgreSQL URL (with `TONGDANG_MASTER_KEY`).
-async fn open(target: &str) -> anyhow::Result<Arc<tongdang_store::ProtectedStore>> {
-    let location =
-        if target.starts_with("postgres") { Location::Postgres(target.to_string()) } else { Location::DataDir(target.into()) };
-    let master = match (std::env::var("TONGDANG_MASTER_KEY"), &location) {
-        (Ok(hex), _) => LocalMasterKey::parse(&hex)?,
-        (Err(_), Location::DataDir(d)) if d.join("master.key").exists() => LocalMasterKey::from_file(&d.join("master.key"))?,
-        _ => LocalMasterKey::generate(),
-    };
-    let protection =
-        Protection { provider: Arc::new(master), suite: Suite::Aes256Gcm, origin: tongdang_store::DEFAULT_ORIGIN.into() };
-    Ok(tongdang_store::open(&location, protection).await?)
-}
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -105,7 +93,7 @@ async fn ingest(source: &str, n: usize, work: &str) -> anyhow::Result<()> {
         ] {
             let dir = work.join(format!("gov-ingest-store-{round}-{}", rules.version));
             let _ = std::fs::remove_dir_all(&dir);
-            let store = open(&dir.to_string_lossy()).await?;
+            let store = common::open_store(&dir.to_string_lossy()).await?;
             let ingestor = Ingestor::new(store.clone());
             ingestor.set_rules(rules);
             let started = Instant::now();
@@ -144,7 +132,7 @@ async fn ingest(source: &str, n: usize, work: &str) -> anyhow::Result<()> {
 const CATEGORIES: i16 = 12;
 
 async fn figures(dir: &str) -> anyhow::Result<()> {
-    let store = open(dir).await?;
+    let store = common::open_store(dir).await?;
     let entries = store.counts().await?.entries;
     let month = (20261001, 20261031);
     let probe = QualityQuery { institution: None, city: None, from: month.0, to: month.1 };
@@ -219,7 +207,7 @@ async fn reconcile_bench(dir: &str, window: Option<(&str, i64, i64)>) -> anyhow:
         })
         .collect();
     // The held side: 100,000 entries of the store received in a window, when given; else synthetic.
-    let store = open(dir).await?;
+    let store = common::open_store(dir).await?;
     let (held, source) = match window {
         Some((institution, from, to)) => {
             let t = Instant::now();

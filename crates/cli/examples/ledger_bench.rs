@@ -6,11 +6,11 @@
 //! to the tree as the server's sequencer does, then verifies the whole log and times 10,000
 //! inclusion proofs of random leaves against the latest checkpoint.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 use tongdang_protection::ledger::verify_inclusion;
-use tongdang_protection::{LocalMasterKey, Suite};
-use tongdang_store::{AuditEvent, Location, Protection, Store};
+use tongdang_store::{AuditEvent, Store};
 
 const BATCH: usize = 10_000;
 
@@ -23,26 +23,7 @@ async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let target = args.next().ok_or_else(|| anyhow::anyhow!("usage: ledger_bench DIR|postgres://… LEAVES"))?;
     let leaves: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(1_000_000);
-    let location = if target.starts_with("postgres") {
-        Location::Postgres(target.clone())
-    } else {
-        Location::DataDir(target.clone().into())
-    };
-    // The master key: TONGDANG_MASTER_KEY, else DIR/master.key (created with a new directory).
-    let master = match (std::env::var("TONGDANG_MASTER_KEY"), &location) {
-        (Ok(hex), _) => LocalMasterKey::parse(&hex)?,
-        (Err(_), Location::DataDir(d)) if d.join("master.key").exists() => LocalMasterKey::from_file(&d.join("master.key"))?,
-        (Err(_), Location::DataDir(d)) => {
-            std::fs::create_dir_all(d)?;
-            let k = LocalMasterKey::generate();
-            k.write_new_file(&d.join("master.key"))?;
-            k
-        }
-        (Err(_), Location::Postgres(_)) => LocalMasterKey::generate(),
-    };
-    let protection =
-        Protection { provider: Arc::new(master), suite: Suite::Aes256Gcm, origin: tongdang_store::DEFAULT_ORIGIN.into() };
-    let store = tongdang_store::open(&location, protection).await?;
+    let store = common::open_store(&target).await?;
     let (existing, _) = store.ledger_counts().await?;
 
     let (mut t_events, mut t_sequence) = (Duration::ZERO, Duration::ZERO);

@@ -3,11 +3,12 @@
 //!
 //! `cargo run --release -p tongdang --example monitoring_bench -- DIR|postgres://…`
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tongdang_core::{InstitutionCode, Role, Timestamp};
-use tongdang_protection::{LocalMasterKey, Suite};
-use tongdang_store::{Location, Protection, Store, WorkOrderFilter};
+use tongdang_store::{Store, WorkOrderFilter};
 use tongdang_workorders::{Deadlines, NewOrder, Origin, Party, WorkOrders};
 
 const ORDERS: usize = 100_000;
@@ -15,21 +16,7 @@ const ORDERS: usize = 100_000;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let target = std::env::args().nth(1).ok_or_else(|| anyhow::anyhow!("usage: monitoring_bench DIR|postgres://…"))?;
-    let location = if target.starts_with("postgres") {
-        Location::Postgres(target.clone())
-    } else {
-        Location::DataDir(target.clone().into())
-    };
-    let master = match (std::env::var("TONGDANG_MASTER_KEY"), &location) {
-        (Ok(hex), _) => LocalMasterKey::parse(&hex)?,
-        (Err(_), Location::DataDir(d)) if d.join("master.key").exists() => LocalMasterKey::from_file(&d.join("master.key"))?,
-        _ => LocalMasterKey::generate(),
-    };
-    let store = tongdang_store::open(
-        &location,
-        Protection { provider: Arc::new(master), suite: Suite::Aes256Gcm, origin: tongdang_store::DEFAULT_ORIGIN.into() },
-    )
-    .await?;
+    let store = common::open_store(&target).await?;
     let source = InstitutionCode::new("12440100MB0000101X")?;
     if store.institution(&source).await?.is_none() {
         anyhow::bail!("the store has no institution {source}: run scripts/bench first");

@@ -10,13 +10,14 @@
 //! `RecordReader::timeline` (grant look-up, decision, audit event durable, read), one at a time
 //! and four at a time: the difference is what the decision and its audit cost.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tongdang_access::grant::{Channel, Grant, Status};
 use tongdang_access::{Categories, Disclosure, Policy, Requester};
 use tongdang_core::{Category, InstitutionCode, PersonId, Role, Scope, Timestamp};
-use tongdang_protection::{LocalMasterKey, Suite};
-use tongdang_store::{GrantRecord, Location, Protection, Store};
+use tongdang_store::{GrantRecord, Store};
 
 const HOSPITALS: [&str; 5] =
     ["12440100MB0000001X", "12440100MB0000002X", "12440100MB0000003X", "12440100MB0000004X", "12440100MB0000005X"];
@@ -95,20 +96,7 @@ async fn main() -> anyhow::Result<()> {
     println!("policy decision, in-process (5 grants): {}", percentiles(times));
 
     // 2. With the look-up the read path makes.
-    let location = if target.starts_with("postgres") {
-        Location::Postgres(target.clone())
-    } else {
-        Location::DataDir(target.clone().into())
-    };
-    let master = match std::env::var("TONGDANG_MASTER_KEY") {
-        Ok(hex) => LocalMasterKey::parse(&hex)?,
-        Err(_) => LocalMasterKey::generate(),
-    };
-    let store = tongdang_store::open(
-        &location,
-        Protection { provider: Arc::new(master), suite: Suite::Aes256Gcm, origin: tongdang_store::DEFAULT_ORIGIN.into() },
-    )
-    .await?;
+    let store = common::open_store(&target).await?;
     let persons = 20_000i64;
     if store.grants_in_force(PersonId(1), HOSPITALS[0], now).await?.is_empty() {
         let started = Instant::now();
@@ -143,24 +131,11 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn open(target: &str) -> anyhow::Result<Arc<tongdang_store::ProtectedStore>> {
-    let location =
-        if target.starts_with("postgres") { Location::Postgres(target.to_string()) } else { Location::DataDir(target.into()) };
-    let master = match (std::env::var("TONGDANG_MASTER_KEY"), &location) {
-        (Ok(hex), _) => LocalMasterKey::parse(&hex)?,
-        (Err(_), Location::DataDir(d)) if d.join("master.key").exists() => LocalMasterKey::from_file(&d.join("master.key"))?,
-        _ => LocalMasterKey::generate(),
-    };
-    let protection =
-        Protection { provider: Arc::new(master), suite: Suite::Aes256Gcm, origin: tongdang_store::DEFAULT_ORIGIN.into() };
-    Ok(tongdang_store::open(&location, protection).await?)
-}
-
 /// The foundation's read against the read with decision and audit, on an existing store.
 async fn timeline(target: &str, ids: &str, institution: &str) -> anyhow::Result<()> {
     use tongdang_access::{RecordReader, TimelineFilter};
     use tongdang_store::EntryQuery;
-    let store = open(target).await?;
+    let store = common::open_store(target).await?;
     let persons: Vec<PersonId> = std::fs::read_to_string(ids)?.lines().filter_map(|l| l.trim().parse().ok()).collect();
     anyhow::ensure!(!persons.is_empty(), "no person ids in {ids}");
     let who = Requester::institution_key(InstitutionCode::new(institution)?, vec![Scope::Read], "bench");
