@@ -9,7 +9,18 @@ macro_rules! governance_sql {
         const QUALITY_SUMS: &str = "CAST(SUM(received) AS BIGINT), CAST(SUM(accepted) AS BIGINT), CAST(SUM(returned) AS BIGINT), CAST(SUM(incomplete) AS BIGINT), CAST(SUM(invalid) AS BIGINT), CAST(SUM(inconsistent) AS BIGINT), CAST(SUM(late) AS BIGINT), CAST(SUM(duplicates) AS BIGINT), CAST(SUM(timed) AS BIGINT), CAST(SUM(lag_seconds) AS BIGINT), CAST(SUM(lag_1h) AS BIGINT), CAST(SUM(lag_1d) AS BIGINT), CAST(SUM(lag_3d) AS BIGINT), CAST(SUM(lag_7d) AS BIGINT), CAST(SUM(lag_30d) AS BIGINT), CAST(SUM(lag_more) AS BIGINT)";
         const RULE_SET_COLUMNS: &str = "version, body, status, trial, created_at, created_by, activated_at, recheck_total, recheck_done, recheck_returned, recheck_after, recheck_finished_at";
 
-        fn return_from_row(r: &<$db as sqlx::Database>::Row) -> crate::Result<crate::ReturnRecord> {
+/// ` AND institution IN (…)` of a non-empty list (callers answer an empty list themselves:
+        /// `IN ()` is not SQL).
+        fn push_institutions(b: &mut sqlx::QueryBuilder<$db>, list: &[String]) {
+            b.push(" AND institution IN (");
+            let mut sep = b.separated(", ");
+            for i in list {
+                sep.push_bind(i.clone());
+            }
+            b.push(")");
+        }
+
+                fn return_from_row(r: &<$db as sqlx::Database>::Row) -> crate::Result<crate::ReturnRecord> {
             use sqlx::Row;
             use tongdang_core::Timestamp;
             Ok(crate::ReturnRecord {
@@ -248,12 +259,7 @@ macro_rules! governance_sql {
                 if list.is_empty() {
                     return Ok(Vec::new());
                 }
-                b.push(" AND institution IN (");
-                let mut sep = b.separated(", ");
-                for i in list {
-                    sep.push_bind(i.clone());
-                }
-                b.push(")");
+                push_institutions(&mut b, list);
             }
             if let Some(s) = &f.status {
                 b.push(" AND status = ").push_bind(s.clone());
@@ -292,12 +298,7 @@ macro_rules! governance_sql {
                 if list.is_empty() {
                     return Ok(crate::OpenReturns::default());
                 }
-                b.push(" AND institution IN (");
-                let mut sep = b.separated(", ");
-                for i in list {
-                    sep.push_bind(i.clone());
-                }
-                b.push(")");
+                push_institutions(&mut b, list);
             }
             let row = b.build().fetch_one(pool).await?;
             let count: i64 = row.try_get(0)?;
@@ -447,12 +448,7 @@ macro_rules! governance_sql {
                 if list.is_empty() {
                     return Ok(Vec::new());
                 }
-                b.push(" AND institution IN (");
-                let mut sep = b.separated(", ");
-                for i in list {
-                    sep.push_bind(i.clone());
-                }
-                b.push(")");
+                push_institutions(&mut b, list);
             }
             if let Some(before) = before {
                 b.push(" AND id < ").push_bind(before);
