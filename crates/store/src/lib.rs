@@ -15,6 +15,8 @@ mod mpi;
 mod postgres;
 mod protected;
 pub mod protection_sql;
+pub mod reports;
+mod reports_sql;
 mod shared;
 mod sqlite;
 mod sqlite_reads;
@@ -40,6 +42,7 @@ pub use model::*;
 pub use mpi::{LinkRow, MatchRecord, MatchRecordWrite, MpiCounts, MpiEvent, NewReview, PersonStatus, RelinkOp, ReviewItem};
 pub use protected::{DEFAULT_ORIGIN, ProtectedStore, Protection};
 pub use protection_sql::{SealedKey, SealedRow, SealedTable, StoredEntryVersion};
+pub use reports::{IntegrationTest, PROVINCE_SCOPE, ReportRecord, SourceActivity, WorkOrderStats};
 use tongdang_protection::ledger::{Hash, NodeId};
 pub use work_orders::{WorkOrderChange, WorkOrderFilter, WorkOrderRecord, WorkOrderStep};
 
@@ -320,6 +323,34 @@ pub trait Store: Send + Sync + 'static {
     async fn work_order_counts(&self) -> Result<Vec<(String, i64)>>;
     /// Work orders whose handler's time ran out at `now`.
     async fn overdue_work_orders(&self, now: tongdang_core::Timestamp, limit: u32) -> Result<Vec<WorkOrderRecord>>;
+
+    /// Work-order figures per source over `[from, to)`.
+    async fn work_order_stats(&self, from: tongdang_core::Timestamp, to: tongdang_core::Timestamp)
+    -> Result<Vec<WorkOrderStats>>;
+    /// `(institution, rules, count)` of returns opened in `[from, to)`.
+    async fn return_problems(
+        &self,
+        from: tongdang_core::Timestamp,
+        to: tongdang_core::Timestamp,
+    ) -> Result<Vec<(String, String, i64)>>;
+    /// The cities' quality rollups per day over days `[from, to]` (`institution` is the rollup key, `city` the city).
+    async fn quality_rollups(&self, from: i32, to: i32) -> Result<Vec<QualityCounts>>;
+    /// Keep a report; `None` when a scheduled one of its period and scope exists already.
+    async fn insert_report(&self, report: &ReportRecord) -> Result<Option<i64>>;
+    /// Reports newest first, without their renderings.
+    async fn reports(&self, limit: u32) -> Result<Vec<ReportRecord>>;
+    /// One report with its renderings.
+    async fn report(&self, id: i64) -> Result<Option<ReportRecord>>;
+    /// Whether the schedule has generated this period's report of this scope.
+    async fn has_scheduled_report(&self, period: &str, scope: &str) -> Result<bool>;
+    /// Record an institution's integration-test status.
+    async fn set_integration_test(&self, test: &IntegrationTest) -> Result<()>;
+    /// Every recorded integration test.
+    async fn integration_tests(&self) -> Result<Vec<IntegrationTest>>;
+    /// When each source first and last had data accepted.
+    async fn source_activity(&self) -> Result<Vec<SourceActivity>>;
+    /// Institutions holding an API key that is not revoked.
+    async fn keyed_institutions(&self) -> Result<Vec<String>>;
 }
 
 /// One ingest step's transaction: look up what is stored, then write, then commit. Dropping it

@@ -16,6 +16,7 @@ mod sql {
     crate::grants_sql::grants_sql!(sqlx::Postgres);
     crate::work_orders_sql::work_orders_sql!(sqlx::Postgres);
     crate::governance_sql::governance_sql!(sqlx::Postgres, sqlx::PgConnection);
+    crate::reports_sql::reports_sql!(sqlx::Postgres);
 
     /// The grants the policy weighs on a read (SQLite reads them through rusqlite).
     pub(crate) async fn grants_in_force(

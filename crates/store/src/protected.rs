@@ -1064,6 +1064,50 @@ impl Store for ProtectedStore {
         self.inner.work_order_counts().await
     }
 
+    async fn work_order_stats(&self, from: Timestamp, to: Timestamp) -> Result<Vec<crate::WorkOrderStats>> {
+        self.inner.work_order_stats(from, to).await
+    }
+
+    async fn return_problems(&self, from: Timestamp, to: Timestamp) -> Result<Vec<(String, String, i64)>> {
+        self.inner.return_problems(from, to).await
+    }
+
+    async fn quality_rollups(&self, from: i32, to: i32) -> Result<Vec<crate::QualityCounts>> {
+        self.inner.quality_rollups(from, to).await
+    }
+
+    async fn insert_report(&self, report: &crate::ReportRecord) -> Result<Option<i64>> {
+        self.inner.insert_report(report).await
+    }
+
+    async fn reports(&self, limit: u32) -> Result<Vec<crate::ReportRecord>> {
+        self.inner.reports(limit).await
+    }
+
+    async fn report(&self, id: i64) -> Result<Option<crate::ReportRecord>> {
+        self.inner.report(id).await
+    }
+
+    async fn has_scheduled_report(&self, period: &str, scope: &str) -> Result<bool> {
+        self.inner.has_scheduled_report(period, scope).await
+    }
+
+    async fn set_integration_test(&self, test: &crate::IntegrationTest) -> Result<()> {
+        self.inner.set_integration_test(test).await
+    }
+
+    async fn integration_tests(&self) -> Result<Vec<crate::IntegrationTest>> {
+        self.inner.integration_tests().await
+    }
+
+    async fn source_activity(&self) -> Result<Vec<crate::SourceActivity>> {
+        self.inner.source_activity().await
+    }
+
+    async fn keyed_institutions(&self) -> Result<Vec<String>> {
+        self.inner.keyed_institutions().await
+    }
+
     async fn overdue_work_orders(&self, now: Timestamp, limit: u32) -> Result<Vec<crate::WorkOrderRecord>> {
         let ring = self.keyring();
         self.inner.overdue_work_orders(now, limit).await?.into_iter().map(|o| open_order_text(self, &ring, o)).collect()

@@ -965,6 +965,50 @@ macro_rules! store_impls {
                 sql::work_order_counts(&self.$read).await
             }
 
+            async fn work_order_stats(&self, from: tongdang_core::Timestamp, to: tongdang_core::Timestamp) -> crate::Result<Vec<crate::WorkOrderStats>> {
+                sql::work_order_stats(&self.$read, from, to).await
+            }
+
+            async fn return_problems(&self, from: tongdang_core::Timestamp, to: tongdang_core::Timestamp) -> crate::Result<Vec<(String, String, i64)>> {
+                sql::return_problems(&self.$read, from, to).await
+            }
+
+            async fn quality_rollups(&self, from: i32, to: i32) -> crate::Result<Vec<crate::QualityCounts>> {
+                sql::quality_rollups(&self.$read, from, to).await
+            }
+
+            async fn insert_report(&self, report: &crate::ReportRecord) -> crate::Result<Option<i64>> {
+                sql::insert_report(&self.$write, report).await
+            }
+
+            async fn reports(&self, limit: u32) -> crate::Result<Vec<crate::ReportRecord>> {
+                sql::reports(&self.$read, limit).await
+            }
+
+            async fn report(&self, id: i64) -> crate::Result<Option<crate::ReportRecord>> {
+                sql::report(&self.$read, id).await
+            }
+
+            async fn has_scheduled_report(&self, period: &str, scope: &str) -> crate::Result<bool> {
+                sql::has_scheduled_report(&self.$read, period, scope).await
+            }
+
+            async fn set_integration_test(&self, test: &crate::IntegrationTest) -> crate::Result<()> {
+                sql::set_integration_test(&self.$write, test).await
+            }
+
+            async fn integration_tests(&self) -> crate::Result<Vec<crate::IntegrationTest>> {
+                sql::integration_tests(&self.$read).await
+            }
+
+            async fn source_activity(&self) -> crate::Result<Vec<crate::SourceActivity>> {
+                sql::source_activity(&self.$read).await
+            }
+
+            async fn keyed_institutions(&self) -> crate::Result<Vec<String>> {
+                sql::keyed_institutions(&self.$read).await
+            }
+
             async fn overdue_work_orders(&self, now: tongdang_core::Timestamp, limit: u32) -> crate::Result<Vec<crate::WorkOrderRecord>> {
                 sql::overdue_work_orders(&self.$read, now, limit).await
             }

@@ -16,6 +16,7 @@ mod sql {
     crate::grants_sql::grants_sql!(sqlx::Sqlite);
     crate::work_orders_sql::work_orders_sql!(sqlx::Sqlite);
     crate::governance_sql::governance_sql!(sqlx::Sqlite, sqlx::SqliteConnection);
+    crate::reports_sql::reports_sql!(sqlx::Sqlite);
 
     /// Looks up by `IN` lists: SQLite probes the primary key once per id.
     pub(crate) async fn tx_source_keys(

@@ -1,0 +1,24 @@
+-- Evaluation reports (评估报告): every generated report is kept, rendered; a scheduled one is
+-- unique per period and scope so several servers generate it once.
+CREATE TABLE reports (
+    id INTEGER PRIMARY KEY,
+    period TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    scheduled INTEGER NOT NULL,
+    generated_at INTEGER NOT NULL,
+    generated_by TEXT NOT NULL,
+    summary TEXT NOT NULL,
+    html TEXT NOT NULL,
+    pdf BLOB
+);
+CREATE UNIQUE INDEX reports_scheduled ON reports(period, scope) WHERE scheduled = 1;
+CREATE INDEX reports_period ON reports(period, id);
+
+-- Each institution's integration test (联调测试) for the roll-out.
+CREATE TABLE integration_tests (
+    institution TEXT PRIMARY KEY,
+    status TEXT NOT NULL,
+    note TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    updated_by TEXT NOT NULL
+);
