@@ -8,6 +8,7 @@ mod institution;
 mod keys;
 mod ledger;
 mod mpi;
+mod report;
 mod synth;
 
 use anyhow::{Context, bail};
@@ -72,6 +73,9 @@ enum Command {
     /// Recompute the ledger and every stored entry's leaf and name the first mismatch; or, with
     /// --checkpoint FILE, prove that an old checkpoint is a prefix of today's log.
     Verify(ledger::VerifyArgs),
+    /// An evaluation report for a month (HTML or PDF, in Chinese): scores of cities and
+    /// institutions from upload quality and problem handling, ranked, with charts.
+    Report(report::ReportArgs),
 }
 
 impl Cli {
@@ -188,6 +192,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Verify(args) => {
             init_logging("warn");
             ledger::run_verify(&cli.location("./tongdang-data")?, args).await
+        }
+        Command::Report(args) => {
+            init_logging("warn");
+            report::run(&cli.location("./tongdang-data")?, args).await
         }
     }
 }

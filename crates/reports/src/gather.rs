@@ -106,6 +106,7 @@ impl Rendered {
             summary: serde_json::to_string(&summary).expect("a summary serializes"),
             html: self.html.clone(),
             pdf: self.pdf.clone(),
+            has_pdf: self.pdf.is_some(),
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod html;
 pub mod model;
 pub mod pdf;
 pub mod period;
+pub mod rollout;
 pub mod score;
 pub mod svg;
 

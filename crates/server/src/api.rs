@@ -90,6 +90,14 @@ pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(crate::api_workorders::raise, crate::api_workorders::list))
         .routes(routes!(crate::api_workorders::get))
         .routes(routes!(crate::api_workorders::act))
+        .routes(routes!(crate::api_reports::list, crate::api_reports::create))
+        .routes(routes!(crate::api_reports::get))
+        .routes(routes!(crate::api_reports::html))
+        .routes(routes!(crate::api_reports::pdf))
+        .routes(routes!(crate::api_reports::rollout))
+        .routes(routes!(crate::api_reports::rollout_institutions))
+        .routes(routes!(crate::api_reports::set_integration_test))
+        .routes(routes!(crate::api_monitoring::overview))
         .routes(routes!(openapi_json))
 }
 

@@ -14,7 +14,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use tongdang_core::{Category, City, InstitutionCode, Role, Timestamp};
+use tongdang_core::{Category, City, ConnectionMode, InstitutionCode, InstitutionKind, Role, Timestamp};
 use tongdang_govern::Finding;
 use tongdang_govern::reconcile::{HeldItem, ListedItem, MAX_MANIFEST_ITEMS, receipt_summary, reconcile};
 use tongdang_ingest::rules::RulesError;
@@ -64,10 +64,20 @@ async fn scope_of(state: &AppState, caller: &Caller, institution: Option<&str>, 
     match caller.role {
         Role::InstitutionSystem | Role::InstitutionAdmin => {
             let own = own.ok_or_else(|| forbidden("no institution"))?;
-            if institution.is_some_and(|i| i != own) || city.is_some() {
+            if city.is_some() {
                 return Err(forbidden("an institution sees its own governance data only"));
             }
-            Ok(Scope::Institution(own))
+            match institution {
+                Some(i) if i != own => {
+                    // A fused city platform also sees the members that submit through it.
+                    if platform_members(state, caller).await?.is_some_and(|m| m.iter().any(|c| c == i)) {
+                        Ok(Scope::Institution(i.to_string()))
+                    } else {
+                        Err(forbidden("an institution sees its own governance data only"))
+                    }
+                }
+                _ => Ok(Scope::Institution(own)),
+            }
         }
         Role::CityOperator => {
             let code = InstitutionCode::new(own.as_deref().unwrap_or("")).map_err(|_| forbidden("no city platform"))?;
@@ -98,6 +108,25 @@ async fn scope_of(state: &AppState, caller: &Caller, institution: Option<&str>, 
         }),
         Role::Resident | Role::Clinician => Err(forbidden("governance data is for institutions and operators")),
     }
+}
+
+/// When the caller is a city platform's key or account: the institutions of its city that
+/// connect through it, and itself.
+pub(crate) async fn platform_members(state: &AppState, caller: &Caller) -> Result<Option<Vec<String>>, ApiError> {
+    let Some(own) = &caller.institution else { return Ok(None) };
+    let Some(platform) = state.store.institution(own).await?.filter(|i| i.kind == InstitutionKind::CityPlatform) else {
+        return Ok(None);
+    };
+    let mut members: Vec<String> = state
+        .store
+        .institutions()
+        .await?
+        .into_iter()
+        .filter(|i| i.city == platform.city && i.connection == ConnectionMode::ViaCityPlatform)
+        .map(|i| i.code.as_str().to_string())
+        .collect();
+    members.push(own.as_str().to_string());
+    Ok(Some(members))
 }
 
 async fn institutions_of(state: &AppState, scope: &Scope) -> Result<Option<Vec<String>>, ApiError> {
@@ -556,10 +585,15 @@ pub(crate) async fn institution_figures(
         to,
     };
     let rows = state.store.quality_by_institution(&query).await?;
+    let members = match (&scope, caller.role) {
+        (Scope::Institution(_), Role::InstitutionSystem | Role::InstitutionAdmin) => platform_members(&state, &caller).await?,
+        _ => None,
+    };
     Ok(Json(
         rows.into_iter()
-            .filter(|r| match &scope {
-                Scope::Institution(i) => &r.institution == i,
+            .filter(|r| match (&scope, &members) {
+                (Scope::Institution(_), Some(m)) => m.contains(&r.institution),
+                (Scope::Institution(i), None) => &r.institution == i,
                 _ => true,
             })
             .map(|r| InstitutionFigures { institution: r.institution.clone(), city: r.city.clone(), figures: Figures::of(&r) })

@@ -7,8 +7,10 @@ mod api;
 mod api_auth;
 mod api_grants;
 mod api_ledger;
+mod api_monitoring;
 mod api_mpi;
 mod api_quality;
+pub mod api_reports;
 mod api_workorders;
 mod auth;
 mod error;
@@ -221,6 +223,9 @@ pub fn spawn_background(state: Arc<AppState>, checkpoint_interval: std::time::Du
         let mut last_keys = Instant::now();
         let mut last_parameters = Instant::now();
         let mut last_metrics: Option<Instant> = None;
+        // Monthly evaluation reports, unless TONGDANG_REPORT_SCHEDULE=off; one run at a time.
+        let schedule_reports = std::env::var("TONGDANG_REPORT_SCHEDULE").map_or(true, |v| v != "off");
+        let reporting = Arc::new(std::sync::atomic::AtomicBool::new(false));
         loop {
             tokio::time::sleep(Duration::from_secs(1)).await;
             if let Err(e) = s.protected.sequence_all().await {
@@ -261,6 +266,17 @@ pub fn spawn_background(state: Arc<AppState>, checkpoint_interval: std::time::Du
                     Ok(0) => {}
                     Ok(n) => tracing::info!(escalated = n, "work orders escalated"),
                     Err(e) => tracing::warn!(error = %e, "work orders not escalated"),
+                }
+                if schedule_reports && !reporting.swap(true, std::sync::atomic::Ordering::AcqRel) {
+                    let (s, reporting) = (s.clone(), reporting.clone());
+                    tokio::spawn(async move {
+                        match api_reports::run_schedule(&s, tongdang_core::Timestamp::now()).await {
+                            Ok(0) => {}
+                            Ok(n) => tracing::info!(reports = n, "monthly evaluation reports generated"),
+                            Err(e) => tracing::warn!(error = ?e, "monthly evaluation reports not generated"),
+                        }
+                        reporting.store(false, std::sync::atomic::Ordering::Release);
+                    });
                 }
                 // A rule set activated on another server takes effect here within the minute.
                 if let Err(e) = s.ingestor.reload_rules().await {

@@ -53,6 +53,43 @@ pub struct Metrics {
     open_returns: Gauge,
     /// When the state counts were last read from the store.
     refreshed: std::sync::Mutex<Option<Instant>>,
+    /// The last hour of ingest and read requests, for the monitoring pages' latencies.
+    recent: std::sync::Mutex<std::collections::VecDeque<Sample>>,
+}
+
+/// What a request was, for the monitoring pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestClass {
+    /// A submission: FHIR create/update/Bundle, bulk ingest.
+    Ingest,
+    /// A read of record data: FHIR reads and searches, the timeline.
+    Read,
+}
+
+/// One timed request.
+#[derive(Debug, Clone, Copy)]
+pub struct Sample {
+    /// When it finished.
+    pub at: Instant,
+    /// Ingest or read.
+    pub class: RequestClass,
+    /// How long it took, milliseconds.
+    pub ms: f32,
+    /// Whether it failed (status ≥ 400).
+    pub failed: bool,
+}
+
+/// The window the monitoring pages' latencies cover, and how many samples it keeps at most.
+pub const WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
+const MAX_SAMPLES: usize = 200_000;
+
+fn class_of(method: &str, route: &str) -> Option<RequestClass> {
+    let fhir = route.starts_with("/fhir/") && route != "/fhir/metadata";
+    match method {
+        "POST" | "PUT" if fhir || route == "/fhir" || route == "/api/v1/ingest" => Some(RequestClass::Ingest),
+        "GET" if fhir || route == "/api/v1/persons/{id}/timeline" => Some(RequestClass::Read),
+        _ => None,
+    }
 }
 
 /// How often the background loop reads the state counts; a scrape reads them itself only when
@@ -74,11 +111,38 @@ impl Default for Metrics {
         registry.register("work_orders", "Work orders by state (at the last scrape)", work_orders.clone());
         let open_returns = Gauge::default();
         registry.register("open_returns", "Returns open at their sources (at the last scrape)", open_returns.clone());
-        Metrics { registry, requests, latency, items, work_orders, open_returns, refreshed: Default::default() }
+        Metrics {
+            registry,
+            requests,
+            latency,
+            items,
+            work_orders,
+            open_returns,
+            refreshed: Default::default(),
+            recent: Default::default(),
+        }
     }
 }
 
 impl Metrics {
+    /// The ingest and read requests of the last [`WINDOW`], oldest first.
+    pub fn recent(&self) -> Vec<Sample> {
+        let mut q = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        while q.front().is_some_and(|s| now.duration_since(s.at) > WINDOW) {
+            q.pop_front();
+        }
+        q.iter().copied().collect()
+    }
+
+    fn remember(&self, sample: Sample) {
+        let mut q = self.recent.lock().unwrap_or_else(|e| e.into_inner());
+        while q.len() >= MAX_SAMPLES || q.front().is_some_and(|s| sample.at.duration_since(s.at) > WINDOW) {
+            q.pop_front();
+        }
+        q.push_back(sample);
+    }
+
     /// Count a submission's items: stored, unchanged, refused.
     pub fn submitted(&self, institution: &str, stored: u64, unchanged: u64, refused: u64) {
         for (outcome, n) in [("stored", stored), ("unchanged", unchanged), ("refused", refused)] {
@@ -123,8 +187,13 @@ pub(crate) async fn track(State(state): State<Arc<AppState>>, req: Request, next
     let started = Instant::now();
     let response = next.run(req).await;
     let m = &state.metrics;
+    let elapsed = started.elapsed();
+    if let Some(class) = class_of(&method, &route) {
+        let failed = response.status().as_u16() >= 400;
+        m.remember(Sample { at: Instant::now(), class, ms: elapsed.as_secs_f32() * 1000.0, failed });
+    }
     m.requests.get_or_create(&RequestLabels { route: route.clone(), method, status: response.status().as_u16() }).inc();
-    m.latency.get_or_create(&RouteLabels { route }).observe(started.elapsed().as_secs_f64());
+    m.latency.get_or_create(&RouteLabels { route }).observe(elapsed.as_secs_f64());
     response
 }
 

@@ -42,7 +42,7 @@ pub use model::*;
 pub use mpi::{LinkRow, MatchRecord, MatchRecordWrite, MpiCounts, MpiEvent, NewReview, PersonStatus, RelinkOp, ReviewItem};
 pub use protected::{DEFAULT_ORIGIN, ProtectedStore, Protection};
 pub use protection_sql::{SealedKey, SealedRow, SealedTable, StoredEntryVersion};
-pub use reports::{IntegrationTest, PROVINCE_SCOPE, ReportRecord, SourceActivity, WorkOrderStats};
+pub use reports::{IntegrationTest, PROVINCE_SCOPE, ReportRecord, SourceActivity, SubmissionMinute, WorkOrderStats};
 use tongdang_protection::ledger::{Hash, NodeId};
 pub use work_orders::{WorkOrderChange, WorkOrderFilter, WorkOrderRecord, WorkOrderStep};
 
@@ -351,6 +351,10 @@ pub trait Store: Send + Sync + 'static {
     async fn source_activity(&self) -> Result<Vec<SourceActivity>>;
     /// Institutions holding an API key that is not revoked.
     async fn keyed_institutions(&self) -> Result<Vec<String>>;
+    /// Submissions since `since`, per source and minute.
+    async fn submission_minutes(&self, since: tongdang_core::Timestamp) -> Result<Vec<SubmissionMinute>>;
+    /// `(channel, status, count)` of grants created since `since`.
+    async fn grant_counts(&self, since: tongdang_core::Timestamp) -> Result<Vec<(String, String, i64)>>;
 }
 
 /// One ingest step's transaction: look up what is stored, then write, then commit. Dropping it

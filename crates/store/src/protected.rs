@@ -1108,6 +1108,14 @@ impl Store for ProtectedStore {
         self.inner.keyed_institutions().await
     }
 
+    async fn submission_minutes(&self, since: Timestamp) -> Result<Vec<crate::SubmissionMinute>> {
+        self.inner.submission_minutes(since).await
+    }
+
+    async fn grant_counts(&self, since: Timestamp) -> Result<Vec<(String, String, i64)>> {
+        self.inner.grant_counts(since).await
+    }
+
     async fn overdue_work_orders(&self, now: Timestamp, limit: u32) -> Result<Vec<crate::WorkOrderRecord>> {
         let ring = self.keyring();
         self.inner.overdue_work_orders(now, limit).await?.into_iter().map(|o| open_order_text(self, &ring, o)).collect()

@@ -45,6 +45,8 @@ pub struct ReportRecord {
     pub html: String,
     /// The PDF rendering, when a CJK font was available.
     pub pdf: Option<Vec<u8>>,
+    /// Whether it has a PDF rendering (set in lists too).
+    pub has_pdf: bool,
 }
 
 /// Scope of a provincial report.
@@ -74,4 +76,21 @@ pub struct SourceActivity {
     pub first_day: i32,
     /// Last day with accepted data.
     pub last_day: i32,
+}
+
+/// Submissions of one source in one minute (the monitoring pages).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SubmissionMinute {
+    /// The source.
+    pub institution: String,
+    /// The minute's start.
+    pub minute: Timestamp,
+    /// Submissions (requests).
+    pub submissions: i64,
+    /// Items read.
+    pub items: i64,
+    /// Items stored or unchanged.
+    pub accepted: i64,
+    /// Items refused.
+    pub refused: i64,
 }

@@ -4,7 +4,7 @@
 
 macro_rules! reports_sql {
     ($db:ty) => {
-        const REPORT_META: &str = "id, period, scope, scheduled, generated_at, generated_by, summary";
+        const REPORT_META: &str = "id, period, scope, scheduled, generated_at, generated_by, summary, CASE WHEN pdf IS NULL THEN 0 ELSE 1 END";
 
         fn report_from_row(r: &<$db as sqlx::Database>::Row, full: bool) -> crate::Result<crate::ReportRecord> {
             use sqlx::Row;
@@ -16,8 +16,9 @@ macro_rules! reports_sql {
                 generated_at: tongdang_core::Timestamp(r.try_get(4)?),
                 generated_by: r.try_get(5)?,
                 summary: r.try_get(6)?,
-                html: if full { r.try_get(7)? } else { String::new() },
-                pdf: if full { r.try_get(8)? } else { None },
+                has_pdf: r.try_get::<i32, _>(7)? != 0,
+                html: if full { r.try_get(8)? } else { String::new() },
+                pdf: if full { r.try_get(9)? } else { None },
             })
         }
 
@@ -199,6 +200,44 @@ macro_rules! reports_sql {
             rows.iter()
                 .map(|r| Ok(crate::SourceActivity { institution: r.try_get(0)?, first_day: r.try_get(1)?, last_day: r.try_get(2)? }))
                 .collect()
+        }
+
+        /// Submissions since `since`, per source and minute.
+        pub(crate) async fn submission_minutes(
+            pool: &sqlx::Pool<$db>,
+            since: tongdang_core::Timestamp,
+        ) -> crate::Result<Vec<crate::SubmissionMinute>> {
+            use sqlx::Row;
+            let rows = sqlx::query(
+                "SELECT institution, (received_at / 60000000) * 60000000 AS minute, COUNT(*),
+                        CAST(SUM(read_count) AS BIGINT), CAST(SUM(stored + unchanged) AS BIGINT), CAST(SUM(refused) AS BIGINT)
+                 FROM submissions WHERE received_at >= $1 GROUP BY institution, minute ORDER BY minute, institution",
+            )
+            .bind(since.0)
+            .fetch_all(pool)
+            .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok(crate::SubmissionMinute {
+                        institution: r.try_get(0)?,
+                        minute: tongdang_core::Timestamp(r.try_get(1)?),
+                        submissions: r.try_get(2)?,
+                        items: r.try_get::<Option<i64>, _>(3)?.unwrap_or(0),
+                        accepted: r.try_get::<Option<i64>, _>(4)?.unwrap_or(0),
+                        refused: r.try_get::<Option<i64>, _>(5)?.unwrap_or(0),
+                    })
+                })
+                .collect()
+        }
+
+        /// `(channel, status, count)` of grants created since `since`.
+        pub(crate) async fn grant_counts(pool: &sqlx::Pool<$db>, since: tongdang_core::Timestamp) -> crate::Result<Vec<(String, String, i64)>> {
+            use sqlx::Row;
+            let rows = sqlx::query("SELECT channel, status, COUNT(*) FROM grants WHERE created_at >= $1 GROUP BY channel, status ORDER BY channel, status")
+                .bind(since.0)
+                .fetch_all(pool)
+                .await?;
+            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
         }
 
         /// Institutions holding a key that is not revoked.

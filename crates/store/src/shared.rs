@@ -1009,6 +1009,14 @@ macro_rules! store_impls {
                 sql::keyed_institutions(&self.$read).await
             }
 
+            async fn submission_minutes(&self, since: tongdang_core::Timestamp) -> crate::Result<Vec<crate::SubmissionMinute>> {
+                sql::submission_minutes(&self.$read, since).await
+            }
+
+            async fn grant_counts(&self, since: tongdang_core::Timestamp) -> crate::Result<Vec<(String, String, i64)>> {
+                sql::grant_counts(&self.$read, since).await
+            }
+
             async fn overdue_work_orders(&self, now: tongdang_core::Timestamp, limit: u32) -> crate::Result<Vec<crate::WorkOrderRecord>> {
                 sql::overdue_work_orders(&self.$read, now, limit).await
             }

@@ -14,6 +14,7 @@ mod ingest;
 mod monitoring;
 mod protection;
 mod read;
+mod reports;
 mod review;
 mod tls;
 mod workorders;

@@ -22,3 +22,7 @@ CREATE TABLE integration_tests (
     updated_at INTEGER NOT NULL,
     updated_by TEXT NOT NULL
 );
+
+-- The monitoring pages read the last hour of submissions and grants across institutions.
+CREATE INDEX submissions_received ON submissions(received_at);
+CREATE INDEX grants_created ON grants(created_at);
