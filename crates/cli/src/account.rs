@@ -99,7 +99,7 @@ pub(crate) async fn demo_accounts(
     let mut wanted: Vec<DemoAccount> = vec![
         (Role::Clinician, "doctor01".into(), "演示医生", h, Some("全科医学科"), None),
         (Role::InstitutionAdmin, "hospital-admin".into(), "演示机构管理员", h, None, None),
-        (Role::CityOperator, "gz-operator".into(), "广州市运营", None, None, None),
+        (Role::CityOperator, "gz-operator".into(), "广州市运营", Some("GZ-CITY-PLATFORM"), None, None),
         (Role::ProvincialOperator, "gd-operator".into(), "省平台运营", Some("GD-PLATFORM"), None, None),
         (Role::Auditor, "auditor01".into(), "审计员", None, None, None),
     ];

@@ -148,6 +148,17 @@ pub(crate) async fn run(location: &Location, args: &DemoArgs) -> anyhow::Result<
         connection: tongdang_core::ConnectionMode::Direct,
     };
     store.upsert_institution(&booking).await?;
+    // Guangzhou's city platform: its operator (gz-operator) sees the city's figures, orders, reports.
+    let city_platform = tongdang_core::Institution {
+        code: tongdang_core::InstitutionCode::new("GZ-CITY-PLATFORM").map_err(|e| anyhow!("{e}"))?,
+        name: "广州市全民健康信息平台".into(),
+        city: City::Guangzhou,
+        level: Level::Primary,
+        ownership: tongdang_core::Ownership::Public,
+        kind: InstitutionKind::CityPlatform,
+        connection: tongdang_core::ConnectionMode::Direct,
+    };
+    store.upsert_institution(&city_platform).await?;
     let booking_key = crate::institution::issue_key(&*store, &booking.code, &[Scope::Booking], true).await?;
     println!("  预约平台 Booking platform (simulated client): {} ({}), scope booking", booking.name, booking.code);
     println!("  export TONGDANG_BOOKING_KEY={booking_key}");
@@ -184,6 +195,24 @@ pub(crate) async fn run(location: &Location, args: &DemoArgs) -> anyhow::Result<
         );
         println!();
     }
+    // This month's provincial evaluation report, so the reports have one to show from the start.
+    let month = tongdang_reports::Period::containing(tongdang_core::Timestamp::now());
+    let font = tongdang_reports::Font::find(None).ok();
+    let input =
+        tongdang_reports::input(store.as_ref(), month, tongdang_reports::Scope::Province, tongdang_core::Timestamp::now())
+            .await?;
+    let rendered = tongdang_reports::render(&input, font.as_ref())?;
+    store.insert_report(&rendered.record("demo", false, tongdang_core::Timestamp::now())).await?;
+    println!(
+        "  评估报告 Evaluation reports (docs/reports.md), as gd-operator: GET {base}/api/v1/reports, POST {base}/api/v1/reports {{\"period\":\"{month}\"}}"
+    );
+    println!(
+        "    接入进度 roll-out: GET {base}/api/v1/rollout · 全链路监测 monitoring: GET {base}/api/v1/monitoring/overview · {base}/metrics"
+    );
+    if font.is_none() {
+        println!("    (no CJK font installed: reports are kept as HTML only; apt-get install fonts-wqy-microhei for PDF)");
+    }
+    println!();
     let resident = province.residents.first().map(|r| r.phone.clone());
     let accounts = crate::account::demo_accounts(&store, &hospital.code, resident.as_deref().zip(sample)).await?;
     println!("  演示账号 Demo accounts (POST {base}/api/v1/auth/sign-in with login and password):");
