@@ -74,7 +74,7 @@ pub struct InstitutionStatus {
     pub kind: String,
     /// Connection mode code.
     pub connection: String,
-    /// Holds a key, or connects through a city platform that holds one.
+    /// Holds a key, connects through a city platform that holds one, or has had data accepted.
     pub connected: bool,
     /// First day with accepted data (went live), `YYYY-MM-DD`.
     pub live_since: Option<String>,
@@ -190,9 +190,11 @@ pub fn rollout(
     }
     for i in institutions.iter().filter(|i| is_source(i) && only.is_none_or(|o| o == i.city)) {
         let code = i.code.as_str();
-        let connected =
-            keyed.contains(code) || (i.connection == ConnectionMode::ViaCityPlatform && keyed_platform.contains(&i.city));
         let act = activity.get(code);
+        // Data accepted means it connected, whatever channel (a file import, say) it came by.
+        let connected = keyed.contains(code)
+            || (i.connection == ConnectionMode::ViaCityPlatform && keyed_platform.contains(&i.city))
+            || act.is_some();
         let test = tests.get(code);
         let passed = test.is_some_and(|t| t.status == "passed");
         per_city.entry(i.city).or_default().push((i, connected, act.map(|a| a.first_day), passed));

@@ -118,12 +118,3 @@ fn an_empty_period_renders_a_valid_empty_report() {
     assert!(r.report.is_empty());
     assert!(r.html.contains("这是一份有效的空报告"));
 }
-
-#[test]
-#[ignore = "writes /tmp/report-look.pdf and .html for a person to look at"]
-fn write_for_a_look() {
-    let font = Font::find(None).unwrap();
-    let r = render(&input(300), Some(&font)).unwrap();
-    std::fs::write("/tmp/report-look.pdf", r.pdf.unwrap()).unwrap();
-    std::fs::write("/tmp/report-look.html", r.html).unwrap();
-}
