@@ -43,6 +43,8 @@ pub enum FontError {
 pub struct Font {
     data: Vec<u8>,
     path: PathBuf,
+    /// The face used: in a Noto CJK collection the Simplified Chinese one (face 0 is Japanese).
+    index: u32,
 }
 
 impl std::fmt::Debug for Font {
@@ -55,7 +57,8 @@ impl Font {
     /// Load a font file (the first face of a collection) and check it has Chinese glyphs.
     pub fn load(path: &Path) -> Result<Font, FontError> {
         let data = std::fs::read(path).map_err(|source| FontError::Read { path: path.to_path_buf(), source })?;
-        let font = Font { data, path: path.to_path_buf() };
+        let index = simplified_chinese_face(&data);
+        let font = Font { data, path: path.to_path_buf(), index };
         match font.face() {
             Some(face) if face.glyph_index('健').is_some() && face.glyph_index('A').is_some() => Ok(font),
             _ => Err(FontError::Unusable { path: path.to_path_buf() }),
@@ -83,8 +86,29 @@ impl Font {
         &self.data
     }
 
-    /// The parsed first face.
-    pub fn face(&self) -> Option<ttf_parser::Face<'_>> {
-        ttf_parser::Face::parse(&self.data, 0).ok()
+    /// The index of the face used within the file.
+    pub fn index(&self) -> u32 {
+        self.index
     }
+
+    /// The parsed face.
+    pub fn face(&self) -> Option<ttf_parser::Face<'_>> {
+        ttf_parser::Face::parse(&self.data, self.index).ok()
+    }
+}
+
+/// The face of a collection whose family is named for Simplified Chinese (`… SC`), else 0.
+fn simplified_chinese_face(data: &[u8]) -> u32 {
+    let count = ttf_parser::fonts_in_collection(data).unwrap_or(1);
+    (0..count)
+        .find(|i| {
+            ttf_parser::Face::parse(data, *i).is_ok_and(|f| {
+                f.names()
+                    .into_iter()
+                    .filter(|n| n.name_id == ttf_parser::name_id::FAMILY)
+                    .filter_map(|n| n.to_string())
+                    .any(|n| n.ends_with(" SC"))
+            })
+        })
+        .unwrap_or(0)
 }

@@ -118,3 +118,18 @@ pub fn render(input: &ReportInput, font: Option<&Font>) -> Result<Rendered, Repo
     let pdf = font.map(|f| pdf::render(&report, f)).transpose()?;
     Ok(Rendered { report, html, pdf })
 }
+
+/// As [`render`], but a PDF that cannot be drawn leaves the report as HTML only (the server
+/// keeps reports whatever the font does).
+pub fn render_lenient(input: &ReportInput, font: Option<&Font>) -> Rendered {
+    let report = model::build(input);
+    let html = html::render(&report);
+    let pdf = font.and_then(|f| match pdf::render(&report, f) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            tracing::warn!(error = %e, "report kept without PDF");
+            None
+        }
+    });
+    Rendered { report, html, pdf }
+}

@@ -17,6 +17,6 @@ pub mod score;
 pub mod svg;
 
 pub use font::{Font, FontError};
-pub use gather::{Rendered, ReportError, input, render};
+pub use gather::{Rendered, ReportError, input, render, render_lenient};
 pub use model::{Report, ReportInput, Scope};
 pub use period::{BadPeriod, Period};

@@ -231,8 +231,17 @@ fn rank(rows: &mut [ScoreRow]) {
         (None, Some(_)) => std::cmp::Ordering::Greater,
         (None, None) => a.city.cmp(&b.city).then_with(|| a.code.cmp(&b.code)),
     });
+    // Equal scores as shown (one decimal) share a rank: 1, 1, 3.
+    let shown = |t: f64| (t * 10.0).round() as i64;
+    let mut previous: Option<(i64, u32)> = None;
     for (i, r) in rows.iter_mut().enumerate() {
-        r.rank = r.total.map(|_| i as u32 + 1);
+        r.rank = r.total.map(|t| match previous {
+            Some((p, rank)) if p == shown(t) => rank,
+            _ => i as u32 + 1,
+        });
+        if let (Some(t), Some(rank)) = (r.total, r.rank) {
+            previous = Some((shown(t), rank));
+        }
     }
 }
 

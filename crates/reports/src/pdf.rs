@@ -389,7 +389,7 @@ pub fn render(r: &Report, font: &Font) -> Result<Vec<u8>, PdfError> {
 
 fn finish(w: Writer<'_>, font: &Font) -> Result<Vec<u8>, PdfError> {
     let bad_font = || PdfError::Font(font.path().display().to_string());
-    let subset = subsetter::subset(font.data(), 0, &w.remap).map_err(|_| bad_font())?;
+    let subset = subsetter::subset(font.data(), font.index(), &w.remap).map_err(|_| bad_font())?;
     let face = &w.face;
     let scale = 1000.0 / f32::from(face.units_per_em());
     let cff = face.tables().cff.is_some();

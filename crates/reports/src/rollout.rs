@@ -101,7 +101,7 @@ pub struct MilestoneStatus {
     pub live_by_deadline: usize,
     /// Of those, live now.
     pub live_now: usize,
-    /// `met`, `met_late`, `missed` or `pending`.
+    /// `met`, `met_late`, `missed`, `pending`, or `not_applicable` (none registered to count).
     pub status: &'static str,
     /// The day the need was first met.
     pub achieved_on: Option<String>,
@@ -238,6 +238,8 @@ pub fn rollout(
                     let by_deadline = days.iter().filter(|d| **d <= m.deadline).count();
                     let achieved_on = (expected > 0 && days.len() >= need).then(|| days[need - 1]);
                     let status = match achieved_on {
+                        // No such institution is registered in the city: nothing to count.
+                        _ if expected == 0 => "not_applicable",
                         Some(d) if d <= m.deadline => "met",
                         Some(_) => "met_late",
                         None if today > m.deadline => "missed",

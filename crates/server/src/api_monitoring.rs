@@ -16,11 +16,13 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use tongdang_core::{City, Role, Timestamp};
+use tongdang_core::{City, Timestamp};
 use tongdang_store::{QualityCounts, QualityQuery, WorkOrderStats};
 use utoipa::{IntoParams, ToSchema};
 
 const MINUTE_US: i64 = 60_000_000;
+/// How many sources the overview lists, busiest first.
+const BUSIEST: usize = 50;
 
 /// The window.
 #[derive(Deserialize, IntoParams)]
@@ -127,24 +129,16 @@ pub(crate) async fn overview(
     if !(1..=1440).contains(&minutes) {
         return Err(ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_minutes", "minutes is 1 to 1440"));
     }
-    let city: Option<City> = match caller.role {
-        Role::ProvincialOperator | Role::Auditor => None,
-        Role::CityOperator => {
-            let code = caller
-                .institution
-                .as_ref()
-                .ok_or_else(|| ApiError::new(StatusCode::FORBIDDEN, "forbidden", "no city platform"))?;
-            state.store.institution(code).await?.map(|i| i.city)
-        }
-        _ => return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "monitoring is for operators and auditors")),
-    };
+    let city: Option<City> = crate::api_reports::operator_city(&state, &caller).await?;
     let now = Timestamp::now();
     let since = Timestamp(now.0 - minutes * MINUTE_US);
     let today = now.cst_day();
     let quality_query = QualityQuery { institution: None, city: city.map(|c| c.area_code().to_string()), from: today, to: today };
-    let (institutions, minutes_rows, grants, orders, states, quality) = tokio::try_join!(
-        state.store.institutions(),
-        state.store.submission_minutes(since),
+    let institutions = state.store.institutions().await?;
+    let sources: Option<Vec<String>> =
+        city.map(|c| institutions.iter().filter(|i| i.city == c).map(|i| i.code.as_str().to_string()).collect());
+    let (flow, grants, orders, states, quality) = tokio::try_join!(
+        state.store.submission_flow(since, sources.as_deref()),
         state.store.grant_counts(since),
         state.store.work_order_stats(since, Timestamp(now.0 + 1)),
         state.store.work_order_counts(),
@@ -152,17 +146,27 @@ pub(crate) async fn overview(
     )?;
     let directory: HashMap<&str, (&str, City)> =
         institutions.iter().map(|i| (i.code.as_str(), (i.name.as_str(), i.city))).collect();
-    let in_scope = |code: &str| city.is_none_or(|c| directory.get(code).is_some_and(|(_, ic)| *ic == c));
 
     let mut total = Flow::default();
     let mut per_minute: BTreeMap<i64, Flow> = BTreeMap::new();
     let mut by_source: HashMap<String, Flow> = HashMap::new();
-    for r in minutes_rows.iter().filter(|r| in_scope(&r.institution)) {
-        for f in [&mut total, per_minute.entry(r.minute.0).or_default(), by_source.entry(r.institution.clone()).or_default()] {
+    for r in &flow {
+        // Minute lines have no institution; the totals add up the minutes only.
+        let minute_line = r.institution.is_empty();
+        let line = if minute_line {
+            per_minute.entry(r.minute.0).or_default()
+        } else {
+            by_source.entry(r.institution.clone()).or_default()
+        };
+        let add = |f: &mut Flow| {
             f.submissions += r.submissions;
             f.items += r.items;
             f.accepted += r.accepted;
             f.refused += r.refused;
+        };
+        add(line);
+        if minute_line {
+            add(&mut total);
         }
     }
     let per_minute = per_minute
@@ -181,6 +185,7 @@ pub(crate) async fn overview(
         })
         .collect();
     by_source.sort_by(|a, b| b.items.cmp(&a.items).then_with(|| a.key.cmp(&b.key)));
+    by_source.truncate(BUSIEST);
 
     let mut o = WorkOrderStats::default();
     for w in orders.iter().filter(|w| city.is_none_or(|c| c.code() == w.city)) {

@@ -31,7 +31,7 @@ fn not_found() -> ApiError {
 }
 
 /// `None` for the provincial operator and auditors (every city); a city operator's city.
-async fn operator_city(state: &AppState, caller: &Caller) -> Result<Option<City>, ApiError> {
+pub(crate) async fn operator_city(state: &AppState, caller: &Caller) -> Result<Option<City>, ApiError> {
     match caller.role {
         Role::ProvincialOperator | Role::Auditor => Ok(None),
         Role::CityOperator => {
@@ -64,6 +64,10 @@ fn font() -> Option<&'static Font> {
     .as_ref()
 }
 
+/// One report is computed at a time on a server: a provincial one is a few seconds of CPU, and
+/// operators asking at once (or the schedule) wait their turn rather than starve the ingest.
+static GENERATING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
 /// Generate and keep a report; `None` when the schedule's report of that period exists.
 pub async fn generate(
     state: &AppState,
@@ -72,12 +76,12 @@ pub async fn generate(
     by: &str,
     scheduled: bool,
 ) -> Result<Option<ReportRecord>, ApiError> {
+    let _turn = GENERATING.acquire().await.map_err(ApiError::internal)?;
     let now = Timestamp::now();
     let input = tongdang_reports::input(state.store.as_ref(), period, scope, now).await.map_err(ApiError::internal)?;
     // Ranking a province and drawing its PDF is CPU work: off the async threads.
-    let rendered = tokio::task::spawn_blocking(move || tongdang_reports::render(&input, font()))
+    let rendered = tokio::task::spawn_blocking(move || tongdang_reports::render_lenient(&input, font()))
         .await
-        .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
     let mut record = rendered.record(by, scheduled, now);
     Ok(state.store.insert_report(&record).await?.map(|id| {
@@ -90,15 +94,26 @@ pub async fn generate(
 /// city's). Several servers may run it: the store keeps one scheduled report per period and scope.
 pub async fn run_schedule(state: &AppState, now: Timestamp) -> Result<usize, ApiError> {
     let period = Period::containing(now).previous();
-    let mut made = 0;
+    let (mut made, mut failed) = (0, 0);
     let scopes = std::iter::once(Scope::Province).chain(City::ALL.iter().map(|c| Scope::City(*c)));
+    // A scope that fails is logged and tried again at the next run; the others go on.
     for scope in scopes {
-        if state.store.has_scheduled_report(&period.to_string(), &scope.key()).await? {
-            continue;
+        let done = match state.store.has_scheduled_report(&period.to_string(), &scope.key()).await {
+            Ok(true) => continue,
+            Ok(false) => generate(state, period, scope, "schedule", true).await,
+            Err(e) => Err(e.into()),
+        };
+        match done {
+            Ok(Some(_)) => made += 1,
+            Ok(None) => {}
+            Err(e) => {
+                failed += 1;
+                tracing::warn!(scope = %scope.key(), error = ?e, "scheduled report not generated");
+            }
         }
-        if generate(state, period, scope, "schedule", true).await?.is_some() {
-            made += 1;
-        }
+    }
+    if failed > 0 && made == 0 {
+        return Err(ApiError::internal(format!("{failed} scheduled reports not generated")));
     }
     Ok(made)
 }
@@ -158,14 +173,16 @@ pub(crate) async fn list(
 ) -> Result<Json<Vec<ReportView>>, ApiError> {
     let Query(q) = q.map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "bad_query", e.body_text()))?;
     let city = operator_city(&state, &caller).await?;
-    let rows = state.store.reports(1_000).await?;
-    Ok(Json(
-        rows.iter()
-            .filter(|r| may_read(city, &r.scope))
-            .filter(|r| q.period.as_ref().is_none_or(|p| *p == r.period) && q.scope.as_ref().is_none_or(|s| *s == r.scope))
-            .map(ReportView::of)
-            .collect(),
-    ))
+    // A city operator reads its city's reports and the province's (published to every city).
+    let mut scopes: Option<Vec<String>> = city.map(|c| vec![Scope::City(c).key(), Scope::Province.key()]);
+    if let Some(s) = &q.scope {
+        if scopes.as_ref().is_some_and(|allowed| !allowed.contains(s)) {
+            return Ok(Json(Vec::new()));
+        }
+        scopes = Some(vec![s.clone()]);
+    }
+    let rows = state.store.reports(q.period.as_deref(), scopes.as_deref(), 1_000).await?;
+    Ok(Json(rows.iter().filter(|r| may_read(city, &r.scope)).map(ReportView::of).collect()))
 }
 
 /// A report to generate now.
@@ -239,7 +256,13 @@ pub(crate) async fn html(
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
     let r = readable(&state, &caller, id).await?;
-    Ok(([(header::CONTENT_TYPE, "text/html; charset=utf-8")], r.html).into_response())
+    // The page has no script and loads nothing: say so to the browser, on the API's origin.
+    let headers = [
+        (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+        (header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"),
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    ];
+    Ok((headers, r.html).into_response())
 }
 
 #[utoipa::path(get, path = "/reports/{id}/pdf", params(("id" = i64, Path)), responses((status = 200, content_type = "application/pdf"), (status = 404, body = ErrorBody)))]

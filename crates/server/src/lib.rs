@@ -270,12 +270,19 @@ pub fn spawn_background(state: Arc<AppState>, checkpoint_interval: std::time::Du
                 if schedule_reports && !reporting.swap(true, std::sync::atomic::Ordering::AcqRel) {
                     let (s, reporting) = (s.clone(), reporting.clone());
                     tokio::spawn(async move {
+                        // Cleared however the run ends, a panic included, so the schedule goes on.
+                        struct Done(Arc<std::sync::atomic::AtomicBool>);
+                        impl Drop for Done {
+                            fn drop(&mut self) {
+                                self.0.store(false, std::sync::atomic::Ordering::Release);
+                            }
+                        }
+                        let _done = Done(reporting);
                         match api_reports::run_schedule(&s, tongdang_core::Timestamp::now()).await {
                             Ok(0) => {}
                             Ok(n) => tracing::info!(reports = n, "monthly evaluation reports generated"),
                             Err(e) => tracing::warn!(error = ?e, "monthly evaluation reports not generated"),
                         }
-                        reporting.store(false, std::sync::atomic::Ordering::Release);
                     });
                 }
                 // A rule set activated on another server takes effect here within the minute.

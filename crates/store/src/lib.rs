@@ -337,8 +337,8 @@ pub trait Store: Send + Sync + 'static {
     async fn quality_rollups(&self, from: i32, to: i32) -> Result<Vec<QualityCounts>>;
     /// Keep a report; `None` when a scheduled one of its period and scope exists already.
     async fn insert_report(&self, report: &ReportRecord) -> Result<Option<i64>>;
-    /// Reports newest first, without their renderings.
-    async fn reports(&self, limit: u32) -> Result<Vec<ReportRecord>>;
+    /// Reports newest first, without their renderings: of a period, of some scopes.
+    async fn reports(&self, period: Option<&str>, scopes: Option<&[String]>, limit: u32) -> Result<Vec<ReportRecord>>;
     /// One report with its renderings.
     async fn report(&self, id: i64) -> Result<Option<ReportRecord>>;
     /// Whether the schedule has generated this period's report of this scope.
@@ -351,8 +351,9 @@ pub trait Store: Send + Sync + 'static {
     async fn source_activity(&self) -> Result<Vec<SourceActivity>>;
     /// Institutions holding an API key that is not revoked.
     async fn keyed_institutions(&self) -> Result<Vec<String>>;
-    /// Submissions since `since`, per source and minute.
-    async fn submission_minutes(&self, since: tongdang_core::Timestamp) -> Result<Vec<SubmissionMinute>>;
+    /// Submissions since `since` of some sources (all when `None`): per minute, then per source.
+    async fn submission_flow(&self, since: tongdang_core::Timestamp, sources: Option<&[String]>)
+    -> Result<Vec<SubmissionMinute>>;
     /// `(channel, status, count)` of grants created since `since`.
     async fn grant_counts(&self, since: tongdang_core::Timestamp) -> Result<Vec<(String, String, i64)>>;
 }

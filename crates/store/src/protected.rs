@@ -1080,8 +1080,8 @@ impl Store for ProtectedStore {
         self.inner.insert_report(report).await
     }
 
-    async fn reports(&self, limit: u32) -> Result<Vec<crate::ReportRecord>> {
-        self.inner.reports(limit).await
+    async fn reports(&self, period: Option<&str>, scopes: Option<&[String]>, limit: u32) -> Result<Vec<crate::ReportRecord>> {
+        self.inner.reports(period, scopes, limit).await
     }
 
     async fn report(&self, id: i64) -> Result<Option<crate::ReportRecord>> {
@@ -1108,8 +1108,8 @@ impl Store for ProtectedStore {
         self.inner.keyed_institutions().await
     }
 
-    async fn submission_minutes(&self, since: Timestamp) -> Result<Vec<crate::SubmissionMinute>> {
-        self.inner.submission_minutes(since).await
+    async fn submission_flow(&self, since: Timestamp, sources: Option<&[String]>) -> Result<Vec<crate::SubmissionMinute>> {
+        self.inner.submission_flow(since, sources).await
     }
 
     async fn grant_counts(&self, since: Timestamp) -> Result<Vec<(String, String, i64)>> {

@@ -18,9 +18,10 @@ pub struct WorkOrderStats {
     pub handling_seconds: i64,
     /// Of those, orders reopened at least once.
     pub reopened: i64,
-    /// Orders that fell due in the period: resolved in it, or still unresolved at its end.
+    /// Orders that fell due in the period: resolved in it, or unresolved at its end and past
+    /// their deadline (or escalated).
     pub due: i64,
-    /// Of those, resolved late, escalated, or unresolved past their deadline at the period's end.
+    /// Of those, resolved late or escalated, or unresolved past their deadline at the period's end.
     pub overdue: i64,
 }
 

@@ -23,7 +23,9 @@ macro_rules! reports_sql {
         }
 
         /// Work-order figures per source over `[from, to)`: one pass over the orders that were
-        /// open at some time in the period.
+        /// open at some time in the period. Whether an order was unresolved at the period's end is
+        /// judged from its resolution time, so a past month's figures do not change later.
+        /// Times are µs; handling is summed in seconds.
         pub(crate) async fn work_order_stats(
             pool: &sqlx::Pool<$db>,
             from: tongdang_core::Timestamp,
@@ -34,13 +36,14 @@ macro_rules! reports_sql {
                 "SELECT source, city,
                     CAST(SUM(CASE WHEN created_at >= $1 THEN 1 ELSE 0 END) AS BIGINT),
                     CAST(SUM(CASE WHEN resolved_at >= $1 AND resolved_at < $2 THEN 1 ELSE 0 END) AS BIGINT),
-                    CAST(SUM(CASE WHEN resolved_at >= $1 AND resolved_at < $2 THEN resolved_at - created_at ELSE 0 END) AS BIGINT),
+                    CAST(SUM(CASE WHEN resolved_at >= $1 AND resolved_at < $2 THEN (resolved_at - created_at) / 1000000 ELSE 0 END) AS BIGINT),
                     CAST(SUM(CASE WHEN resolved_at >= $1 AND resolved_at < $2 AND reopen_count > 0 THEN 1 ELSE 0 END) AS BIGINT),
-                    CAST(SUM(CASE WHEN (resolved_at >= $1 AND resolved_at < $2) OR (resolved_at IS NULL AND closed_at IS NULL) THEN 1 ELSE 0 END) AS BIGINT),
+                    CAST(SUM(CASE WHEN (resolved_at >= $1 AND resolved_at < $2)
+                                    OR ((resolved_at IS NULL OR resolved_at >= $2) AND (due_at < $2 OR escalations > 0)) THEN 1 ELSE 0 END) AS BIGINT),
                     CAST(SUM(CASE WHEN (resolved_at >= $1 AND resolved_at < $2 AND (resolved_at > due_at OR escalations > 0))
-                                    OR (resolved_at IS NULL AND closed_at IS NULL AND due_at < $2) THEN 1 ELSE 0 END) AS BIGINT)
+                                    OR ((resolved_at IS NULL OR resolved_at >= $2) AND (due_at < $2 OR escalations > 0)) THEN 1 ELSE 0 END) AS BIGINT)
                  FROM work_orders
-                 WHERE created_at < $2 AND (resolved_at IS NULL OR resolved_at >= $1) AND (closed_at IS NULL OR closed_at >= $1)
+                 WHERE created_at < $2 AND (resolved_at IS NULL OR resolved_at >= $1)
                  GROUP BY source, city ORDER BY source",
             )
             .bind(from.0)
@@ -126,12 +129,27 @@ macro_rules! reports_sql {
             row.map(|r| r.try_get(0)).transpose().map_err(Into::into)
         }
 
-        /// Reports newest first, without their renderings.
-        pub(crate) async fn reports(pool: &sqlx::Pool<$db>, limit: u32) -> crate::Result<Vec<crate::ReportRecord>> {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {REPORT_META} FROM reports ORDER BY id DESC LIMIT $1")))
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await?;
+        /// Reports newest first, without their renderings: of a period, of some scopes.
+        pub(crate) async fn reports(
+            pool: &sqlx::Pool<$db>,
+            period: Option<&str>,
+            scopes: Option<&[String]>,
+            limit: u32,
+        ) -> crate::Result<Vec<crate::ReportRecord>> {
+            let mut b: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(format!("SELECT {REPORT_META} FROM reports WHERE 1 = 1"));
+            if let Some(p) = period {
+                b.push(" AND period = ").push_bind(p.to_string());
+            }
+            if let Some(scopes) = scopes {
+                b.push(" AND scope IN (");
+                let mut list = b.separated(", ");
+                for s in scopes {
+                    list.push_bind(s.clone());
+                }
+                b.push(")");
+            }
+            b.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit));
+            let rows = b.build().fetch_all(pool).await?;
             rows.iter().map(|r| report_from_row(r, false)).collect()
         }
 
@@ -202,32 +220,51 @@ macro_rules! reports_sql {
                 .collect()
         }
 
-        /// Submissions since `since`, per source and minute.
-        pub(crate) async fn submission_minutes(
+        /// Submissions since `since` of some sources (all when `None`): per minute (`institution`
+        /// empty), then per source (`minute` zero). Grouped in SQL: a day of a province is
+        /// 1,440 minute rows and one row per source, never one per source and minute.
+        pub(crate) async fn submission_flow(
             pool: &sqlx::Pool<$db>,
             since: tongdang_core::Timestamp,
+            sources: Option<&[String]>,
         ) -> crate::Result<Vec<crate::SubmissionMinute>> {
             use sqlx::Row;
-            let rows = sqlx::query(
-                "SELECT institution, (received_at / 60000000) * 60000000 AS minute, COUNT(*),
-                        CAST(SUM(read_count) AS BIGINT), CAST(SUM(stored + unchanged) AS BIGINT), CAST(SUM(refused) AS BIGINT)
-                 FROM submissions WHERE received_at >= $1 GROUP BY institution, minute ORDER BY minute, institution",
-            )
-            .bind(since.0)
-            .fetch_all(pool)
-            .await?;
-            rows.iter()
-                .map(|r| {
-                    Ok(crate::SubmissionMinute {
-                        institution: r.try_get(0)?,
-                        minute: tongdang_core::Timestamp(r.try_get(1)?),
-                        submissions: r.try_get(2)?,
-                        items: r.try_get::<Option<i64>, _>(3)?.unwrap_or(0),
-                        accepted: r.try_get::<Option<i64>, _>(4)?.unwrap_or(0),
-                        refused: r.try_get::<Option<i64>, _>(5)?.unwrap_or(0),
-                    })
-                })
-                .collect()
+            let mut out = Vec::new();
+            for by_minute in [true, false] {
+                let key = if by_minute { "(received_at / 60000000) * 60000000" } else { "institution" };
+                let mut b: sqlx::QueryBuilder<$db> = sqlx::QueryBuilder::new(format!(
+                    "SELECT {key} AS k, COUNT(*), CAST(SUM(read_count) AS BIGINT), CAST(SUM(stored + unchanged) AS BIGINT), CAST(SUM(refused) AS BIGINT) FROM submissions WHERE received_at >= "
+                ));
+                b.push_bind(since.0);
+                if let Some(sources) = sources {
+                    if sources.is_empty() {
+                        continue;
+                    }
+                    b.push(" AND institution IN (");
+                    let mut list = b.separated(", ");
+                    for s in sources {
+                        list.push_bind(s.clone());
+                    }
+                    b.push(")");
+                }
+                b.push(" GROUP BY k ORDER BY k");
+                for r in b.build().fetch_all(pool).await? {
+                    let mut m = crate::SubmissionMinute {
+                        submissions: r.try_get(1)?,
+                        items: r.try_get::<Option<i64>, _>(2)?.unwrap_or(0),
+                        accepted: r.try_get::<Option<i64>, _>(3)?.unwrap_or(0),
+                        refused: r.try_get::<Option<i64>, _>(4)?.unwrap_or(0),
+                        ..Default::default()
+                    };
+                    if by_minute {
+                        m.minute = tongdang_core::Timestamp(r.try_get(0)?);
+                    } else {
+                        m.institution = r.try_get(0)?;
+                    }
+                    out.push(m);
+                }
+            }
+            Ok(out)
         }
 
         /// `(channel, status, count)` of grants created since `since`.

@@ -981,8 +981,8 @@ macro_rules! store_impls {
                 sql::insert_report(&self.$write, report).await
             }
 
-            async fn reports(&self, limit: u32) -> crate::Result<Vec<crate::ReportRecord>> {
-                sql::reports(&self.$read, limit).await
+            async fn reports(&self, period: Option<&str>, scopes: Option<&[String]>, limit: u32) -> crate::Result<Vec<crate::ReportRecord>> {
+                sql::reports(&self.$read, period, scopes, limit).await
             }
 
             async fn report(&self, id: i64) -> crate::Result<Option<crate::ReportRecord>> {
@@ -1009,8 +1009,8 @@ macro_rules! store_impls {
                 sql::keyed_institutions(&self.$read).await
             }
 
-            async fn submission_minutes(&self, since: tongdang_core::Timestamp) -> crate::Result<Vec<crate::SubmissionMinute>> {
-                sql::submission_minutes(&self.$read, since).await
+            async fn submission_flow(&self, since: tongdang_core::Timestamp, sources: Option<&[String]>) -> crate::Result<Vec<crate::SubmissionMinute>> {
+                sql::submission_flow(&self.$read, since, sources).await
             }
 
             async fn grant_counts(&self, since: tongdang_core::Timestamp) -> crate::Result<Vec<(String, String, i64)>> {

@@ -205,6 +205,8 @@ impl WorkOrders {
             }
             Action::Reopen { reason } => {
                 after.reopen_count += 1;
+                // Not resolved any more: reports count it as open until it is resolved again.
+                after.resolved_at = None;
                 // The handler's time starts again.
                 let level = Level::parse(&order.level).unwrap_or(Level::Province);
                 after.due_at = Timestamp(now.0 + self.deadlines.hours(level) * HOUR);
