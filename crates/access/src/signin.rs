@@ -1,6 +1,7 @@
 //! Accounts and sign-in: Argon2id passwords, lock-out after repeated failure, sessions (web
 //! cookies with a CSRF token, or bearer tokens for APIs) stored only as SHA-256 hashes.
 
+use crate::channels::SmsGateway;
 use crate::credential::hash_key;
 use rand::RngExt;
 use std::sync::Arc;
@@ -33,6 +34,12 @@ pub enum SignInError {
     /// Input outside the limits.
     #[error("{0}")]
     Invalid(String),
+    /// A sign-in code was sent less than a minute ago.
+    #[error("a code was sent less than a minute ago; wait before asking again")]
+    TooSoon,
+    /// The SMS could not be sent.
+    #[error("the SMS gateway did not take the message")]
+    NotSent,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -183,6 +190,83 @@ impl Accounts {
             return if locked { Err(SignInError::Locked(LOCK_SECONDS)) } else { Err(SignInError::Rejected) };
         }
         self.store.record_sign_in(account.id, true, MAX_FAILURES, now).await?;
+        self.open_session(&account, kind, now, "password").await
+    }
+
+    /// Send a resident a sign-in code by SMS to their phone (their sign-in name). The answer is
+    /// the same whether or not such a resident exists, so it does not tell who has an account.
+    pub async fn send_code(&self, login: &str, sms: &dyn SmsGateway) -> Result<(), SignInError> {
+        let login = login.trim();
+        if !login.bytes().all(|b| b.is_ascii_digit()) || !(5..=15).contains(&login.len()) {
+            return Err(SignInError::Invalid("a phone number has 5 to 15 digits".into()));
+        }
+        let now = Timestamp::now();
+        let account = self.store.account_by_login(login).await?.filter(|a| a.role == Role::Resident && a.disabled_at.is_none());
+        let Some(account) = account else {
+            self.audit("auth.sign-in-code", None, "refused", "unknown").await?;
+            return Ok(());
+        };
+        if let Some(until) = account.locked_until.filter(|u| u.0 > now.0) {
+            return Err(SignInError::Locked((until.0 - now.0) / 1_000_000 + 1));
+        }
+        let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
+        let hash = hash_code(&code).await?;
+        let expires = Timestamp(now.0 + CODE_SECONDS * 1_000_000);
+        let resend_after = Timestamp(now.0 - RESEND_SECONDS * 1_000_000);
+        if !self.store.put_sign_in_code(account.id, &hash, now, expires, resend_after).await? {
+            return Err(SignInError::TooSoon);
+        }
+        let text = format!("【通档】登录验证码{code}，{}分钟内有效。请勿将验证码告诉他人。", CODE_SECONDS / 60);
+        if sms.send(login, &text).await.is_err() {
+            self.audit("auth.sign-in-code", Some(account.id), "failed", "sms-not-sent").await?;
+            return Err(SignInError::NotSent);
+        }
+        self.audit("auth.sign-in-code", Some(account.id), "ok", "sent").await?;
+        Ok(())
+    }
+
+    /// Sign a resident in with the code sent to their phone. Single use; a wrong code counts as
+    /// a failed sign-in (five lock the account for a while).
+    pub async fn sign_in_with_code(&self, login: &str, code: &str, kind: &str) -> Result<NewSession, SignInError> {
+        if login.chars().count() > MAX_LOGIN || code.len() > 12 {
+            return Err(SignInError::Invalid("a sign-in code has 6 digits".into()));
+        }
+        let now = Timestamp::now();
+        let account = self.store.account_by_login(login.trim()).await?.filter(|a| a.role == Role::Resident);
+        let Some(account) = account else {
+            let _ = check_password(code, &self.decoy).await;
+            self.audit("auth.sign-in", None, "failed", "unknown-or-wrong-code").await?;
+            return Err(SignInError::Rejected);
+        };
+        if let Some(until) = account.locked_until.filter(|u| u.0 > now.0) {
+            self.audit("auth.sign-in", Some(account.id), "refused", "locked").await?;
+            return Err(SignInError::Locked((until.0 - now.0) / 1_000_000 + 1));
+        }
+        let pending = self.store.sign_in_code(account.id).await?.filter(|(_, expires)| expires.0 > now.0);
+        let good = match &pending {
+            Some((hash, _)) if account.disabled_at.is_none() && check_password(code.trim(), hash).await => {
+                self.store.use_sign_in_code(account.id, hash).await?
+            }
+            _ => false,
+        };
+        if !good {
+            let lock_until = Timestamp(now.0 + LOCK_SECONDS * 1_000_000);
+            let lock = self.store.record_sign_in(account.id, false, MAX_FAILURES, lock_until).await?;
+            let locked = lock.is_some_and(|l| l.0 > now.0);
+            self.audit("auth.sign-in", Some(account.id), "failed", if locked { "locked-now" } else { "wrong-code" }).await?;
+            return if locked { Err(SignInError::Locked(LOCK_SECONDS)) } else { Err(SignInError::Rejected) };
+        }
+        self.store.record_sign_in(account.id, true, MAX_FAILURES, now).await?;
+        self.open_session(&account, kind, now, "sms-code").await
+    }
+
+    async fn open_session(
+        &self,
+        account: &AccountRecord,
+        kind: &str,
+        now: Timestamp,
+        how: &str,
+    ) -> Result<NewSession, SignInError> {
         let token = random_token();
         let csrf: [u8; 32] = rand::rng().random();
         let seconds = if kind == "web" { WEB_SESSION_SECONDS } else { API_TOKEN_SECONDS };
@@ -198,8 +282,8 @@ impl Accounts {
                 revoked_at: None,
             })
             .await?;
-        self.audit("auth.sign-in", Some(account.id), "ok", kind).await?;
-        Ok(NewSession { token, csrf: data_encoding::HEXLOWER.encode(&csrf), expires_at, principal: Principal::of(&account) })
+        self.audit("auth.sign-in", Some(account.id), "ok", &format!("{kind}/{how}")).await?;
+        Ok(NewSession { token, csrf: data_encoding::HEXLOWER.encode(&csrf), expires_at, principal: Principal::of(account) })
     }
 
     /// The principal behind a live session token, with its kind and CSRF token (hex).
@@ -229,6 +313,21 @@ impl Accounts {
         e.detail = serde_json::json!({ "detail": why }).to_string();
         self.store.append_events(&[e]).await.map(|_| ())
     }
+}
+
+/// How long a sign-in code is good for, seconds.
+pub const CODE_SECONDS: i64 = 300;
+/// How long before another code may be sent, seconds.
+pub const RESEND_SECONDS: i64 = 60;
+
+/// A code is kept as an Argon2id hash: six digits are a million guesses, each tens of
+/// milliseconds, and the code dies in five minutes.
+async fn hash_code(code: &str) -> Result<String, SignInError> {
+    let code = code.to_string();
+    tokio::task::spawn_blocking(move || password::hash_code(&code))
+        .await
+        .map_err(|e| SignInError::Invalid(e.to_string()))?
+        .map_err(|e| SignInError::Invalid(e.to_string()))
 }
 
 /// Argon2id costs ~20 MB and tens of milliseconds: it runs on the blocking pool, never on the

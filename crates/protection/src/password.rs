@@ -30,6 +30,19 @@ pub fn hash(password: &str) -> Result<String, ProtectionError> {
         .map_err(|_| ProtectionError::Password("the password could not be hashed".into()))
 }
 
+/// Hash a one-time code (an SMS sign-in code): short by nature, so no length rule; it lives
+/// minutes and is tried at most a few times.
+pub fn hash_code(code: &str) -> Result<String, ProtectionError> {
+    if code.is_empty() || code.len() > 32 {
+        return Err(ProtectionError::Password("a code has 1 to 32 bytes".into()));
+    }
+    let salt: [u8; 16] = crate::random_bytes();
+    hasher()
+        .hash_password_with_salt(code.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|_| ProtectionError::Password("the code could not be hashed".into()))
+}
+
 /// Whether `password` matches a stored hash. Over-long input never matches.
 pub fn verify(password: &str, stored: &str) -> bool {
     password.len() <= MAX_LEN && hasher().verify_password(password.as_bytes(), stored).is_ok()

@@ -55,6 +55,7 @@ pub(crate) fn router() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(crate::api_mpi::history))
         .routes(routes!(crate::api_mpi::stats))
         .routes(routes!(crate::api_auth::sign_in))
+        .routes(routes!(crate::api_auth::sms_code))
         .routes(routes!(crate::api_auth::sign_out))
         .routes(routes!(crate::api_auth::me))
         .routes(routes!(crate::api_auth::list_keys, crate::api_auth::issue_key))

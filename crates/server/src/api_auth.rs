@@ -22,8 +22,12 @@ use utoipa::ToSchema;
 pub struct SignIn {
     /// Sign-in name (a resident's phone number, a clinician's staff id…).
     login: String,
-    /// Password.
+    /// Password (staff; residents may use one too).
+    #[serde(default)]
     password: String,
+    /// Or, for a resident, the code sent by SMS (`POST /auth/sms-code`).
+    #[serde(default)]
+    code: Option<String>,
     /// `web` (a session cookie, HttpOnly, SameSite=Strict, with a CSRF token) or `api` (a bearer token).
     #[serde(default = "web")]
     kind: String,
@@ -31,6 +35,69 @@ pub struct SignIn {
 
 fn web() -> String {
     "web".into()
+}
+
+fn sign_in_error(e: SignInError) -> ApiError {
+    match e {
+        SignInError::Rejected => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
+        SignInError::Locked(s) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "locked", e.to_string()).retry_after(s as u64),
+        SignInError::TooSoon => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_soon", e.to_string())
+            .retry_after(tongdang_access::signin::RESEND_SECONDS as u64),
+        SignInError::NotSent => ApiError::new(StatusCode::BAD_GATEWAY, "sms_not_sent", e.to_string()),
+        SignInError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m),
+        SignInError::Store(e) => ApiError::internal(e),
+    }
+}
+
+/// A resident asks for a sign-in code.
+#[derive(Deserialize, ToSchema)]
+pub struct CodeRequest {
+    /// The resident's phone number (their sign-in name).
+    login: String,
+}
+
+/// The code is on its way (the same answer whether or not the number has an account).
+#[derive(Serialize, ToSchema)]
+pub struct CodeSent {
+    /// Seconds the code is good for.
+    expires_in: i64,
+    /// Seconds before another may be asked for.
+    resend_in: i64,
+}
+
+#[utoipa::path(
+    post,
+    path = "/auth/sms-code",
+    request_body = CodeRequest,
+    responses(
+        (status = 202, body = CodeSent),
+        (status = 400, body = ErrorBody),
+        (status = 429, description = "A code was sent less than a minute ago, or too many requests from this address", body = ErrorBody),
+        (status = 502, description = "The SMS gateway did not take it", body = ErrorBody),
+    )
+)]
+pub(crate) async fn sms_code(
+    State(state): State<Arc<AppState>>,
+    extensions: axum::http::Extensions,
+    body: Result<Json<CodeRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<CodeSent>), ApiError> {
+    let client = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or("unknown".to_string(), |c| c.0.ip().to_string());
+    if let Err(q) = state.sign_in_limits.take(&client) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many requests; retry in {} s", q.retry_after_secs),
+        )
+        .retry_after(q.retry_after_secs));
+    }
+    let Json(req) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
+    state.accounts.send_code(&req.login, state.authorizations.channels().sms.as_ref()).await.map_err(sign_in_error)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(CodeSent { expires_in: tongdang_access::signin::CODE_SECONDS, resend_in: tongdang_access::signin::RESEND_SECONDS }),
+    ))
 }
 
 /// A signed-in account.
@@ -107,12 +174,11 @@ pub(crate) async fn sign_in(
     let req: SignIn = serde_json::from_slice(&body)
         .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", "send {\"login\", \"password\", \"kind\"} as JSON"))?;
     let kind = if req.kind == "api" { "api" } else { "web" };
-    let session = state.accounts.sign_in(&req.login, &req.password, kind).await.map_err(|e| match e {
-        SignInError::Rejected => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
-        SignInError::Locked(s) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "locked", e.to_string()).retry_after(s as u64),
-        SignInError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m),
-        SignInError::Store(e) => ApiError::internal(e),
-    })?;
+    let session = match &req.code {
+        Some(code) => state.accounts.sign_in_with_code(&req.login, code, kind).await,
+        None => state.accounts.sign_in(&req.login, &req.password, kind).await,
+    }
+    .map_err(sign_in_error)?;
     let p = &session.principal;
     let body = SignedIn {
         token: (kind == "api").then(|| session.token.clone()),

@@ -219,6 +219,19 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<tongdang_core::Timestamp>>;
     /// Store a session or token.
     async fn insert_session(&self, session: &SessionRecord) -> Result<()>;
+    /// Keep a new SMS sign-in code (its hash) unless one was sent after `resend_after`.
+    async fn put_sign_in_code(
+        &self,
+        account: i64,
+        hash: &str,
+        now: tongdang_core::Timestamp,
+        expires: tongdang_core::Timestamp,
+        resend_after: tongdang_core::Timestamp,
+    ) -> Result<bool>;
+    /// An account's pending sign-in code: hash and expiry.
+    async fn sign_in_code(&self, account: i64) -> Result<Option<(String, tongdang_core::Timestamp)>>;
+    /// Use a sign-in code once: true for the caller that removed it.
+    async fn use_sign_in_code(&self, account: i64, hash: &str) -> Result<bool>;
     /// A session by the hash of its token.
     async fn session(&self, token_hash: &[u8]) -> Result<Option<SessionRecord>>;
     /// Revoke a session.

@@ -875,6 +875,25 @@ impl Store for ProtectedStore {
         self.inner.insert_session(session).await
     }
 
+    async fn put_sign_in_code(
+        &self,
+        account: i64,
+        hash: &str,
+        now: Timestamp,
+        expires: Timestamp,
+        resend_after: Timestamp,
+    ) -> Result<bool> {
+        self.inner.put_sign_in_code(account, hash, now, expires, resend_after).await
+    }
+
+    async fn sign_in_code(&self, account: i64) -> Result<Option<(String, Timestamp)>> {
+        self.inner.sign_in_code(account).await
+    }
+
+    async fn use_sign_in_code(&self, account: i64, hash: &str) -> Result<bool> {
+        self.inner.use_sign_in_code(account, hash).await
+    }
+
     async fn session(&self, token_hash: &[u8]) -> Result<Option<SessionRecord>> {
         self.inner.session(token_hash).await
     }

@@ -642,6 +642,45 @@ macro_rules! protection_sql {
             Ok(locked.flatten().map(tongdang_core::Timestamp))
         }
 
+        /// Keep a new sign-in code unless one was sent after `resend_after`; whether it was kept.
+        pub(crate) async fn put_sign_in_code(
+            pool: &sqlx::Pool<$db>,
+            account: i64,
+            hash: &str,
+            now: tongdang_core::Timestamp,
+            expires: tongdang_core::Timestamp,
+            resend_after: tongdang_core::Timestamp,
+        ) -> crate::Result<bool> {
+            let row: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO sign_in_codes (account_id, code_hash, sent_at, expires_at) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (account_id) DO UPDATE SET code_hash = excluded.code_hash, sent_at = excluded.sent_at, expires_at = excluded.expires_at
+                 WHERE sign_in_codes.sent_at < $5 RETURNING account_id",
+            )
+            .bind(account)
+            .bind(hash)
+            .bind(now.0)
+            .bind(expires.0)
+            .bind(resend_after.0)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row.is_some())
+        }
+
+        /// The pending code of an account: its hash and expiry.
+        pub(crate) async fn sign_in_code(pool: &sqlx::Pool<$db>, account: i64) -> crate::Result<Option<(String, tongdang_core::Timestamp)>> {
+            let row: Option<(String, i64)> = sqlx::query_as("SELECT code_hash, expires_at FROM sign_in_codes WHERE account_id = $1")
+                .bind(account)
+                .fetch_optional(pool)
+                .await?;
+            Ok(row.map(|(h, e)| (h, tongdang_core::Timestamp(e))))
+        }
+
+        /// Use a code: true for the one caller that removes it.
+        pub(crate) async fn use_sign_in_code(pool: &sqlx::Pool<$db>, account: i64, hash: &str) -> crate::Result<bool> {
+            let done = sqlx::query("DELETE FROM sign_in_codes WHERE account_id = $1 AND code_hash = $2").bind(account).bind(hash).execute(pool).await?;
+            Ok(done.rows_affected() == 1)
+        }
+
         pub(crate) async fn insert_session(pool: &sqlx::Pool<$db>, s: &crate::SessionRecord) -> crate::Result<()> {
             sqlx::query("INSERT INTO sessions (token_hash, account_id, kind, csrf, created_at, expires_at, revoked_at) VALUES ($1, $2, $3, $4, $5, $6, NULL)")
                 .bind(&s.token_hash)

@@ -802,6 +802,25 @@ macro_rules! store_impls {
                 sql::insert_session(&self.$write, session).await
             }
 
+            async fn put_sign_in_code(
+                &self,
+                account: i64,
+                hash: &str,
+                now: tongdang_core::Timestamp,
+                expires: tongdang_core::Timestamp,
+                resend_after: tongdang_core::Timestamp,
+            ) -> crate::Result<bool> {
+                sql::put_sign_in_code(&self.$write, account, hash, now, expires, resend_after).await
+            }
+
+            async fn sign_in_code(&self, account: i64) -> crate::Result<Option<(String, tongdang_core::Timestamp)>> {
+                sql::sign_in_code(&self.$write, account).await
+            }
+
+            async fn use_sign_in_code(&self, account: i64, hash: &str) -> crate::Result<bool> {
+                sql::use_sign_in_code(&self.$write, account, hash).await
+            }
+
             async fn session(&self, token_hash: &[u8]) -> crate::Result<Option<crate::SessionRecord>> {
                 sql::session(&self.$read, token_hash).await
             }

@@ -228,6 +228,7 @@ async fn openapi_describes_api_v1(store: Arc<ProtectedStore>) {
             "/auth/me",
             "/auth/sign-in",
             "/auth/sign-out",
+            "/auth/sms-code",
             "/bookings",
             "/emergency-reviews",
             "/emergency-reviews/{id}",

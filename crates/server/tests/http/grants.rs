@@ -728,7 +728,48 @@ async fn unconfigured_channels_fail_clearly(store: Arc<ProtectedStore>) {
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
+/// A resident signs in with their phone and a code sent by SMS; the code is single use, expires,
+/// and wrong codes lock the account like wrong passwords; unknown numbers get the same answer.
+async fn residents_sign_in_with_an_sms_code(store: Arc<ProtectedStore>) {
+    let c = setup(store.clone()).await;
+    let ask = |login: &'static str| {
+        let c = &c;
+        async move {
+            read(c.s.request(Method::POST, "/api/v1/auth/sms-code", None).json(&json!({"login": login})).send().await.unwrap())
+                .await
+        }
+    };
+    let sign_in = |body: Value| {
+        let c = &c;
+        async move { read(c.s.request(Method::POST, "/api/v1/auth/sign-in", None).json(&body).send().await.unwrap()).await }
+    };
+    let (status, body) = ask("13812345678").await;
+    assert_eq!((status, body["expires_in"].as_i64()), (StatusCode::ACCEPTED, Some(300)), "{body}");
+    let code = c.last_code();
+    let (status, body) = ask("13812345678").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "one code a minute: {body}");
+    assert_api_error(&body, "too_soon");
+    // An unknown number: the same answer, and nothing sent.
+    let sent = c.sms.outbox().len();
+    assert_eq!(ask("13000000000").await.0, StatusCode::ACCEPTED);
+    assert_eq!(c.sms.outbox().len(), sent);
+    assert_eq!(ask("not-a-phone").await.0, StatusCode::BAD_REQUEST);
+
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let (status, _) = sign_in(json!({"login": "13812345678", "code": wrong, "kind": "api"})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = sign_in(json!({"login": "13812345678", "code": code, "kind": "api"})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["account"]["role"], "resident");
+    let (status, _) = sign_in(json!({"login": "13812345678", "code": code, "kind": "api"})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "single use");
+    // Staff have no codes.
+    let (status, _) = sign_in(json!({"login": "doctor", "code": "123456", "kind": "api"})).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
 tongdang_testkit::backend_tests!(
+    residents_sign_in_with_an_sms_code,
     codes_go_to_a_trusted_number_and_requests_are_limited,
     unconfigured_channels_fail_clearly,
     an_sms_code_grants_the_requesting_institution,
