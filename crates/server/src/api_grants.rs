@@ -112,7 +112,7 @@ async fn view(state: &AppState, g: &GrantRecord) -> GrantView {
     view_for(state, g, true).await
 }
 
-async fn view_for(state: &AppState, g: &GrantRecord, reveal_text: bool) -> GrantView {
+pub(crate) async fn view_for(state: &AppState, g: &GrantRecord, reveal_text: bool) -> GrantView {
     let now = state.reader.clock().now();
     let status = Grant::from_record(g).map_or(Status::Expired, |d| d.status_at(now));
     let evidence: serde_json::Value = serde_json::from_str(&g.evidence).unwrap_or_default();

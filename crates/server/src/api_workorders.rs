@@ -137,7 +137,7 @@ pub struct WorkOrderView {
     steps: Vec<StepView>,
 }
 
-fn view(o: WorkOrderRecord, resource_type: Option<String>, steps: Vec<StepView>, now: Timestamp) -> WorkOrderView {
+pub(crate) fn view(o: WorkOrderRecord, resource_type: Option<String>, steps: Vec<StepView>, now: Timestamp) -> WorkOrderView {
     let state = OrderState::parse(&o.state);
     WorkOrderView {
         id: o.id,
@@ -169,7 +169,7 @@ fn view(o: WorkOrderRecord, resource_type: Option<String>, steps: Vec<StepView>,
     }
 }
 
-async fn entry_type(state: &AppState, entry: Option<i64>) -> Option<String> {
+pub(crate) async fn entry_type(state: &AppState, entry: Option<i64>) -> Option<String> {
     match entry {
         Some(id) => state.store.entry(EntryId(id)).await.ok().flatten().map(|e| e.resource_type),
         None => None,
@@ -252,7 +252,7 @@ pub(crate) async fn raise(
     Ok((StatusCode::CREATED, Json(view(order, rt, steps, Timestamp::now()))))
 }
 
-async fn steps_of(state: &AppState, id: i64) -> Result<Vec<StepView>, ApiError> {
+pub(crate) async fn steps_of(state: &AppState, id: i64) -> Result<Vec<StepView>, ApiError> {
     Ok(state
         .store
         .work_order_steps(id)

@@ -270,7 +270,7 @@ async fn api_key_caller(key: &str, state: &AppState) -> Result<Caller, AuthFailu
     })
 }
 
-async fn session_caller(token: &str, state: &AppState, from_cookie: bool) -> Result<Caller, AuthFailure> {
+pub(crate) async fn session_caller(token: &str, state: &AppState, from_cookie: bool) -> Result<Caller, AuthFailure> {
     let (p, kind, csrf) =
         state.accounts.session(token).await.map_err(|e| AuthFailure::Internal(e.to_string()))?.ok_or(AuthFailure::Invalid)?;
     // A web session's token is only accepted from its cookie, an API token only as a bearer.

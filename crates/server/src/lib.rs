@@ -24,6 +24,7 @@ mod pages;
 mod respond;
 mod search;
 pub mod tls;
+mod web;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath};
@@ -181,6 +182,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         // JSON bodies of /api/v1 (a face photo in base64 is the largest); bulk ingest streams.
         .nest("/api/v1", api.layer(DefaultBodyLimit::max(3 << 20)))
         .merge(pages::router())
+        .merge(web::router())
         .route("/metrics", axum::routing::get(monitoring::metrics))
         .route("/readyz", axum::routing::get(monitoring::readyz))
         .layer(axum::middleware::from_fn_with_state(state.clone(), monitoring::track))

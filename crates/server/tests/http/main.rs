@@ -5,6 +5,7 @@
 mod common;
 
 mod auth;
+mod browser;
 mod bundle;
 mod fhir_write;
 mod governance;

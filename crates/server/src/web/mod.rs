@@ -1,0 +1,172 @@
+//! The portals under `/`, in Chinese: pages rendered on the server from minijinja templates
+//! (every value escaped by the template engine), styles and a little JavaScript served by the
+//! binary itself (`/assets/…`, nothing from elsewhere). Pages read through the same services as
+//! `/api/v1` (so through the policy decision point); actions are `fetch` calls to `/api/v1` with
+//! the session's CSRF token. A page needs a web session: without one it sends you to sign in.
+
+mod assets;
+pub(crate) mod describe;
+mod resident;
+mod signin;
+
+use crate::AppState;
+use crate::auth::{Caller, Credential, SESSION_COOKIE};
+use axum::extract::FromRequestParts;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use minijinja::value::Serde;
+use minijinja::{Environment, Value, context};
+use std::sync::{Arc, OnceLock};
+use tongdang_core::Role;
+
+/// The pages' routes.
+pub(crate) fn router() -> axum::Router<Arc<AppState>> {
+    axum::Router::new()
+        .route("/signin", get(signin::page))
+        .route("/home", get(home))
+        .route("/assets/{name}", get(assets::serve))
+        .merge(resident::router())
+}
+
+fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source).expect("templates parse (checked by the tests)");
+        }
+        env
+    })
+}
+
+/// Every template, compiled into the binary.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("templates/base.html")),
+    ("signin.html", include_str!("templates/signin.html")),
+    ("error.html", include_str!("templates/error.html")),
+    ("resident/timeline.html", include_str!("templates/resident/timeline.html")),
+    ("resident/entry.html", include_str!("templates/resident/entry.html")),
+    ("resident/verify.html", include_str!("templates/resident/verify.html")),
+    ("resident/requests.html", include_str!("templates/resident/requests.html")),
+    ("resident/grants.html", include_str!("templates/resident/grants.html")),
+    ("resident/history.html", include_str!("templates/resident/history.html")),
+    ("resident/reports.html", include_str!("templates/resident/reports.html")),
+];
+
+/// Render a template; a template error is logged and answered 500 (the tests render every page).
+pub(crate) fn render(name: &str, ctx: Value) -> Response {
+    match environment().get_template(name).and_then(|t| t.render(ctx)) {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(template = name, error = %e, "page not rendered");
+            (StatusCode::INTERNAL_SERVER_ERROR, Html("<p>页面出错，请稍后再试。</p>".to_string())).into_response()
+        }
+    }
+}
+
+/// A navigation link.
+#[derive(serde::Serialize)]
+pub(crate) struct NavItem {
+    href: &'static str,
+    label: &'static str,
+    current: bool,
+}
+
+/// The links of a role's portal.
+fn nav(role: Role, here: &str) -> Vec<NavItem> {
+    let items: &[(&'static str, &'static str)] = match role {
+        Role::Resident => &[
+            ("/me", "我的档案"),
+            ("/me/requests", "授权请求"),
+            ("/me/grants", "我的授权"),
+            ("/me/history", "调阅记录"),
+            ("/me/reports", "数据纠错"),
+        ],
+        _ => &[],
+    };
+    items.iter().map(|(href, label)| NavItem { href, label, current: *href == here }).collect()
+}
+
+/// A signed-in person viewing a page, with what every page's frame needs.
+pub(crate) struct Page {
+    /// Who.
+    pub caller: Caller,
+    /// The session's CSRF token, for the page's actions.
+    pub csrf: String,
+}
+
+impl Page {
+    /// The frame's context: title, navigation, who is signed in, CSRF token.
+    pub fn frame(&self, title: &str, here: &str) -> Value {
+        context! {
+            title => title,
+            csrf => self.csrf.clone(),
+            nav => Serde(nav(self.caller.role, here)),
+            me => context! { name => self.caller.display_name.clone(), role => self.caller.role.label_zh() },
+        }
+    }
+}
+
+impl FromRequestParts<Arc<AppState>> for Page {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Page, Response> {
+        let next = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
+        let to_sign_in = || Redirect::to(&format!("/signin?next={}", urlencode(&next))).into_response();
+        let Some(token) = crate::auth::cookie(parts, SESSION_COOKIE) else { return Err(to_sign_in()) };
+        let caller = crate::auth::session_caller(token, state, true).await.map_err(|_| to_sign_in())?;
+        let Credential::Cookie { csrf, .. } = &caller.credential else { return Err(to_sign_in()) };
+        let csrf = csrf.clone();
+        Ok(Page { caller, csrf })
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Where a role's portal starts.
+pub(crate) fn home_of(role: Role) -> &'static str {
+    match role {
+        Role::Resident => "/me",
+        _ => "/",
+    }
+}
+
+async fn home(page: Page) -> Response {
+    Redirect::to(home_of(page.caller.role)).into_response()
+}
+
+/// An error page in the frame.
+pub(crate) fn error_page(page: &Page, status: StatusCode, message: &str) -> Response {
+    let mut r = render("error.html", context! { message => message, ..page.frame("出错了", "") });
+    *r.status_mut() = status;
+    r
+}
+
+/// Days and times as pages show them: `2024-10-01 08:00` in CST.
+pub(crate) fn short_time(rfc3339: &str) -> String {
+    match tongdang_core::Timestamp::parse_fhir(rfc3339) {
+        Some(t) if rfc3339.len() > 10 => t.to_rfc3339_cst().chars().take(16).collect::<String>().replace('T', " "),
+        _ => rfc3339.chars().take(10).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_template_parses() {
+        let env = super::environment();
+        for (name, _) in super::TEMPLATES {
+            env.get_template(name).unwrap_or_else(|e| panic!("{name}: {e}"));
+        }
+        assert_eq!(super::urlencode("/me?x=1&y=张"), "/me%3Fx%3D1%26y%3D%E5%BC%A0");
+    }
+}

@@ -1,0 +1,111 @@
+//! The portals in a real browser: Playwright (`playwright-core` from npm) driving Debian's
+//! Chromium through the scenarios in `tests/browser/*.mjs`, against this server over a fresh
+//! store. Screenshots of every main page land in `target/screenshots/<backend>/`. Missing node,
+//! Chromium or the npm package fail the test with what to install (scripts/test installs them).
+
+use crate::common::*;
+use reqwest::StatusCode;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use tongdang_access::channels::{Channels, PoliceSimulator};
+use tongdang_access::signin::Accounts;
+use tongdang_core::{PersonId, Role};
+use tongdang_store::{ProtectedStore, Store};
+
+const PASSWORD: &str = "correct horse battery staple";
+const PHOTO: &[u8] = b"a live photo of the resident";
+const PHONE: &str = "13812345678";
+/// A resident's name that would run if a page did not escape it.
+const HOSTILE_NAME: &str = "<script>window.__pwned=1</script>张<b>三</b>";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// Node, Chromium and playwright-core, or a clear failure.
+fn browser_tools() -> PathBuf {
+    let dir = repo().join("tests/browser");
+    let node = Command::new("node").arg("--version").output();
+    assert!(node.is_ok_and(|o| o.status.success()), "node is missing: apt-get install nodejs npm (scripts/test checks this)");
+    assert!(Path::new("/usr/bin/chromium").exists(), "Chromium is missing: apt-get install chromium (scripts/test installs it)");
+    assert!(
+        dir.join("node_modules/playwright-core").exists(),
+        "playwright-core is missing: (cd tests/browser && npm ci) — scripts/test runs it"
+    );
+    dir
+}
+
+fn run_scenario(script: &str, backend: &str, env: &[(&str, String)]) {
+    let dir = browser_tools();
+    let shots = repo().join("target/screenshots").join(backend);
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = Command::new("node")
+        .arg(dir.join(script))
+        .env("SCREENSHOTS", &shots)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .output()
+        .expect("node runs");
+    let log = format!("{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{script} failed:\n{log}");
+}
+
+async fn resident_portal(store: Arc<ProtectedStore>, backend: &str) {
+    let mut channels = Channels::simulated();
+    let police = Arc::new(PoliceSimulator::default());
+    police.enrol(NATIONAL_ID, PHOTO);
+    channels.face = police.clone();
+    channels.police_simulator = Some(police);
+    let access = tongdang_server::Access { channels, ..Default::default() };
+    let s = Server::start_access(store.clone(), access, |_| {}).await;
+    let patient = json!({"resourceType": "Patient", "id": "p1", "name": [{"text": "张三"}], "gender": "male", "birthDate": "1990-03-07",
+        "identifier": [{"system": NATIONAL_ID_SYSTEM, "value": NATIONAL_ID}], "telecom": [{"system": "phone", "value": PHONE}]});
+    let (status, headers, body) = s.put("/fhir/Patient/p1", &patient).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let person = location(&headers).1;
+    let lab = json!({"resourceType": "Observation", "id": "o1", "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "2339-0", "display": "葡萄糖"}], "text": "空腹血糖<img src=x onerror=window.__pwned=2>"},
+        "subject": {"reference": "Patient/p1"}, "effectiveDateTime": "2024-10-03T08:10:00+08:00",
+        "valueQuantity": {"value": 7.8, "unit": "mmol/L", "system": "http://unitsofmeasure.org", "code": "mmol/L"},
+        "referenceRange": [{"low": {"value": 3.9, "unit": "mmol/L", "system": "http://unitsofmeasure.org", "code": "mmol/L"}, "high": {"value": 6.1, "unit": "mmol/L", "system": "http://unitsofmeasure.org", "code": "mmol/L"}}]});
+    let (status, _, body) = s.put("/fhir/Observation/o1", &lab).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let vaccine = json!({"resourceType": "Immunization", "id": "i1", "status": "completed",
+        "vaccineCode": {"coding": [{"system": "urn:oid:2.16.156.10011.2.3.3.1", "code": "0201", "display": "乙肝疫苗"}]},
+        "patient": {"reference": "Patient/p1"}, "occurrenceDateTime": "2023-05-01",
+        "protocolApplied": [{"doseNumberPositiveInt": 2, "seriesDosesPositiveInt": 3}]});
+    let (status, _, body) = s.put("/fhir/Immunization/i1", &vaccine).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let accounts = Accounts::new(store.clone());
+    let pid = PersonId(person.parse().unwrap());
+    accounts.create(PHONE, HOSTILE_NAME, PASSWORD, Role::Resident, None, None, Some(pid)).await.unwrap();
+    accounts.create("doctor", "李医生", PASSWORD, Role::Clinician, Some(CODE), Some("心内科"), None).await.unwrap();
+    let doctor = s.token("doctor", PASSWORD).await;
+    let photo = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(photo.path(), PHOTO).unwrap();
+    run_scenario(
+        "resident.mjs",
+        backend,
+        &[
+            ("TONGDANG_URL", s.url.clone()),
+            ("RESIDENT_PHONE", PHONE.into()),
+            ("RESIDENT_NAME", HOSTILE_NAME.into()),
+            ("DOCTOR_TOKEN", doctor),
+            ("PERSON", person),
+            ("HOSPITAL", NAME.into()),
+            ("FACE_PHOTO", photo.path().display().to_string()),
+        ],
+    );
+}
+
+async fn resident_portal_in_a_browser(store: Arc<ProtectedStore>) {
+    let backend = match store.dialect() {
+        "postgres" => "postgres",
+        _ => "sqlite",
+    };
+    resident_portal(store, backend).await;
+}
+
+tongdang_testkit::backend_tests!(resident_portal_in_a_browser);
