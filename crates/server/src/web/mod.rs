@@ -5,6 +5,7 @@
 //! the session's CSRF token. A page needs a web session: without one it sends you to sign in.
 
 mod assets;
+mod clinician;
 pub(crate) mod describe;
 mod resident;
 mod signin;
@@ -28,6 +29,7 @@ pub(crate) fn router() -> axum::Router<Arc<AppState>> {
         .route("/home", get(home))
         .route("/assets/{name}", get(assets::serve))
         .merge(resident::router())
+        .merge(clinician::router())
 }
 
 fn environment() -> &'static Environment<'static> {
@@ -53,6 +55,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("resident/grants.html", include_str!("templates/resident/grants.html")),
     ("resident/history.html", include_str!("templates/resident/history.html")),
     ("resident/reports.html", include_str!("templates/resident/reports.html")),
+    ("clinic/patient.html", include_str!("templates/clinic/patient.html")),
+    ("clinic/search.html", include_str!("templates/clinic/search.html")),
+    ("clinic/authorize.html", include_str!("templates/clinic/authorize.html")),
+    ("clinic/record.html", include_str!("templates/clinic/record.html")),
 ];
 
 /// Render a template; a template error is logged and answered 500 (the tests render every page).
@@ -84,6 +90,7 @@ fn nav(role: Role, here: &str) -> Vec<NavItem> {
             ("/me/history", "调阅记录"),
             ("/me/reports", "数据纠错"),
         ],
+        Role::Clinician => &[("/clinic", "查找患者")],
         _ => &[],
     };
     items.iter().map(|(href, label)| NavItem { href, label, current: *href == here }).collect()
@@ -136,6 +143,7 @@ fn urlencode(s: &str) -> String {
 pub(crate) fn home_of(role: Role) -> &'static str {
     match role {
         Role::Resident => "/me",
+        Role::Clinician => "/clinic",
         _ => "/",
     }
 }

@@ -17,6 +17,7 @@ use tongdang_store::{ProtectedStore, Store};
 const PASSWORD: &str = "correct horse battery staple";
 const PHOTO: &[u8] = b"a live photo of the resident";
 const PHONE: &str = "13812345678";
+const OTHER: &str = "12442000MB0000001Z";
 /// A resident's name that would run if a page did not escape it.
 const HOSTILE_NAME: &str = "<script>window.__pwned=1</script>张<b>三</b>";
 
@@ -100,6 +101,80 @@ async fn resident_portal(store: Arc<ProtectedStore>, backend: &str) {
     );
 }
 
+/// Two hospitals hold data of one patient; a clinician of the first finds them by ID number,
+/// gets an SMS-code grant, and reads both hospitals' entries; another patient is read under a
+/// declared emergency.
+async fn clinician_portal(store: Arc<ProtectedStore>, backend: &str) {
+    let s = Server::start_access(store.clone(), tongdang_server::Access::default(), |_| {}).await;
+    let mut other = institution(OTHER, "中山市测试人民医院");
+    other.city = tongdang_core::City::Zhongshan;
+    store.upsert_institution(&other).await.unwrap();
+    let other_key = issue_key(store.as_ref(), OTHER, &[tongdang_core::Scope::Submit], false).await;
+    let patient = |id: &str, name: &str, nid: &str, phone: &str| {
+        json!({"resourceType": "Patient", "id": id, "name": [{"text": name}], "gender": "female", "birthDate": "1985-06-01",
+            "identifier": [{"system": NATIONAL_ID_SYSTEM, "value": nid}, {"system": HEALTH_CODE_SYSTEM, "value": HEALTH_CODE}],
+            "telecom": [{"system": "phone", "value": phone}]})
+    };
+    let (status, headers, body) = s.put("/fhir/Patient/p1", &patient("p1", "王芳", NATIONAL_ID, PHONE)).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let person = location(&headers).1;
+    let r = s
+        .fhir_write(reqwest::Method::PUT, "/fhir/Patient/z1", &other_key, &patient("z1", "王芳", NATIONAL_ID, PHONE))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let condition = json!({"resourceType": "Condition", "id": "c1", "subject": {"reference": "Patient/z1"}, "recordedDate": "2024-09-01",
+        "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical", "code": "active"}]},
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10", "code": "E11.9", "display": "2型糖尿病"}]}});
+    let r = s.fhir_write(reqwest::Method::PUT, "/fhir/Condition/c1", &other_key, &condition).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    let allergy = json!({"resourceType": "AllergyIntolerance", "id": "a1", "patient": {"reference": "Patient/z1"}, "recordedDate": "2020-01-01",
+        "criticality": "high", "code": {"text": "青霉素过敏"}});
+    let r = s.fhir_write(reqwest::Method::PUT, "/fhir/AllergyIntolerance/a1", &other_key, &allergy).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED, "{}", r.text().await.unwrap());
+    let lab = json!({"resourceType": "Observation", "id": "o1", "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "2339-0", "display": "葡萄糖"}], "text": "空腹血糖"},
+        "subject": {"reference": "Patient/p1"}, "effectiveDateTime": "2024-10-03T08:10:00+08:00",
+        "valueQuantity": {"value": 9.1, "unit": "mmol/L", "system": "http://unitsofmeasure.org", "code": "mmol/L"},
+        "referenceRange": [{"low": {"value": 3.9, "unit": "mmol/L", "system": "http://unitsofmeasure.org", "code": "mmol/L"}, "high": {"value": 6.1, "unit": "mmol/L", "system": "http://unitsofmeasure.org", "code": "mmol/L"}}]});
+    let (status, _, body) = s.put("/fhir/Observation/o1", &lab).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    // Another patient, for the emergency.
+    let (status, headers, body) = s
+        .put(
+            "/fhir/Patient/p2",
+            &json!({"resourceType": "Patient", "id": "p2", "name": [{"text": "无名氏"}],
+        "gender": "male", "birthDate": "1970-01-01", "identifier": [{"system": NATIONAL_ID_SYSTEM, "value": NATIONAL_ID_2}]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let stranger = location(&headers).1;
+    let (status, _, body) = s.put("/fhir/Encounter/e2", &encounter("e2", "Patient/p2")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let accounts = Accounts::new(store.clone());
+    accounts.create("doctor", "李医生", PASSWORD, Role::Clinician, Some(CODE), Some("内分泌科"), None).await.unwrap();
+    let doctor = s.token("doctor", PASSWORD).await;
+    run_scenario(
+        "clinician.mjs",
+        backend,
+        &[
+            ("TONGDANG_URL", s.url.clone()),
+            ("LOGIN", "doctor".into()),
+            ("PASSWORD", PASSWORD.into()),
+            ("DOCTOR_TOKEN", doctor),
+            ("NATIONAL_ID", NATIONAL_ID.into()),
+            ("HEALTH_CODE", HEALTH_CODE.into()),
+            ("PERSON", person),
+            ("STRANGER", stranger),
+            ("NATIONAL_ID_2", NATIONAL_ID_2.into()),
+            ("HOSPITAL", NAME.into()),
+            ("OTHER_HOSPITAL", "中山市测试人民医院".into()),
+        ],
+    );
+}
+
 async fn resident_portal_in_a_browser(store: Arc<ProtectedStore>) {
     let backend = match store.dialect() {
         "postgres" => "postgres",
@@ -108,4 +183,9 @@ async fn resident_portal_in_a_browser(store: Arc<ProtectedStore>) {
     resident_portal(store, backend).await;
 }
 
-tongdang_testkit::backend_tests!(resident_portal_in_a_browser);
+async fn clinician_portal_in_a_browser(store: Arc<ProtectedStore>) {
+    let backend = if store.dialect() == "postgres" { "postgres" } else { "sqlite" };
+    clinician_portal(store, backend).await;
+}
+
+tongdang_testkit::backend_tests!(resident_portal_in_a_browser, clinician_portal_in_a_browser);

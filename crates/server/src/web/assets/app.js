@@ -39,7 +39,7 @@
     }
     return out;
   };
-  const homeOf = (role) => ({ resident: "/me" }[role] || "/");
+  const homeOf = (role) => ({ resident: "/me", clinician: "/clinic" }[role] || "/");
   async function busy(button, work) {
     if (button) button.disabled = true;
     try { await work(); } finally { if (button) button.disabled = false; }
@@ -62,6 +62,7 @@
       });
     } else if (form.dataset.api) {
       ev.preventDefault();
+      if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
       busy(submit, async () => {
         try {
           const body = Object.assign(fields(form), JSON.parse(form.dataset.extra || "{}"));
@@ -84,6 +85,19 @@
       });
     }
   });
+
+  // A clinician waiting for the patient's approval in the app: ask every three seconds.
+  const waiting = document.querySelector("[data-wait-request]");
+  if (waiting) {
+    const id = waiting.dataset.waitRequest;
+    const timer = setInterval(async () => {
+      try {
+        const g = await call("GET", `/api/v1/access-requests/${encodeURIComponent(id)}`);
+        if (g.status === "active") { clearInterval(timer); location.assign(location.pathname); }
+        else if (g.status !== "requested") { clearInterval(timer); say(waiting.querySelector(".error"), `患者未同意（${g.status_zh}）。`); }
+      } catch (e) { clearInterval(timer); say(waiting.querySelector(".error"), e.message); }
+    }, 3000);
+  }
 
   document.addEventListener("click", (ev) => {
     const el = ev.target.closest("button");
@@ -108,6 +122,15 @@
         try {
           await call("POST", el.dataset.action, el.dataset.body ? JSON.parse(el.dataset.body) : {});
           location.reload();
+        } catch (e) { say(error, e.message); }
+      });
+    } else if (el.dataset.request) {
+      const error = el.closest("section").querySelector(".error");
+      busy(el, async () => {
+        try {
+          const r = await call("POST", "/api/v1/access-requests", { patient: el.dataset.patient, channel: el.dataset.request });
+          const wait = el.dataset.request === "app" ? "&wait=1" : "";
+          location.assign(`/clinic/patients/${el.dataset.patient}?request=${encodeURIComponent(r.id)}${wait}`);
         } catch (e) { say(error, e.message); }
       });
     } else if (el.hasAttribute("data-signout")) {
