@@ -180,6 +180,39 @@ pub fn bar_chart(title: &str, bars: &[(String, Option<f64>)]) -> Chart {
     Chart { title: title.to_string(), width, height, shapes }
 }
 
+/// Counts over days or months as vertical bars, the axis from zero to the largest.
+pub fn volume_chart(title: &str, labels: &[String], values: &[i64]) -> Chart {
+    let (width, height) = (480.0_f32, 200.0_f32);
+    let (left, right, top, bottom) = (52.0_f32, 8.0_f32, 12.0_f32, 30.0_f32);
+    let (pw, ph) = (width - left - right, height - top - bottom);
+    let max = values.iter().copied().max().unwrap_or(0).max(1) as f32;
+    let mut shapes = Vec::new();
+    for k in 0..=4 {
+        let y = top + ph * (1.0 - k as f32 / 4.0);
+        shapes.push(Shape::Line { points: vec![(left, y), (left + pw, y)], color: GRID, width: 0.6 });
+        shapes.push(text(left - 4.0, y + 3.0, 8.0, Anchor::End, format!("{:.0}", max * k as f32 / 4.0)));
+    }
+    let n = values.len().max(1) as f32;
+    let slot = pw / n;
+    for (i, v) in values.iter().enumerate() {
+        let h = ph * (*v as f32 / max);
+        shapes.push(Shape::Rect {
+            x: left + slot * i as f32 + slot * 0.15,
+            y: top + ph - h,
+            w: slot * 0.7,
+            h,
+            color: PALETTE[0],
+        });
+    }
+    // About six labels whatever the number of bars.
+    let every = (labels.len() / 6).max(1);
+    for (i, l) in labels.iter().enumerate().filter(|(i, _)| i % every == 0) {
+        shapes.push(text(left + slot * (i as f32 + 0.5), top + ph + 14.0, 8.0, Anchor::Middle, l.clone()));
+    }
+    shapes.push(Shape::Line { points: vec![(left, top), (left, top + ph), (left + pw, top + ph)], color: AXIS, width: 0.8 });
+    Chart { title: title.to_string(), width, height, shapes }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

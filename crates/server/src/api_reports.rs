@@ -299,7 +299,10 @@ pub struct RolloutView {
     cities: Vec<CityRollout>,
 }
 
-async fn rollout_of(state: &AppState, city: Option<City>) -> Result<(Vec<CityRollout>, Vec<InstitutionStatus>), ApiError> {
+pub(crate) async fn rollout_of(
+    state: &AppState,
+    city: Option<City>,
+) -> Result<(Vec<CityRollout>, Vec<InstitutionStatus>), ApiError> {
     let (institutions, keyed, activity, tests) = tokio::try_join!(
         state.store.institutions(),
         state.store.keyed_institutions(),

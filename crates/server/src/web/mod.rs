@@ -7,6 +7,8 @@
 mod assets;
 mod clinician;
 pub(crate) mod describe;
+mod institution;
+mod operator;
 mod resident;
 mod signin;
 
@@ -30,6 +32,8 @@ pub(crate) fn router() -> axum::Router<Arc<AppState>> {
         .route("/assets/{name}", get(assets::serve))
         .merge(resident::router())
         .merge(clinician::router())
+        .merge(institution::router())
+        .merge(operator::router())
 }
 
 fn environment() -> &'static Environment<'static> {
@@ -59,6 +63,17 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("clinic/search.html", include_str!("templates/clinic/search.html")),
     ("clinic/authorize.html", include_str!("templates/clinic/authorize.html")),
     ("clinic/record.html", include_str!("templates/clinic/record.html")),
+    ("institution/overview.html", include_str!("templates/institution/overview.html")),
+    ("institution/returns.html", include_str!("templates/institution/returns.html")),
+    ("institution/reconciliation.html", include_str!("templates/institution/reconciliation.html")),
+    ("institution/work_orders.html", include_str!("templates/institution/work_orders.html")),
+    ("institution/keys.html", include_str!("templates/institution/keys.html")),
+    ("operator/dashboard.html", include_str!("templates/operator/dashboard.html")),
+    ("operator/institutions.html", include_str!("templates/operator/institutions.html")),
+    ("operator/work_orders.html", include_str!("templates/operator/work_orders.html")),
+    ("operator/reports.html", include_str!("templates/operator/reports.html")),
+    ("operator/emergencies.html", include_str!("templates/operator/emergencies.html")),
+    ("operator/ledger.html", include_str!("templates/operator/ledger.html")),
 ];
 
 /// Render a template; a template error is logged and answered 500 (the tests render every page).
@@ -91,6 +106,21 @@ fn nav(role: Role, here: &str) -> Vec<NavItem> {
             ("/me/reports", "数据纠错"),
         ],
         Role::Clinician => &[("/clinic", "查找患者")],
+        Role::InstitutionAdmin => &[
+            ("/institution", "数据质量"),
+            ("/institution/returns", "退回数据"),
+            ("/institution/reconciliation", "对账"),
+            ("/institution/work-orders", "工单"),
+            ("/institution/keys", "接口密钥"),
+        ],
+        Role::ProvincialOperator | Role::CityOperator | Role::Auditor => &[
+            ("/operator", "监测"),
+            ("/operator/institutions", "机构"),
+            ("/operator/work-orders", "工单"),
+            ("/operator/reports", "评估报告"),
+            ("/operator/emergencies", "紧急调阅"),
+            ("/operator/ledger", "账本"),
+        ],
         _ => &[],
     };
     items.iter().map(|(href, label)| NavItem { href, label, current: *href == here }).collect()
@@ -144,7 +174,9 @@ pub(crate) fn home_of(role: Role) -> &'static str {
     match role {
         Role::Resident => "/me",
         Role::Clinician => "/clinic",
-        _ => "/",
+        Role::InstitutionAdmin => "/institution",
+        Role::ProvincialOperator | Role::CityOperator | Role::Auditor => "/operator",
+        Role::InstitutionSystem => "/",
     }
 }
 

@@ -175,6 +175,42 @@ async fn clinician_portal(store: Arc<ProtectedStore>, backend: &str) {
     );
 }
 
+/// An institution's administrator fixes a returned resource; the provincial operator opens the
+/// dashboard, generates this month's report and downloads its PDF.
+async fn staff_portals(store: Arc<ProtectedStore>, backend: &str) {
+    let s = Server::start(store.clone()).await;
+    let (status, _, body) = s.put("/fhir/Patient/p1", &chinese_patient("p1")).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let now = tongdang_core::Timestamp::now().to_rfc3339_cst();
+    let bad = json!({"resourceType": "Observation", "id": "glu-1", "status": "final",
+        "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/observation-category", "code": "laboratory"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "2345-7", "display": "Glucose"}]},
+        "subject": {"reference": "Patient/p1"}, "effectiveDateTime": now, "issued": now,
+        "valueQuantity": {"value": 5.4, "unit": "毫摩尔每升", "system": "http://unitsofmeasure.org", "code": "毫摩尔每升"}});
+    let (status, _, body) = s.put("/fhir/Observation/glu-1", &bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "returned: {body}");
+    let mut fixed = bad.clone();
+    fixed["valueQuantity"] = json!({"value": 5.4, "unit": "mmol/L", "system": "http://unitsofmeasure.org", "code": "mmol/L"});
+    let accounts = Accounts::new(store.clone());
+    accounts.create("officer", "王管理员", PASSWORD, Role::InstitutionAdmin, Some(CODE), None, None).await.unwrap();
+    accounts.create("gd-ops", "省运营", PASSWORD, Role::ProvincialOperator, None, None, None).await.unwrap();
+    run_scenario(
+        "staff.mjs",
+        backend,
+        &[
+            ("TONGDANG_URL", s.url.clone()),
+            ("PASSWORD", PASSWORD.into()),
+            ("FIXED", fixed.to_string()),
+            ("HOSPITAL", NAME.into()),
+        ],
+    );
+}
+
+async fn staff_portals_in_a_browser(store: Arc<ProtectedStore>) {
+    let backend = if store.dialect() == "postgres" { "postgres" } else { "sqlite" };
+    staff_portals(store, backend).await;
+}
+
 async fn resident_portal_in_a_browser(store: Arc<ProtectedStore>) {
     let backend = match store.dialect() {
         "postgres" => "postgres",
@@ -188,4 +224,4 @@ async fn clinician_portal_in_a_browser(store: Arc<ProtectedStore>) {
     clinician_portal(store, backend).await;
 }
 
-tongdang_testkit::backend_tests!(resident_portal_in_a_browser, clinician_portal_in_a_browser);
+tongdang_testkit::backend_tests!(resident_portal_in_a_browser, clinician_portal_in_a_browser, staff_portals_in_a_browser);

@@ -20,10 +20,12 @@
     invalid: "填写的内容有误，请检查。",
   };
   const say = (el, text) => { if (el) el.textContent = text; };
-  async function call(method, url, body) {
+  async function call(method, url, body, raw) {
     const headers = { "X-CSRF-Token": csrf() };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
-    const r = await fetch(url, { method, headers, credentials: "same-origin", body: body === undefined ? undefined : JSON.stringify(body) });
+    if (raw !== undefined) headers["Content-Type"] = "application/fhir+json";
+    else if (body !== undefined) headers["Content-Type"] = "application/json";
+    const payload = raw !== undefined ? raw : body === undefined ? undefined : JSON.stringify(body);
+    const r = await fetch(url, { method, headers, credentials: "same-origin", body: payload });
     let data = null;
     try { data = await r.json(); } catch (_) { /* no body */ }
     if (!r.ok) {
@@ -39,7 +41,7 @@
     }
     return out;
   };
-  const homeOf = (role) => ({ resident: "/me", clinician: "/clinic" }[role] || "/");
+  const homeOf = (role) => ({ resident: "/me", clinician: "/clinic", "institution-admin": "/institution", "provincial-operator": "/operator", "city-operator": "/operator", auditor: "/operator" }[role] || "/");
   async function busy(button, work) {
     if (button) button.disabled = true;
     try { await work(); } finally { if (button) button.disabled = false; }
@@ -68,6 +70,28 @@
           const body = Object.assign(fields(form), JSON.parse(form.dataset.extra || "{}"));
           await call(form.dataset.method || "POST", form.dataset.api, body);
           if (form.dataset.next) location.assign(form.dataset.next); else location.reload();
+        } catch (e) { say(error, e.message); }
+      });
+    } else if (form.dataset.raw) {
+      // A resource as the institution wrote it: sent as it is, so its numbers keep their digits.
+      ev.preventDefault();
+      busy(submit, async () => {
+        try {
+          const r = await call("POST", form.dataset.raw, undefined, form.querySelector("textarea").value);
+          if (r && r.outcome === "refused") {
+            const issues = (r.operation_outcome && r.operation_outcome.issue) || [];
+            say(error, "仍未通过质控：" + issues.map((i) => i.diagnostics).join("；"));
+          } else location.reload();
+        } catch (e) { say(error, e.message); }
+      });
+    } else if (form.dataset.key) {
+      ev.preventDefault();
+      busy(submit, async () => {
+        try {
+          const r = await call("POST", form.dataset.key, { scopes: ["submit"] });
+          const shown = document.querySelector("[data-new-key]");
+          shown.querySelector("code").textContent = r.key;
+          shown.hidden = false;
         } catch (e) { say(error, e.message); }
       });
     } else if (form.hasAttribute("data-face")) {
@@ -117,10 +141,11 @@
       });
     } else if (el.dataset.action) {
       if (el.dataset.confirm && !window.confirm(el.dataset.confirm)) return;
-      const error = el.closest("li, section, form, div").parentElement.querySelector(".error");
+      const error = (el.closest("li, td, section, form, div") || document).querySelector(".error");
       busy(el, async () => {
         try {
-          await call("POST", el.dataset.action, el.dataset.body ? JSON.parse(el.dataset.body) : {});
+          const method = el.dataset.method || "POST";
+          await call(method, el.dataset.action, method === "DELETE" ? undefined : el.dataset.body ? JSON.parse(el.dataset.body) : {});
           location.reload();
         } catch (e) { say(error, e.message); }
       });
