@@ -116,6 +116,7 @@ pub(crate) async fn run(location: &Location, args: &DemoArgs) -> anyhow::Result<
     let base = format!("http://{}", args.serve.listen);
     println!();
     println!("  网页 Web          {base}/");
+    println!("  门户 Portals      {base}/signin   (sign in with the demo accounts below; docs/portals.md)");
     println!("  FHIR R4           {base}/fhir/metadata");
     println!("  API (OpenAPI)     {base}/api/v1/openapi.json");
     println!();

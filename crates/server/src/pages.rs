@@ -45,6 +45,7 @@ header{{background:#0b6e4f;color:#fff;padding:1.2rem 2rem}} main{{padding:1.5rem
 <div class="figure">居民档案<b>{persons}</b></div>
 <div class="figure">档案条目<b>{entries}</b></div>
 </section>
+<p><a href="/signin"><b>登录门户</b></a>：居民、医生、医疗机构、运营与审计人员。</p>
 <h2>接口</h2>
 <ul>
 <li>FHIR R4：<code>/fhir</code>（能力声明 <a href="/fhir/metadata"><code>/fhir/metadata</code></a>）</li>

@@ -74,6 +74,9 @@ impl SmsGateway for SmsSimulator {
             outbox.pop_front();
         }
         outbox.push_back(SentSms { at: Timestamp::now(), phone: phone.into(), text: text.into() });
+        // What a phone would show, for whoever runs the demo (the number masked; a simulator only:
+        // the real gateway never logs what it sends).
+        tracing::info!(phone = %tongdang_protection::mask::mask_phone(phone), text, "simulated SMS");
         Ok(())
     }
 }
