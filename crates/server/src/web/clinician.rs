@@ -236,7 +236,7 @@ async fn record(
             }
         };
         rows.push(Row {
-            entry: describe(&e.resource_type, &e.id.to_string(), &e.resource),
+            entry: describe(&e.resource_type, &e.id.to_string(), e.category, &e.resource),
             category: e.category.label_zh(),
             when: e.clinical_time.as_deref().map(short_time).unwrap_or_else(|| "—".into()),
             source,

@@ -154,14 +154,16 @@ fn kind_zh(resource_type: &str, r: &Value) -> &'static str {
     }
 }
 
-/// Describe a stored resource.
-pub fn describe(resource_type: &str, id: &str, json: &[u8]) -> EntryView {
+/// Describe a stored resource of a record category.
+pub fn describe(resource_type: &str, id: &str, category: tongdang_core::Category, json: &[u8]) -> EntryView {
     let r: Value = serde_json::from_slice(json).unwrap_or(Value::Null);
-    let mut v = EntryView {
-        reference: format!("{resource_type}/{id}"),
-        kind: kind_zh(resource_type, &r).to_string(),
-        ..Default::default()
+    let kind = match (category, resource_type) {
+        // Blood: a donation is recorded by the blood centre, a transfusion by the hospital.
+        (tongdang_core::Category::Blood, "Procedure" | "MedicationAdministration") => "输血",
+        (tongdang_core::Category::Blood, _) => "献血",
+        _ => kind_zh(resource_type, &r),
     };
+    let mut v = EntryView { reference: format!("{resource_type}/{id}"), kind: kind.to_string(), ..Default::default() };
     v.title = concept(&r, "code")
         .or_else(|| concept(&r, "vaccineCode"))
         .or_else(|| concept(&r, "medicationCodeableConcept"))
@@ -274,17 +276,18 @@ mod tests {
             "effectiveDateTime":"2024-10-01T08:00:00+08:00","valueQuantity":{"value":7.8,"unit":"mmol/L"},
             "referenceRange":[{"low":{"value":3.9,"unit":"mmol/L"},"high":{"value":6.1,"unit":"mmol/L"}}]}"#
             .as_bytes();
-        let v = describe("Observation", "42", obs);
+        let v = describe("Observation", "42", tongdang_core::Category::Lab, obs);
         assert_eq!(
             (v.kind.as_str(), v.title.as_str(), v.value.as_deref(), v.flag_zh),
             ("检验结果", "空腹血糖", Some("7.8 mmol/L"), Some("偏高"))
         );
         assert!(v.details.contains(&("参考范围".into(), "3.9 mmol/L – 6.1 mmol/L".into())));
         let imm = r#"{"resourceType":"Immunization","vaccineCode":{"coding":[{"display":"乙肝疫苗"}]},"occurrenceDateTime":"2020-01-01","protocolApplied":[{"doseNumberPositiveInt":2,"seriesDosesPositiveInt":3}]}"#.as_bytes();
-        let v = describe("Immunization", "7", imm);
+        let v = describe("Immunization", "7", tongdang_core::Category::Vaccination, imm);
         assert_eq!((v.kind.as_str(), v.title.as_str(), v.value.as_deref()), ("疫苗接种", "乙肝疫苗", Some("第2剂")));
         assert!(v.details.contains(&("剂次".into(), "第2剂（共3剂）".into())));
-        let junk = describe("Basic", "1", b"not json");
+        let junk = describe("Basic", "1", tongdang_core::Category::Other, b"not json");
+        assert_eq!(describe("Procedure", "2", tongdang_core::Category::Blood, b"{}").kind, "输血");
         assert_eq!(junk.kind, "其他记录");
     }
 }

@@ -189,7 +189,7 @@ async fn reports(State(state): State<Arc<AppState>>, page: Page) -> Response {
         "operator/reports.html",
         context! {
             reports => Serde(&rows), period => last_month, may_generate => page.caller.role != Role::Auditor,
-            city => city.map(|c| c.label_zh()).unwrap_or(""),
+            extra => city.map_or_else(|| "{}".to_string(), |c| serde_json::json!({ "city": c.code() }).to_string()),
             ..page.frame("评估报告", "/operator/reports")
         },
     )

@@ -92,7 +92,7 @@ async fn timeline(State(state): State<Arc<AppState>>, page: Page, Query(q): Quer
     let mut lines = Vec::with_capacity(page_of.entries.len());
     for e in &page_of.entries {
         let source = state.reader.institution_name(&e.institution).await;
-        let view = describe(&e.resource_type, &e.id.to_string(), &e.resource);
+        let view = describe(&e.resource_type, &e.id.to_string(), e.category, &e.resource);
         lines.push(Line {
             href: format!("/me/entries/{}/{}", e.resource_type, e.id),
             category: e.category.label_zh(),
@@ -132,7 +132,7 @@ async fn entry(State(state): State<Arc<AppState>>, page: Page, Path((kind, id)):
         Err(_) => return error_page(&page, StatusCode::NOT_FOUND, "没有这条记录。"),
     };
     let source = state.reader.institution_name(&e.institution).await;
-    let view = describe(&e.resource_type, &e.id.to_string(), &e.resource);
+    let view = describe(&e.resource_type, &e.id.to_string(), e.category, &e.resource);
     render(
         "resident/entry.html",
         context! {
@@ -151,6 +151,9 @@ pub(crate) struct Next {
 }
 
 async fn verify(page: Page, Query(q): Query<Next>) -> Response {
+    if page.caller.role != Role::Resident {
+        return error_page(&page, StatusCode::FORBIDDEN, "这里是居民端，请使用您的工作门户。");
+    }
     let next = q.next.filter(|n| n.starts_with("/me")).unwrap_or_else(|| "/me".into());
     render(
         "resident/verify.html",

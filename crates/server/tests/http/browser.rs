@@ -224,4 +224,97 @@ async fn clinician_portal_in_a_browser(store: Arc<ProtectedStore>) {
     clinician_portal(store, backend).await;
 }
 
-tongdang_testkit::backend_tests!(resident_portal_in_a_browser, clinician_portal_in_a_browser, staff_portals_in_a_browser);
+mod browsers {
+    use super::*;
+    tongdang_testkit::backend_tests!(resident_portal_in_a_browser, clinician_portal_in_a_browser, staff_portals_in_a_browser);
+}
+
+/// Every page answers 200 for the roles it is for, 403 in its frame for the others, and sends
+/// anyone without a session to sign in (no browser needed: template errors show here first).
+async fn every_page_renders_for_its_roles(store: Arc<ProtectedStore>) {
+    let s = Server::start(store.clone()).await;
+    let (status, headers, _) = s.put("/fhir/Patient/p1", &chinese_patient("p1")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let person = location(&headers).1;
+    let mut platform = institution("GZ-CITY-PLATFORM", "广州市全民健康信息平台");
+    platform.kind = tongdang_core::InstitutionKind::CityPlatform;
+    store.upsert_institution(&platform).await.unwrap();
+    let accounts = Accounts::new(store.clone());
+    let pid = PersonId(person.parse().unwrap());
+    for (login, role, inst, who) in [
+        ("13812345678", Role::Resident, None, Some(pid)),
+        ("doctor", Role::Clinician, Some(CODE), None),
+        ("officer", Role::InstitutionAdmin, Some(CODE), None),
+        ("gz-ops", Role::CityOperator, Some("GZ-CITY-PLATFORM"), None),
+        ("gd-ops", Role::ProvincialOperator, None, None),
+        ("auditor", Role::Auditor, None, None),
+    ] {
+        accounts.create(login, "测试", PASSWORD, role, inst, None, who).await.unwrap();
+    }
+    store.set_face_verified(accounts_id(&store, "13812345678").await, tongdang_core::Timestamp::now()).await.unwrap();
+    let resident = ["/me", "/me/requests", "/me/grants", "/me/history", "/me/reports", "/me/verify"];
+    let clinician = ["/clinic", "/clinic?q=11010519491231002X", "/clinic?name=张三&birthdate=1990-03-07"];
+    let institution_pages =
+        ["/institution", "/institution/returns", "/institution/reconciliation", "/institution/work-orders", "/institution/keys"];
+    let operator = [
+        "/operator",
+        "/operator/institutions",
+        "/operator/work-orders",
+        "/operator/reports",
+        "/operator/emergencies",
+        "/operator/ledger",
+    ];
+    let client = reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for page in resident.iter().chain(&clinician).chain(&institution_pages).chain(&operator) {
+        let r = client.get(format!("{}{page}", s.url)).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::SEE_OTHER, "{page} without a session");
+        assert!(r.headers()["location"].to_str().unwrap().starts_with("/signin?next="));
+    }
+    let clinic_record = format!("/clinic/patients/{person}");
+    for (login, own) in [
+        ("13812345678", resident.to_vec()),
+        ("doctor", [clinician.to_vec(), vec![clinic_record.as_str()]].concat()),
+        ("officer", institution_pages.to_vec()),
+        ("gz-ops", operator.to_vec()),
+        ("gd-ops", operator.to_vec()),
+        ("auditor", operator.to_vec()),
+    ] {
+        let signed = client
+            .post(format!("{}/api/v1/auth/sign-in", s.url))
+            .json(&json!({"login": login, "password": PASSWORD, "kind": "web"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed.status(), StatusCode::OK);
+        let cookie = signed.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+        for page in resident.iter().chain(&clinician).chain(&institution_pages).chain(&operator) {
+            let r = client.get(format!("{}{page}", s.url)).header("cookie", &cookie).send().await.unwrap();
+            let status = r.status();
+            let body = r.text().await.unwrap();
+            if own.contains(page) {
+                assert_eq!(status, StatusCode::OK, "{login} {page}: {body}");
+                assert!(body.contains("<main") && !body.contains("页面出错"), "{login} {page}");
+            } else {
+                assert_eq!(status, StatusCode::FORBIDDEN, "{login} may not open {page}");
+            }
+        }
+        if login == "doctor" {
+            let body = client
+                .get(format!("{}{clinic_record}", s.url))
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(body.contains("需要患者授权"), "no grant yet: the ways to ask for one");
+        }
+    }
+}
+
+async fn accounts_id(store: &Arc<ProtectedStore>, login: &str) -> i64 {
+    store.account_by_login(login).await.unwrap().unwrap().id
+}
+
+tongdang_testkit::backend_tests!(every_page_renders_for_its_roles);
