@@ -3,6 +3,7 @@
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 
 export const BASE = process.env.TONGDANG_URL;
 export const SHOTS = process.env.SCREENSHOTS || ".";
@@ -30,8 +31,20 @@ export async function openPage(browser, viewport) {
   return page;
 }
 
+/** Screenshot a main page, after checking it against WCAG 2 A and AA with axe-core. */
 export async function shot(page, name) {
   await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  await accessible(page, name);
+}
+
+const AXE = fileURLToPath(new URL("./node_modules/axe-core/axe.min.js", import.meta.url));
+
+/** axe-core's WCAG 2 A/AA rules on the page as it is: labels, names, contrast, structure. */
+export async function accessible(page, name) {
+  if (!(await page.evaluate(() => typeof window.axe !== "undefined"))) await page.addScriptTag({ path: AXE });
+  const result = await page.evaluate(() => window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] } }));
+  const problems = result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", ")}`);
+  assert.deepEqual(problems, [], `${name}: accessibility problems`);
 }
 
 /** Calls to the API as a staff member (bearer token), for the other side of a scenario. */
