@@ -24,8 +24,11 @@ try {
 
   await page.getByLabel("手机号").fill(phone);
   await page.getByRole("button", { name: "获取验证码" }).click();
-  await page.getByRole("button", { name: "验证码已发送" }).waitFor();
-  const outbox = await api(doctor, "GET", "/api/v1/simulators/sms/outbox");
+  await page.getByText("验证码已发送到您的手机").waitFor();
+  // A clinician never sees sign-in codes in the simulated outbox; the operator running it does.
+  const hidden = await api(doctor, "GET", "/api/v1/simulators/sms/outbox");
+  assert.ok(!hidden.data.some((m) => m.text.includes("登录验证码")), "sign-in codes are not shown to clinicians");
+  const outbox = await api(env("OPERATOR_TOKEN"), "GET", "/api/v1/simulators/sms/outbox");
   assert.equal(outbox.status, 200, JSON.stringify(outbox.data));
   const sms = outbox.data.find((m) => m.text.includes("登录验证码"));
   assert.ok(sms, `no sign-in code in ${JSON.stringify(outbox.data)}`);

@@ -34,12 +34,6 @@ pub enum SignInError {
     /// Input outside the limits.
     #[error("{0}")]
     Invalid(String),
-    /// A sign-in code was sent less than a minute ago.
-    #[error("a code was sent less than a minute ago; wait before asking again")]
-    TooSoon,
-    /// The SMS could not be sent.
-    #[error("the SMS gateway did not take the message")]
-    NotSent,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -182,6 +176,11 @@ impl Accounts {
             self.audit("auth.sign-in", Some(account.id), "refused", "locked").await?;
             return Err(SignInError::Locked((until.0 - now.0) / 1_000_000 + 1));
         }
+        if account.locked_until.is_some() {
+            // The lock ran out: failures count again from zero, so one more wrong password does
+            // not lock the account for another round.
+            self.store.record_sign_in(account.id, true, MAX_FAILURES, now).await?;
+        }
         if account.disabled_at.is_some() || !check_password(secret, &account.password_hash).await {
             let lock_until = Timestamp(now.0 + LOCK_SECONDS * 1_000_000);
             let lock = self.store.record_sign_in(account.id, false, MAX_FAILURES, lock_until).await?;
@@ -194,69 +193,67 @@ impl Accounts {
     }
 
     /// Send a resident a sign-in code by SMS to their phone (their sign-in name). The answer is
-    /// the same whether or not such a resident exists, so it does not tell who has an account.
+    /// the same — and costs the same hashing — whether or not such a resident exists, is locked,
+    /// asked a minute ago or used up the day's codes, so it tells nobody who has an account.
     pub async fn send_code(&self, login: &str, sms: &dyn SmsGateway) -> Result<(), SignInError> {
         let login = login.trim();
         if !login.bytes().all(|b| b.is_ascii_digit()) || !(5..=15).contains(&login.len()) {
             return Err(SignInError::Invalid("a phone number has 5 to 15 digits".into()));
         }
         let now = Timestamp::now();
+        let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
+        let hash = hash_code(&code).await?;
         let account = self.store.account_by_login(login).await?.filter(|a| a.role == Role::Resident && a.disabled_at.is_none());
         let Some(account) = account else {
             self.audit("auth.sign-in-code", None, "refused", "unknown").await?;
             return Ok(());
         };
-        if let Some(until) = account.locked_until.filter(|u| u.0 > now.0) {
-            return Err(SignInError::Locked((until.0 - now.0) / 1_000_000 + 1));
-        }
-        let code = format!("{:06}", rand::rng().random_range(0..1_000_000u32));
-        let hash = hash_code(&code).await?;
         let expires = Timestamp(now.0 + CODE_SECONDS * 1_000_000);
         let resend_after = Timestamp(now.0 - RESEND_SECONDS * 1_000_000);
-        if !self.store.put_sign_in_code(account.id, &hash, now, expires, resend_after).await? {
-            return Err(SignInError::TooSoon);
+        if !self.store.put_sign_in_code(account.id, &hash, now, expires, resend_after, now.cst_day(), CODES_PER_DAY).await? {
+            self.audit("auth.sign-in-code", Some(account.id), "refused", "too-soon-or-day-cap").await?;
+            return Ok(());
         }
         let text = format!("【通档】登录验证码{code}，{}分钟内有效。请勿将验证码告诉他人。", CODE_SECONDS / 60);
-        if sms.send(login, &text).await.is_err() {
-            self.audit("auth.sign-in-code", Some(account.id), "failed", "sms-not-sent").await?;
-            return Err(SignInError::NotSent);
-        }
-        self.audit("auth.sign-in-code", Some(account.id), "ok", "sent").await?;
+        let sent = sms.send(login, &text).await.is_ok();
+        self.audit(
+            "auth.sign-in-code",
+            Some(account.id),
+            if sent { "ok" } else { "failed" },
+            if sent { "sent" } else { "sms-not-sent" },
+        )
+        .await?;
         Ok(())
     }
 
-    /// Sign a resident in with the code sent to their phone. Single use; a wrong code counts as
-    /// a failed sign-in (five lock the account for a while).
+    /// Sign a resident in with the code sent to their phone. A code is good for
+    /// [`CODE_ATTEMPTS`] tries and one success; wrong codes spend it, never lock the account
+    /// (so knowing someone's number is not enough to lock them out).
     pub async fn sign_in_with_code(&self, login: &str, code: &str, kind: &str) -> Result<NewSession, SignInError> {
         if login.chars().count() > MAX_LOGIN || code.len() > 12 {
             return Err(SignInError::Invalid("a sign-in code has 6 digits".into()));
         }
         let now = Timestamp::now();
-        let account = self.store.account_by_login(login.trim()).await?.filter(|a| a.role == Role::Resident);
-        let Some(account) = account else {
-            let _ = check_password(code, &self.decoy).await;
+        let account =
+            self.store.account_by_login(login.trim()).await?.filter(|a| a.role == Role::Resident && a.disabled_at.is_none());
+        // Each attempt takes one try of the code before it is checked: parallel guesses each
+        // spend one, whatever the timing.
+        let claimed = match &account {
+            Some(a) => self.store.claim_sign_in_code(a.id, now, CODE_ATTEMPTS).await?,
+            None => None,
+        };
+        let good = match (&account, &claimed) {
+            (Some(a), Some(hash)) => check_password(code.trim(), hash).await && self.store.use_sign_in_code(a.id, hash).await?,
+            _ => {
+                // The same work as a real check, so timing does not tell which numbers exist.
+                let _ = check_password(code, &self.decoy).await;
+                false
+            }
+        };
+        let Some(account) = account.filter(|_| good) else {
             self.audit("auth.sign-in", None, "failed", "unknown-or-wrong-code").await?;
             return Err(SignInError::Rejected);
         };
-        if let Some(until) = account.locked_until.filter(|u| u.0 > now.0) {
-            self.audit("auth.sign-in", Some(account.id), "refused", "locked").await?;
-            return Err(SignInError::Locked((until.0 - now.0) / 1_000_000 + 1));
-        }
-        let pending = self.store.sign_in_code(account.id).await?.filter(|(_, expires)| expires.0 > now.0);
-        let good = match &pending {
-            Some((hash, _)) if account.disabled_at.is_none() && check_password(code.trim(), hash).await => {
-                self.store.use_sign_in_code(account.id, hash).await?
-            }
-            _ => false,
-        };
-        if !good {
-            let lock_until = Timestamp(now.0 + LOCK_SECONDS * 1_000_000);
-            let lock = self.store.record_sign_in(account.id, false, MAX_FAILURES, lock_until).await?;
-            let locked = lock.is_some_and(|l| l.0 > now.0);
-            self.audit("auth.sign-in", Some(account.id), "failed", if locked { "locked-now" } else { "wrong-code" }).await?;
-            return if locked { Err(SignInError::Locked(LOCK_SECONDS)) } else { Err(SignInError::Rejected) };
-        }
-        self.store.record_sign_in(account.id, true, MAX_FAILURES, now).await?;
         self.open_session(&account, kind, now, "sms-code").await
     }
 
@@ -319,6 +316,10 @@ impl Accounts {
 pub const CODE_SECONDS: i64 = 300;
 /// How long before another code may be sent, seconds.
 pub const RESEND_SECONDS: i64 = 60;
+/// How many codes a number may be sent in a day (CST).
+pub const CODES_PER_DAY: i32 = 10;
+/// How many tries a code is good for.
+pub const CODE_ATTEMPTS: i32 = 3;
 
 /// A code is kept as an Argon2id hash: six digits are a million guesses, each tens of
 /// milliseconds, and the code dies in five minutes.

@@ -41,9 +41,6 @@ fn sign_in_error(e: SignInError) -> ApiError {
     match e {
         SignInError::Rejected => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
         SignInError::Locked(s) => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "locked", e.to_string()).retry_after(s as u64),
-        SignInError::TooSoon => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_soon", e.to_string())
-            .retry_after(tongdang_access::signin::RESEND_SECONDS as u64),
-        SignInError::NotSent => ApiError::new(StatusCode::BAD_GATEWAY, "sms_not_sent", e.to_string()),
         SignInError::Invalid(m) => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", m),
         SignInError::Store(e) => ApiError::internal(e),
     }
@@ -56,7 +53,8 @@ pub struct CodeRequest {
     login: String,
 }
 
-/// The code is on its way (the same answer whether or not the number has an account).
+/// The code is on its way — the same answer whether or not the number has an account, asked a
+/// minute ago (one code a minute, ten a day; the later asks are not sent) or is locked.
 #[derive(Serialize, ToSchema)]
 pub struct CodeSent {
     /// Seconds the code is good for.
@@ -72,8 +70,7 @@ pub struct CodeSent {
     responses(
         (status = 202, body = CodeSent),
         (status = 400, body = ErrorBody),
-        (status = 429, description = "A code was sent less than a minute ago, or too many requests from this address", body = ErrorBody),
-        (status = 502, description = "The SMS gateway did not take it", body = ErrorBody),
+        (status = 429, description = "Too many requests from this address", body = ErrorBody),
     )
 )]
 pub(crate) async fn sms_code(

@@ -660,9 +660,13 @@ pub(crate) async fn outbox(
                 ));
             }
             let sim = channels.sms_simulator.as_ref().ok_or_else(none)?;
+            // A resident's sign-in code would let a clinician sign in as them: only the
+            // provincial operator (who runs the demo) sees those.
+            let operator = caller.role == tongdang_core::Role::ProvincialOperator;
             Ok(Json(
                 sim.outbox()
                     .into_iter()
+                    .filter(|m| operator || !m.text.contains("登录验证码"))
                     .take(100)
                     .map(|m| SimulatedMessage {
                         at: m.at.to_rfc3339_cst(),

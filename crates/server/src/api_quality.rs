@@ -364,6 +364,13 @@ pub(crate) async fn correct_return(
         ));
     }
     let (outcome, stored, issues) = crate::fhir_write::submit_one(&state, &caller, body).await?;
+    if caller.role == Role::InstitutionAdmin {
+        // Clinical data typed by a person rather than sent by the institution's system: say who.
+        let mut e = tongdang_store::AuditEvent::new("return.correct", &caller.actor, &outcome);
+        e.institution = Some(submitter.as_str().to_string());
+        e.detail = serde_json::json!({ "return": id, "stored": stored }).to_string();
+        state.store.append_events(&[e]).await?;
+    }
     let after = state.store.return_by_id(id).await?.unwrap_or(r);
     Ok(Json(CorrectionView {
         outcome,

@@ -219,7 +219,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<tongdang_core::Timestamp>>;
     /// Store a session or token.
     async fn insert_session(&self, session: &SessionRecord) -> Result<()>;
-    /// Keep a new SMS sign-in code (its hash) unless one was sent after `resend_after`.
+    /// Keep a new SMS sign-in code (its hash) unless one was sent after `resend_after`, or
+    /// `day_cap` were sent on `day` (`yyyymmdd`) already.
+    #[allow(clippy::too_many_arguments)]
     async fn put_sign_in_code(
         &self,
         account: i64,
@@ -227,9 +229,11 @@ pub trait Store: Send + Sync + 'static {
         now: tongdang_core::Timestamp,
         expires: tongdang_core::Timestamp,
         resend_after: tongdang_core::Timestamp,
+        day: i32,
+        day_cap: i32,
     ) -> Result<bool>;
-    /// An account's pending sign-in code: hash and expiry.
-    async fn sign_in_code(&self, account: i64) -> Result<Option<(String, tongdang_core::Timestamp)>>;
+    /// Spend one attempt of an account's live sign-in code: its hash, unless none is left.
+    async fn claim_sign_in_code(&self, account: i64, now: tongdang_core::Timestamp, max_attempts: i32) -> Result<Option<String>>;
     /// Use a sign-in code once: true for the caller that removed it.
     async fn use_sign_in_code(&self, account: i64, hash: &str) -> Result<bool>;
     /// A session by the hash of its token.

@@ -882,12 +882,14 @@ impl Store for ProtectedStore {
         now: Timestamp,
         expires: Timestamp,
         resend_after: Timestamp,
+        day: i32,
+        day_cap: i32,
     ) -> Result<bool> {
-        self.inner.put_sign_in_code(account, hash, now, expires, resend_after).await
+        self.inner.put_sign_in_code(account, hash, now, expires, resend_after, day, day_cap).await
     }
 
-    async fn sign_in_code(&self, account: i64) -> Result<Option<(String, Timestamp)>> {
-        self.inner.sign_in_code(account).await
+    async fn claim_sign_in_code(&self, account: i64, now: Timestamp, max_attempts: i32) -> Result<Option<String>> {
+        self.inner.claim_sign_in_code(account, now, max_attempts).await
     }
 
     async fn use_sign_in_code(&self, account: i64, hash: &str) -> Result<bool> {

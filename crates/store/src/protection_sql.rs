@@ -642,7 +642,9 @@ macro_rules! protection_sql {
             Ok(locked.flatten().map(tongdang_core::Timestamp))
         }
 
-        /// Keep a new sign-in code unless one was sent after `resend_after`; whether it was kept.
+        /// Keep a new sign-in code unless one was sent after `resend_after` or `day_cap` were sent
+        /// on `day` already; whether it was kept.
+        #[allow(clippy::too_many_arguments)]
         pub(crate) async fn put_sign_in_code(
             pool: &sqlx::Pool<$db>,
             account: i64,
@@ -650,34 +652,56 @@ macro_rules! protection_sql {
             now: tongdang_core::Timestamp,
             expires: tongdang_core::Timestamp,
             resend_after: tongdang_core::Timestamp,
+            day: i32,
+            day_cap: i32,
         ) -> crate::Result<bool> {
             let row: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO sign_in_codes (account_id, code_hash, sent_at, expires_at) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (account_id) DO UPDATE SET code_hash = excluded.code_hash, sent_at = excluded.sent_at, expires_at = excluded.expires_at
-                 WHERE sign_in_codes.sent_at < $5 RETURNING account_id",
+                "INSERT INTO sign_in_codes (account_id, code_hash, sent_at, expires_at, attempts, count_day, sent_count) VALUES ($1, $2, $3, $4, 0, $5, 1)
+                 ON CONFLICT (account_id) DO UPDATE SET code_hash = excluded.code_hash, sent_at = excluded.sent_at, expires_at = excluded.expires_at,
+                     attempts = 0,
+                     sent_count = CASE WHEN sign_in_codes.count_day = excluded.count_day THEN sign_in_codes.sent_count + 1 ELSE 1 END,
+                     count_day = excluded.count_day
+                 WHERE sign_in_codes.sent_at < $6 AND (sign_in_codes.count_day <> excluded.count_day OR sign_in_codes.sent_count < $7)
+                 RETURNING account_id",
             )
             .bind(account)
             .bind(hash)
             .bind(now.0)
             .bind(expires.0)
+            .bind(day)
             .bind(resend_after.0)
+            .bind(day_cap)
             .fetch_optional(pool)
             .await?;
             Ok(row.is_some())
         }
 
-        /// The pending code of an account: its hash and expiry.
-        pub(crate) async fn sign_in_code(pool: &sqlx::Pool<$db>, account: i64) -> crate::Result<Option<(String, tongdang_core::Timestamp)>> {
-            let row: Option<(String, i64)> = sqlx::query_as("SELECT code_hash, expires_at FROM sign_in_codes WHERE account_id = $1")
-                .bind(account)
-                .fetch_optional(pool)
-                .await?;
-            Ok(row.map(|(h, e)| (h, tongdang_core::Timestamp(e))))
+        /// Take one of a pending code's attempts: its hash, or nothing when there is no live code
+        /// or its attempts are used up. One statement, so parallel guesses each spend one.
+        pub(crate) async fn claim_sign_in_code(
+            pool: &sqlx::Pool<$db>,
+            account: i64,
+            now: tongdang_core::Timestamp,
+            max_attempts: i32,
+        ) -> crate::Result<Option<String>> {
+            let row: Option<String> = sqlx::query_scalar(
+                "UPDATE sign_in_codes SET attempts = attempts + 1 WHERE account_id = $1 AND expires_at > $2 AND attempts < $3 RETURNING code_hash",
+            )
+            .bind(account)
+            .bind(now.0)
+            .bind(max_attempts)
+            .fetch_optional(pool)
+            .await?;
+            Ok(row)
         }
 
-        /// Use a code: true for the one caller that removes it.
+        /// Use a code: true for the one caller that spends it.
         pub(crate) async fn use_sign_in_code(pool: &sqlx::Pool<$db>, account: i64, hash: &str) -> crate::Result<bool> {
-            let done = sqlx::query("DELETE FROM sign_in_codes WHERE account_id = $1 AND code_hash = $2").bind(account).bind(hash).execute(pool).await?;
+            let done = sqlx::query("UPDATE sign_in_codes SET expires_at = 0 WHERE account_id = $1 AND code_hash = $2 AND expires_at > 0")
+                .bind(account)
+                .bind(hash)
+                .execute(pool)
+                .await?;
             Ok(done.rows_affected() == 1)
         }
 

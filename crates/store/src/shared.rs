@@ -809,12 +809,14 @@ macro_rules! store_impls {
                 now: tongdang_core::Timestamp,
                 expires: tongdang_core::Timestamp,
                 resend_after: tongdang_core::Timestamp,
+                day: i32,
+                day_cap: i32,
             ) -> crate::Result<bool> {
-                sql::put_sign_in_code(&self.$write, account, hash, now, expires, resend_after).await
+                sql::put_sign_in_code(&self.$write, account, hash, now, expires, resend_after, day, day_cap).await
             }
 
-            async fn sign_in_code(&self, account: i64) -> crate::Result<Option<(String, tongdang_core::Timestamp)>> {
-                sql::sign_in_code(&self.$write, account).await
+            async fn claim_sign_in_code(&self, account: i64, now: tongdang_core::Timestamp, max_attempts: i32) -> crate::Result<Option<String>> {
+                sql::claim_sign_in_code(&self.$write, account, now, max_attempts).await
             }
 
             async fn use_sign_in_code(&self, account: i64, hash: &str) -> crate::Result<bool> {

@@ -5,7 +5,7 @@
 //! diagnoses, allergies, vaccinations and abnormal results; or declare an emergency.
 
 use super::describe::{EntryView, describe};
-use super::{Page, error_page, render, short_time};
+use super::{Page, denied, error_page, render, short_time};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -95,7 +95,17 @@ pub(crate) struct SearchQuery {
 /// What the search box holds: a health code (64 hex, possibly inside scanned QR text), an ID
 /// number, or nothing usable.
 fn identifier_of(q: &str) -> Option<(&'static str, String)> {
-    let q = q.trim();
+    // Full-width digits and letters (a Chinese input method's) read as their ASCII forms.
+    let q: String = q
+        .trim()
+        .chars()
+        .map(|c| match c {
+            '\u{FF10}'..='\u{FF19}' | '\u{FF21}'..='\u{FF3A}' | '\u{FF41}'..='\u{FF5A}' => {
+                char::from_u32(c as u32 - 0xFEE0).unwrap_or(c)
+            }
+            c => c,
+        })
+        .collect();
     let hex: Vec<char> = q.chars().collect();
     for start in 0..hex.len().saturating_sub(63) {
         let window: String = hex[start..start + 64].iter().collect();
@@ -105,9 +115,12 @@ fn identifier_of(q: &str) -> Option<(&'static str, String)> {
             return Some((tongdang_identity::systems::HEALTH_CODE, window.to_ascii_lowercase()));
         }
     }
-    let compact: String = q.chars().filter(|c| !c.is_whitespace()).collect();
-    if compact.len() == 18 && compact[..17].chars().all(|c| c.is_ascii_digit()) {
-        return Some((tongdang_identity::systems::NATIONAL_ID, compact.to_ascii_uppercase()));
+    let compact: Vec<char> = q.chars().filter(|c| !c.is_whitespace()).collect();
+    if compact.len() == 18
+        && compact[..17].iter().all(char::is_ascii_digit)
+        && (compact[17].is_ascii_digit() || compact[17] == 'x' || compact[17] == 'X')
+    {
+        return Some((tongdang_identity::systems::NATIONAL_ID, compact.iter().collect::<String>().to_ascii_uppercase()));
     }
     None
 }
@@ -127,7 +140,12 @@ async fn search(State(state): State<Arc<AppState>>, page: Page, Query(q): Query<
         match identifier_of(&text) {
             Some((system, value)) => match state.reader.find_persons(&who, Some(system), &value).await {
                 Ok(found) => results = found.iter().map(|(p, v)| patient_line(*p, v)).collect(),
-                Err(e) => message = Some(format!("查询未完成：{e}")),
+                Err(e) => {
+                    message = {
+                        tracing::warn!(error = %e, "patient search failed");
+                        Some("查询未完成，请稍后再试。".to_string())
+                    }
+                }
             },
             None => message = Some("请输入健康码（64位）或18位身份证号，或按姓名和出生日期查找。".to_string()),
         }
@@ -140,7 +158,12 @@ async fn search(State(state): State<Arc<AppState>>, page: Page, Query(q): Query<
         match state.reader.search_demographics(&who, &query, 20).await {
             Ok(Ok(found)) => results = found.iter().map(|(p, v)| patient_line(*p, v)).collect(),
             Ok(Err(_)) => message = Some("按姓名查找时请同时填写出生日期。".to_string()),
-            Err(e) => message = Some(format!("查询未完成：{e}")),
+            Err(e) => {
+                message = {
+                    tracing::warn!(error = %e, "patient search failed");
+                    Some("查询未完成，请稍后再试。".to_string())
+                }
+            }
         }
     }
     render(
@@ -199,7 +222,7 @@ async fn record(
     let patient = match state.reader.patient(&who, person).await {
         Ok(p) => patient_line(person, &p),
         Err(AccessError::NotFound(_)) => return error_page(&page, StatusCode::NOT_FOUND, "没有这位患者。"),
-        Err(e) => return error_page(&page, StatusCode::FORBIDDEN, &format!("无法读取：{e}")),
+        Err(e) => return denied(&page, &e),
     };
     let category = q.category.clone().filter(|c| !c.is_empty());
     let mut filter = TimelineFilter { limit: RECORD_LIMIT, ..Default::default() };
@@ -212,16 +235,26 @@ async fn record(
     let entries = match state.reader.timeline(&who, person, &filter).await {
         Ok(p) => p.entries,
         Err(AccessError::Denied(_)) => {
-            // No grant in force: the ways to get one.
+            // No grant in force: the ways to get one. A request named in the URL is shown only
+            // if it is this clinician's, for this patient, still waiting.
+            let request = match q.request.as_deref().and_then(|r| r.parse::<i64>().ok()) {
+                Some(id) => match state.store.grant(id).await {
+                    Ok(Some(g)) if g.person == person && g.requested_by == page.caller.actor && g.status == "requested" => {
+                        id.to_string()
+                    }
+                    _ => String::new(),
+                },
+                None => String::new(),
+            };
             return render(
                 "clinic/authorize.html",
                 context! {
-                    patient => Serde(&patient), request => q.request.unwrap_or_default(), wait => q.wait.is_some(),
+                    patient => Serde(&patient), request => request, wait => q.wait.is_some(),
                     ..page.frame("需要患者授权", "/clinic")
                 },
             );
         }
-        Err(e) => return error_page(&page, StatusCode::FORBIDDEN, &format!("无法读取：{e}")),
+        Err(e) => return denied(&page, &e),
     };
     let mut rows = Vec::with_capacity(entries.len());
     let mut names: std::collections::HashMap<String, String> = Default::default();
@@ -288,5 +321,11 @@ mod tests {
         assert_eq!(identifier_of(" 11010519491231002x ").unwrap().1, "11010519491231002X");
         assert!(identifier_of("张三").is_none());
         assert!(identifier_of(&format!("{code}0")).is_none(), "65 hex digits are not a health code");
+        assert_eq!(identifier_of("１１０１０５１９４９１２３１００２Ｘ").unwrap().1, "11010519491231002X", "full-width input");
+        assert!(
+            identifier_of("440106199003071２3").is_none() || identifier_of("440106199003071２3").is_some(),
+            "no panic on mixed widths"
+        );
+        assert!(identifier_of("44010619900307123张").is_none());
     }
 }

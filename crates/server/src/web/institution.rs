@@ -2,7 +2,7 @@
 //! to fix (the corrected resource goes through the same pipeline as any submission), its
 //! reconciliation results, the work orders on its desk, and its API keys.
 
-use super::{Page, error_page, render, short_time};
+use super::{Page, error_page, render, short_time, unavailable};
 use crate::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -48,7 +48,7 @@ async fn overview(State(state): State<Arc<AppState>>, page: Page) -> Response {
     let mine = [code.clone()];
     let (rows, open) = match tokio::try_join!(state.store.quality(&q), state.store.open_returns_summary(Some(&mine), now)) {
         Ok(x) => x,
-        Err(e) => return error_page(&page, StatusCode::INTERNAL_SERVER_ERROR, &format!("暂时无法读取：{e}")),
+        Err(e) => return unavailable(&page, &format!("{e}")),
     };
     let mut t = QualityCounts::default();
     rows.iter().for_each(|r| t.add(r));
@@ -89,7 +89,7 @@ async fn returns(State(state): State<Arc<AppState>>, page: Page) -> Response {
     let filter = ReturnFilter { institution: Some(code), status: Some("open".into()), limit: 200, ..Default::default() };
     let list = match state.store.returns(&filter).await {
         Ok(l) => l,
-        Err(e) => return error_page(&page, StatusCode::INTERNAL_SERVER_ERROR, &format!("暂时无法读取：{e}")),
+        Err(e) => return unavailable(&page, &format!("{e}")),
     };
     let lines: Vec<ReturnLine> = list
         .into_iter()
@@ -115,7 +115,7 @@ async fn reconciliation(State(state): State<Arc<AppState>>, page: Page) -> Respo
     };
     let list = match state.store.reconciliations(Some(&[code]), None, 100).await {
         Ok(l) => l,
-        Err(e) => return error_page(&page, StatusCode::INTERNAL_SERVER_ERROR, &format!("暂时无法读取：{e}")),
+        Err(e) => return unavailable(&page, &format!("{e}")),
     };
     let rows: Vec<serde_json::Value> = list
         .iter()
@@ -143,7 +143,7 @@ async fn work_orders(State(state): State<Arc<AppState>>, page: Page) -> Response
     let filter = WorkOrderFilter { institution: Some(code), limit: 100, ..Default::default() };
     let orders = match state.store.work_orders(&filter).await {
         Ok(o) => o,
-        Err(e) => return error_page(&page, StatusCode::INTERNAL_SERVER_ERROR, &format!("暂时无法读取：{e}")),
+        Err(e) => return unavailable(&page, &format!("{e}")),
     };
     let now = Timestamp::now();
     let mut views = Vec::with_capacity(orders.len());
@@ -161,7 +161,7 @@ async fn keys(State(state): State<Arc<AppState>>, page: Page) -> Response {
     };
     let list = match state.store.api_keys_of(&code).await {
         Ok(l) => l,
-        Err(e) => return error_page(&page, StatusCode::INTERNAL_SERVER_ERROR, &format!("暂时无法读取：{e}")),
+        Err(e) => return unavailable(&page, &format!("{e}")),
     };
     let rows: Vec<serde_json::Value> = list
         .iter()

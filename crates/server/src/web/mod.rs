@@ -113,7 +113,14 @@ fn nav(role: Role, here: &str) -> Vec<NavItem> {
             ("/institution/work-orders", "工单"),
             ("/institution/keys", "接口密钥"),
         ],
-        Role::ProvincialOperator | Role::CityOperator | Role::Auditor => &[
+        Role::CityOperator => &[
+            ("/operator", "监测"),
+            ("/operator/institutions", "机构"),
+            ("/operator/work-orders", "工单"),
+            ("/operator/reports", "评估报告"),
+            ("/operator/ledger", "账本"),
+        ],
+        Role::ProvincialOperator | Role::Auditor => &[
             ("/operator", "监测"),
             ("/operator/institutions", "机构"),
             ("/operator/work-orders", "工单"),
@@ -189,6 +196,23 @@ pub(crate) fn error_page(page: &Page, status: StatusCode, message: &str) -> Resp
     let mut r = render("error.html", context! { message => message, ..page.frame("出错了", "") });
     *r.status_mut() = status;
     r
+}
+
+/// The store or a service failed: a plain message on the page, the details in the log only.
+pub(crate) fn unavailable(page: &Page, detail: &str) -> Response {
+    tracing::warn!(error = detail, "page not served");
+    error_page(page, StatusCode::INTERNAL_SERVER_ERROR, "暂时无法读取，请稍后再试。")
+}
+
+/// A read the policy refused, or that failed, in the reader's words.
+pub(crate) fn denied(page: &Page, e: &tongdang_access::AccessError) -> Response {
+    use tongdang_access::AccessError;
+    match e {
+        AccessError::Denied(_) => error_page(page, StatusCode::FORBIDDEN, "您没有调阅这份档案的权限。"),
+        AccessError::NotFound(_) | AccessError::Moved(_) => error_page(page, StatusCode::NOT_FOUND, "没有找到这份档案。"),
+        AccessError::BadCursor => error_page(page, StatusCode::BAD_REQUEST, "翻页链接已失效，请从第一页开始。"),
+        AccessError::Store(e) => unavailable(page, &e.to_string()),
+    }
 }
 
 /// Days and times as pages show them: `2024-10-01 08:00` in CST.

@@ -4,7 +4,7 @@
 //! work orders, evaluation reports to generate and download, emergency accesses, and the
 //! ledger's latest checkpoint. A city operator sees its city.
 
-use super::{Page, error_page, render, short_time};
+use super::{Page, error_page, render, short_time, unavailable};
 use crate::AppState;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -53,19 +53,30 @@ async fn dashboard(State(state): State<Arc<AppState>>, page: Page) -> Response {
     let (from, to) = (Timestamp(now.0 - 29 * 86_400_000_000).cst_day(), now.cst_day());
     let (rollups, states, rollout) = match tokio::try_join!(
         async { state.store.quality_rollups(from, to).await.map_err(|e| e.to_string()) },
-        async { state.store.work_order_counts().await.map_err(|e| e.to_string()) },
+        async {
+            // A city operator counts its city's orders; the province all of them.
+            match city {
+                None => state.store.work_order_counts().await.map_err(|e| e.to_string()),
+                Some(c) => {
+                    let filter = WorkOrderFilter { city: Some(c.code().to_string()), limit: 100_000, ..Default::default() };
+                    let mut counts: BTreeMap<String, i64> = BTreeMap::new();
+                    for o in state.store.work_orders(&filter).await.map_err(|e| e.to_string())? {
+                        *counts.entry(o.state).or_default() += 1;
+                    }
+                    Ok(counts.into_iter().collect())
+                }
+            }
+        },
         async { crate::api_reports::rollout_of(&state, city).await.map_err(|e| format!("{e:?}")) },
     ) {
         Ok(x) => x,
-        Err(e) => return error_page(&page, StatusCode::INTERNAL_SERVER_ERROR, &format!("暂时无法读取：{e}")),
+        Err(e) => return unavailable(&page, &e),
     };
     let rollups: Vec<&QualityCounts> = rollups.iter().filter(|r| city.is_none_or(|c| city_of(&r.city) == Some(c))).collect();
     // Volume per day, and quality per city, over the last 30 days.
     let mut by_day: BTreeMap<i32, i64> = BTreeMap::new();
-    let mut day = from;
-    while day <= to {
-        by_day.insert(day, 0);
-        day = Timestamp(Timestamp::cst_day_start(day).map_or(i64::MAX - 1, |t| t.0) + 86_400_000_000).cst_day();
+    for back in (0..30).rev() {
+        by_day.insert(Timestamp(now.0 - back * 86_400_000_000).cst_day(), 0);
     }
     let mut by_city: BTreeMap<City, QualityCounts> = BTreeMap::new();
     let mut total = QualityCounts::default();
@@ -133,7 +144,7 @@ async fn institutions(State(state): State<Arc<AppState>>, page: Page, Query(q): 
     let city = home.or(asked);
     let list = match crate::api_reports::rollout_of(&state, city).await {
         Ok((_, l)) => l,
-        Err(e) => return error_page(&page, StatusCode::INTERNAL_SERVER_ERROR, &format!("暂时无法读取：{e:?}")),
+        Err(e) => return unavailable(&page, &format!("{e:?}")),
     };
     let cities: Vec<(&str, &str)> = City::ALL.iter().map(|c| (c.code(), c.label_zh())).collect();
     render(
@@ -153,7 +164,7 @@ async fn work_orders(State(state): State<Arc<AppState>>, page: Page) -> Response
     let filter = WorkOrderFilter { city: city.map(|c| c.code().to_string()), limit: 200, ..Default::default() };
     let orders = match state.store.work_orders(&filter).await {
         Ok(o) => o,
-        Err(e) => return error_page(&page, StatusCode::INTERNAL_SERVER_ERROR, &format!("暂时无法读取：{e}")),
+        Err(e) => return unavailable(&page, &format!("{e}")),
     };
     let now = Timestamp::now();
     let mut views = Vec::with_capacity(orders.len());
@@ -171,7 +182,7 @@ async fn reports(State(state): State<Arc<AppState>>, page: Page) -> Response {
     let scopes: Option<Vec<String>> = city.map(|c| vec![c.area_code().to_string(), tongdang_store::PROVINCE_SCOPE.to_string()]);
     let list = match state.store.reports(None, scopes.as_deref(), 200).await {
         Ok(l) => l,
-        Err(e) => return error_page(&page, StatusCode::INTERNAL_SERVER_ERROR, &format!("暂时无法读取：{e}")),
+        Err(e) => return unavailable(&page, &format!("{e}")),
     };
     let rows: Vec<serde_json::Value> = list
         .iter()
@@ -196,27 +207,26 @@ async fn reports(State(state): State<Arc<AppState>>, page: Page) -> Response {
 }
 
 async fn emergencies(State(state): State<Arc<AppState>>, page: Page) -> Response {
-    let city = match scope(&state, &page).await {
-        Ok(c) => c,
+    match scope(&state, &page).await {
+        Ok(None) => {}
+        Ok(Some(_)) => {
+            return error_page(&page, StatusCode::FORBIDDEN, "紧急调阅由调阅机构复核，全省情况由省级运营和审计人员监督。");
+        }
         Err(r) => return *r,
-    };
+    }
+    // Who read whose record in an emergency is itself a disclosure: it is audited.
+    let mut event = tongdang_store::AuditEvent::new("read.emergency-list", &page.caller.actor, "allowed");
+    event.detail = serde_json::json!({ "role": page.caller.role.code() }).to_string();
+    if let Err(e) = state.store.append_events(&[event]).await {
+        return unavailable(&page, &e.to_string());
+    }
     let filter = GrantFilter { channel: Some("emergency".into()), limit: 200, ..Default::default() };
     let list = match state.store.grants(&filter).await {
         Ok(l) => l,
-        Err(e) => return error_page(&page, StatusCode::INTERNAL_SERVER_ERROR, &format!("暂时无法读取：{e}")),
+        Err(e) => return unavailable(&page, &format!("{e}")),
     };
     let mut rows = Vec::new();
     for g in &list {
-        if let Some(c) = city {
-            let code = tongdang_core::InstitutionCode::new(&g.institution).ok();
-            let inst = match code {
-                Some(code) => state.store.institution(&code).await.ok().flatten(),
-                None => None,
-            };
-            if inst.is_none_or(|i| i.city != c) {
-                continue;
-            }
-        }
         let view = crate::api_grants::view_for(&state, g, false).await;
         rows.push(view);
     }
@@ -232,7 +242,7 @@ async fn ledger(State(state): State<Arc<AppState>>, page: Page) -> Response {
     }
     let checkpoints = match state.store.checkpoints(None, 10).await {
         Ok(c) => c,
-        Err(e) => return error_page(&page, StatusCode::INTERNAL_SERVER_ERROR, &format!("暂时无法读取：{e}")),
+        Err(e) => return unavailable(&page, &format!("{e}")),
     };
     let rows: Vec<serde_json::Value> = checkpoints
         .iter()

@@ -4,7 +4,7 @@
 //! resident has passed it.
 
 use super::describe::{EntryView, describe};
-use super::{Page, error_page, render, short_time};
+use super::{Page, denied, error_page, render, short_time, unavailable};
 use crate::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -87,7 +87,7 @@ async fn timeline(State(state): State<Arc<AppState>>, page: Page, Query(q): Quer
     let result = state.reader.timeline(&page.caller.requester(), person, &filter).await;
     let page_of = match result {
         Ok(p) => p,
-        Err(e) => return error_page(&page, StatusCode::FORBIDDEN, &format!("无法读取档案：{e}")),
+        Err(e) => return denied(&page, &e),
     };
     let mut lines = Vec::with_capacity(page_of.entries.len());
     for e in &page_of.entries {
@@ -104,10 +104,10 @@ async fn timeline(State(state): State<Arc<AppState>>, page: Page, Query(q): Quer
     }
     let categories: Vec<(&str, &str)> = Category::ALL.iter().map(|c| (c.code(), c.label_zh())).collect();
     let more = page_of.next_cursor.map(|c| {
-        let mut href = format!("/me?cursor={c}");
+        let mut href = format!("/me?cursor={}", super::urlencode(&c));
         for (k, v) in [("category", &q.category), ("from", &q.from), ("to", &q.to)] {
             if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-                href.push_str(&format!("&{k}={v}"));
+                href.push_str(&format!("&{k}={}", super::urlencode(v)));
             }
         }
         href
@@ -208,7 +208,7 @@ async fn history(State(state): State<Arc<AppState>>, page: Page) -> Response {
     };
     let events = match state.store.audit_events(Some(person), None, 100).await {
         Ok(e) => e,
-        Err(e) => return error_page(&page, StatusCode::INTERNAL_SERVER_ERROR, &format!("暂时无法读取：{e}")),
+        Err(e) => return unavailable(&page, &format!("{e}")),
     };
     let mut lines = Vec::new();
     for e in &events {
@@ -232,7 +232,7 @@ async fn reports(State(state): State<Arc<AppState>>, page: Page) -> Response {
     let filter = WorkOrderFilter { raiser_account: Some(page.caller.account.unwrap_or(-1)), limit: 100, ..Default::default() };
     let orders = match state.store.work_orders(&filter).await {
         Ok(o) => o,
-        Err(e) => return error_page(&page, StatusCode::INTERNAL_SERVER_ERROR, &format!("暂时无法读取：{e}")),
+        Err(e) => return unavailable(&page, &format!("{e}")),
     };
     let now = Timestamp::now();
     let mut views = Vec::with_capacity(orders.len());

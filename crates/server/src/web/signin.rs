@@ -13,7 +13,12 @@ pub(crate) struct Next {
 
 /// Only a path of this site: never send someone elsewhere after signing in.
 fn local(next: Option<String>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\')).unwrap_or_default()
+    // Browsers drop tabs and newlines from URLs ("/\t/evil" becomes "//evil"): refuse any
+    // whitespace or control character, backslashes and scheme-relative starts.
+    next.filter(|n| {
+        n.starts_with('/') && !n.starts_with("//") && !n.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+    })
+    .unwrap_or_default()
 }
 
 pub(crate) async fn page(Query(q): Query<Next>) -> Response {
@@ -25,7 +30,7 @@ mod tests {
     #[test]
     fn next_stays_on_this_site() {
         assert_eq!(super::local(Some("/me?x=1".into())), "/me?x=1");
-        for bad in ["//evil.example/", "https://evil.example/", "/\\evil", "me"] {
+        for bad in ["//evil.example/", "https://evil.example/", "/\\evil", "me", "/\t/evil.example", "/\n/evil"] {
             assert_eq!(super::local(Some(bad.into())), "", "{bad}");
         }
     }

@@ -83,7 +83,9 @@ async fn resident_portal(store: Arc<ProtectedStore>, backend: &str) {
     let pid = PersonId(person.parse().unwrap());
     accounts.create(PHONE, HOSTILE_NAME, PASSWORD, Role::Resident, None, None, Some(pid)).await.unwrap();
     accounts.create("doctor", "李医生", PASSWORD, Role::Clinician, Some(CODE), Some("心内科"), None).await.unwrap();
+    accounts.create("gd-ops", "省运营", PASSWORD, Role::ProvincialOperator, None, None, None).await.unwrap();
     let doctor = s.token("doctor", PASSWORD).await;
+    let operator = s.token("gd-ops", PASSWORD).await;
     let photo = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(photo.path(), PHOTO).unwrap();
     run_scenario(
@@ -94,6 +96,7 @@ async fn resident_portal(store: Arc<ProtectedStore>, backend: &str) {
             ("RESIDENT_PHONE", PHONE.into()),
             ("RESIDENT_NAME", HOSTILE_NAME.into()),
             ("DOCTOR_TOKEN", doctor),
+            ("OPERATOR_TOKEN", operator),
             ("PERSON", person),
             ("HOSPITAL", NAME.into()),
             ("FACE_PHOTO", photo.path().display().to_string()),
@@ -275,7 +278,7 @@ async fn every_page_renders_for_its_roles(store: Arc<ProtectedStore>) {
         ("13812345678", resident.to_vec()),
         ("doctor", [clinician.to_vec(), vec![clinic_record.as_str()]].concat()),
         ("officer", institution_pages.to_vec()),
-        ("gz-ops", operator.to_vec()),
+        ("gz-ops", operator.iter().copied().filter(|p| *p != "/operator/emergencies").collect()),
         ("gd-ops", operator.to_vec()),
         ("auditor", operator.to_vec()),
     ] {

@@ -42,6 +42,11 @@
     return out;
   };
   const homeOf = (role) => ({ resident: "/me", clinician: "/clinic", "institution-admin": "/institution", "provincial-operator": "/operator", "city-operator": "/operator", auditor: "/operator" }[role] || "/");
+  // Only ever to a page of this site, whatever `next` says.
+  const go = (next, fallback) => {
+    const u = new URL(next || fallback, location.origin);
+    location.assign(u.origin === location.origin ? u.pathname + u.search + u.hash : fallback);
+  };
   async function busy(button, work) {
     if (button) button.disabled = true;
     try { await work(); } finally { if (button) button.disabled = false; }
@@ -57,9 +62,9 @@
         try {
           const f = fields(form);
           const body = { login: f.login, kind: "web" };
-          if (form.dataset.signin === "code") body.code = f.code; else body.password = f.password;
+          if (form.dataset.signin === "code") body.code = f.code || ""; else body.password = f.password || "";
           const r = await call("POST", "/api/v1/auth/sign-in", body);
-          location.assign(form.dataset.next || homeOf(r.account.role));
+          go(form.dataset.next, homeOf(r.account.role));
         } catch (e) { say(error, e.message); }
       });
     } else if (form.dataset.api) {
@@ -69,7 +74,7 @@
         try {
           const body = Object.assign(fields(form), JSON.parse(form.dataset.extra || "{}"));
           await call(form.dataset.method || "POST", form.dataset.api, body);
-          if (form.dataset.next) location.assign(form.dataset.next); else location.reload();
+          if (form.dataset.next) go(form.dataset.next, "/home"); else location.reload();
         } catch (e) { say(error, e.message); }
       });
     } else if (form.dataset.raw) {
@@ -104,7 +109,7 @@
           let binary = "";
           for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
           await call("POST", "/api/v1/me/face-verification", { photo: btoa(binary) });
-          location.assign(form.dataset.next || "/me");
+          go(form.dataset.next, "/me");
         } catch (e) { say(error, e.message); }
       });
     }
@@ -136,7 +141,18 @@
           await call("POST", "/api/v1/auth/sms-code", { login: phone });
           say(error, "");
           el.textContent = "验证码已发送";
+          const live = form.querySelector("[data-status]");
+          if (live) live.textContent = "验证码已发送到您的手机，5分钟内有效。";
           form.querySelector('input[name="code"]').focus();
+          // One code a minute: the button waits, counting down.
+          let left = 60;
+          const tick = setInterval(() => {
+            left -= 1;
+            el.disabled = left > 0;
+            el.textContent = left > 0 ? `${left}秒后可重新获取` : "重新获取验证码";
+            if (left <= 0) clearInterval(tick);
+          }, 1000);
+          setTimeout(() => { el.disabled = true; }, 0);
         } catch (e) { say(error, e.message); }
       });
     } else if (el.dataset.action) {
