@@ -119,7 +119,10 @@
   const waiting = document.querySelector("[data-wait-request]");
   if (waiting) {
     const id = waiting.dataset.waitRequest;
+    const started = Date.now();
     const timer = setInterval(async () => {
+      // A request left unanswered for ten minutes: stop asking; the page says so.
+      if (Date.now() - started > 600000) { clearInterval(timer); say(waiting.querySelector(".error"), "患者暂未回应，请稍后刷新或改用短信验证码授权。"); return; }
       try {
         const g = await call("GET", `/api/v1/access-requests/${encodeURIComponent(id)}`);
         if (g.status === "active") { clearInterval(timer); location.assign(location.pathname); }
