@@ -50,7 +50,7 @@ try {
   page = await openPage(browser, { width: 1366, height: 900 });
   await signIn(page, "gd-ops");
   await page.waitForURL(`${BASE}/operator`);
-  assert.equal(await page.locator(".charts svg").count(), 3, "volume, acceptance and timeliness charts");
+  assert.equal(await page.locator(".charts svg").count(), 4, "volume, work orders, acceptance and timeliness charts");
   const rollout = await page.locator("table.dense").innerText();
   assert.ok(rollout.includes("广州市"), rollout);
   await shot(page, "31-operator-dashboard");

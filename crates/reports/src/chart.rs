@@ -204,8 +204,8 @@ pub fn volume_chart(title: &str, labels: &[String], values: &[i64]) -> Chart {
             color: PALETTE[0],
         });
     }
-    // About six labels whatever the number of bars.
-    let every = (labels.len() / 6).max(1);
+    // About eight labels whatever the number of bars.
+    let every = labels.len().div_ceil(8).max(1);
     for (i, l) in labels.iter().enumerate().filter(|(i, _)| i % every == 0) {
         shapes.push(text(left + slot * (i as f32 + 0.5), top + ph + 14.0, 8.0, Anchor::Middle, l.clone()));
     }

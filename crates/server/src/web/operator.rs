@@ -103,8 +103,17 @@ async fn dashboard(State(state): State<Arc<AppState>>, page: Page) -> Response {
         .iter()
         .map(|c| (c.label_zh().to_string(), by_city.get(c).and_then(|q| share(q.late, q.received)).map(|v| v * 100.0)))
         .collect();
+    let state_labels: Vec<(String, i64)> = states
+        .into_iter()
+        .map(|(s, n)| (tongdang_workorders::State::parse(&s).map_or(s.clone(), |st| st.label_zh().to_string()), n))
+        .collect();
     let charts = [
         chart::volume_chart("近30天每日上报量", &labels, &volumes),
+        chart::volume_chart(
+            "工单（按状态）",
+            &state_labels.iter().map(|(l, _)| l.clone()).collect::<Vec<_>>(),
+            &state_labels.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+        ),
         chart::bar_chart("各地市接收率（%，近30天）", &acceptance),
         chart::bar_chart("各地市及时性（%，近30天）", &timeliness),
     ];
@@ -115,10 +124,6 @@ async fn dashboard(State(state): State<Arc<AppState>>, page: Page) -> Response {
         ("退回", total.returned.to_string()),
         ("接收率", share(total.received - total.accepted, total.received).map_or("—".into(), |v| format!("{:.1}%", v * 100.0))),
     ];
-    let state_labels: Vec<(String, i64)> = states
-        .into_iter()
-        .map(|(s, n)| (tongdang_workorders::State::parse(&s).map_or(s.clone(), |st| st.label_zh().to_string()), n))
-        .collect();
     render(
         "operator/dashboard.html",
         context! {
