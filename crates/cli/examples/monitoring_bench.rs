@@ -5,8 +5,7 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tongdang_core::{InstitutionCode, Role, Timestamp};
 use tongdang_store::{Store, WorkOrderFilter};
 use tongdang_workorders::{Deadlines, NewOrder, Origin, Party, WorkOrders};
@@ -43,20 +42,9 @@ async fn main() -> anyhow::Result<()> {
         println!("raised {} work orders in {:.1} s", ORDERS - have, started.elapsed().as_secs_f64());
     }
     let open = store.work_orders(&WorkOrderFilter { limit: 1, ..Default::default() }).await?.len();
-    let state = Arc::new(tongdang_server::AppState::new(store.clone()));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let addr = listener.local_addr()?;
-    drop(listener);
-    let options = tongdang_server::ServeOptions { listen: addr, tls: None, checkpoint_interval: Duration::from_secs(3600) };
-    tokio::spawn(tongdang_server::serve(state, options));
+    let base = common::serve(store.clone()).await?;
     let client = reqwest::Client::builder().no_proxy().build()?;
-    let url = format!("http://{addr}/metrics");
-    for _ in 0..50 {
-        if client.get(&url).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let url = format!("{base}/metrics");
     let mut times = Vec::new();
     for _ in 0..100 {
         let t = Instant::now();

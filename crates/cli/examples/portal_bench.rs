@@ -6,8 +6,7 @@
 
 mod common;
 
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tongdang_access::signin::Accounts;
 use tongdang_core::Role;
 use tongdang_store::Store;
@@ -26,20 +25,8 @@ async fn main() -> anyhow::Result<()> {
     let _ = accounts
         .create("portal-bench-doctor", "基准医生", password, Role::Clinician, Some(institution), Some("全科医学科"), None)
         .await;
-    let state = Arc::new(tongdang_server::AppState::new(store.clone()));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    let addr = listener.local_addr()?;
-    drop(listener);
-    let options = tongdang_server::ServeOptions { listen: addr, tls: None, checkpoint_interval: Duration::from_secs(3600) };
-    tokio::spawn(tongdang_server::serve(state, options));
+    let base = common::serve(store.clone()).await?;
     let client = reqwest::Client::builder().no_proxy().build()?;
-    let base = format!("http://{addr}");
-    for _ in 0..50 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     // Today's appointment at INSTITUTION for every sampled person, posted by the city's booking
     // platform with the resident's consent: the grant the record view reads under.
     let booking = tongdang_core::InstitutionCode::new("GZ-BOOKING")?;

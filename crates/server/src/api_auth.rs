@@ -37,6 +37,21 @@ fn web() -> String {
     "web".into()
 }
 
+/// Sign-in attempts and code requests are limited per client address before any work is done.
+fn per_address(state: &AppState, extensions: &axum::http::Extensions) -> Result<(), ApiError> {
+    let client = extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map_or("unknown".to_string(), |c| c.0.ip().to_string());
+    state.sign_in_limits.take(&client).map_err(|q| {
+        ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many sign-in attempts; retry in {} s", q.retry_after_secs),
+        )
+        .retry_after(q.retry_after_secs)
+    })
+}
+
 fn sign_in_error(e: SignInError) -> ApiError {
     match e {
         SignInError::Rejected => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", e.to_string()),
@@ -78,17 +93,7 @@ pub(crate) async fn sms_code(
     extensions: axum::http::Extensions,
     body: Result<Json<CodeRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<CodeSent>), ApiError> {
-    let client = extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map_or("unknown".to_string(), |c| c.0.ip().to_string());
-    if let Err(q) = state.sign_in_limits.take(&client) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many requests; retry in {} s", q.retry_after_secs),
-        )
-        .retry_after(q.retry_after_secs));
-    }
+    per_address(&state, &extensions)?;
     let Json(req) = body.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.body_text()))?;
     state.accounts.send_code(&req.login, state.authorizations.channels().sms.as_ref()).await.map_err(sign_in_error)?;
     Ok((
@@ -146,18 +151,7 @@ pub(crate) async fn sign_in(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    // Attempts are limited per client address before any work is done.
-    let client = extensions
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map_or("unknown".to_string(), |c| c.0.ip().to_string());
-    if let Err(q) = state.sign_in_limits.take(&client) {
-        return Err(ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("too many sign-in attempts; retry in {} s", q.retry_after_secs),
-        )
-        .retry_after(q.retry_after_secs));
-    }
+    per_address(&state, &extensions)?;
     // JSON only: a form another site posts cannot sign a visitor in (login CSRF), since a
     // cross-site JSON request needs a CORS preflight this server never grants.
     let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
