@@ -83,6 +83,7 @@ try {
   assert.equal(ask.status, 201, JSON.stringify(ask.data));
   await page.getByRole("link", { name: "授权请求" }).click();
   await page.getByRole("button", { name: "同意" }).waitFor();
+  assert.ok((await page.locator(".card").first().innerText()).includes("范围：全部档案"), "categories in Chinese");
   await shot(page, "07-requests");
   await page.getByRole("button", { name: "同意" }).click();
   await page.getByText("没有待处理的授权请求。").waitFor();

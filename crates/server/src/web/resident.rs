@@ -185,10 +185,15 @@ async fn requests(State(state): State<Arc<AppState>>, page: Page) -> Response {
     match grant_views(&state, &page, Some(Status::Requested)).await {
         Ok(list) => render(
             "resident/requests.html",
-            context! { requests => Serde(&list), ..page.frame("待处理的授权请求", "/me/requests") },
+            context! { requests => Serde(&list), labels => category_labels(), ..page.frame("待处理的授权请求", "/me/requests") },
         ),
         Err(r) => *r,
     }
+}
+
+/// Category codes as residents read them (`all` for a whole record).
+fn category_labels() -> std::collections::BTreeMap<&'static str, &'static str> {
+    Category::ALL.iter().map(|c| (c.code(), c.label_zh())).chain([("all", "全部档案")]).collect()
 }
 
 async fn grants(State(state): State<Arc<AppState>>, page: Page) -> Response {
@@ -196,7 +201,10 @@ async fn grants(State(state): State<Arc<AppState>>, page: Page) -> Response {
         return *r;
     }
     match grant_views(&state, &page, None).await {
-        Ok(list) => render("resident/grants.html", context! { grants => Serde(&list), ..page.frame("我的授权", "/me/grants") }),
+        Ok(list) => render(
+            "resident/grants.html",
+            context! { grants => Serde(&list), labels => category_labels(), ..page.frame("我的授权", "/me/grants") },
+        ),
         Err(r) => *r,
     }
 }
