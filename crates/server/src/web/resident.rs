@@ -116,7 +116,7 @@ async fn timeline(State(state): State<Arc<AppState>>, page: Page, Query(q): Quer
         "resident/timeline.html",
         context! {
             lines => Serde(&lines), categories => categories, category => category.unwrap_or_default(),
-            from => q.from.unwrap_or_default(), to => q.to.unwrap_or_default(), more => more,
+            from => q.from.unwrap_or_default(), to => q.to.unwrap_or_default(), more => more, paged => q.cursor.is_some(),
             ..page.frame("我的健康档案", "/me")
         },
     )
@@ -209,12 +209,20 @@ async fn grants(State(state): State<Arc<AppState>>, page: Page) -> Response {
     }
 }
 
-async fn history(State(state): State<Arc<AppState>>, page: Page) -> Response {
+#[derive(Deserialize)]
+pub(crate) struct Before {
+    before: Option<i64>,
+}
+
+/// Events per page of the access history.
+const HISTORY_PAGE: u32 = 100;
+
+async fn history(State(state): State<Arc<AppState>>, page: Page, Query(q): Query<Before>) -> Response {
     let person = match gate(&page, "/me/history") {
         Ok(p) => p,
         Err(r) => return *r,
     };
-    let events = match state.store.audit_events(Some(person), None, 100).await {
+    let events = match state.store.audit_events(Some(person), q.before, HISTORY_PAGE).await {
         Ok(e) => e,
         Err(e) => return unavailable(&page, &format!("{e}")),
     };
@@ -230,7 +238,12 @@ async fn history(State(state): State<Arc<AppState>>, page: Page) -> Response {
             lines.push(l);
         }
     }
-    render("resident/history.html", context! { lines => Serde(&lines), ..page.frame("谁看过我的档案", "/me/history") })
+    let more =
+        (events.len() == HISTORY_PAGE as usize).then(|| events.last().map(|e| format!("/me/history?before={}", e.id))).flatten();
+    render(
+        "resident/history.html",
+        context! { lines => Serde(&lines), more => more, newest => q.before.is_some(), ..page.frame("谁看过我的档案", "/me/history") },
+    )
 }
 
 async fn reports(State(state): State<Arc<AppState>>, page: Page) -> Response {

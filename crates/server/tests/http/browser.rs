@@ -301,6 +301,19 @@ async fn every_page_renders_for_its_roles(store: Arc<ProtectedStore>) {
                 assert_eq!(status, StatusCode::FORBIDDEN, "{login} may not open {page}");
             }
         }
+        if login == "13812345678" {
+            // Paging back past the oldest event: an empty page with the way back.
+            let body = client
+                .get(format!("{}/me/history?before=1", s.url))
+                .header("cookie", &cookie)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(body.contains("没有更早的记录。") && body.contains("回到最新"), "{body}");
+        }
         if login == "doctor" {
             let body = client
                 .get(format!("{}{clinic_record}", s.url))
