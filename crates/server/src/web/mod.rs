@@ -160,7 +160,15 @@ impl FromRequestParts<Arc<AppState>> for Page {
         let next = parts.uri.path_and_query().map_or("/", |p| p.as_str()).to_string();
         let to_sign_in = || Redirect::to(&format!("/signin?next={}", urlencode(&next))).into_response();
         let Some(token) = crate::auth::cookie(parts, SESSION_COOKIE) else { return Err(to_sign_in()) };
-        let caller = crate::auth::session_caller(token, state, true).await.map_err(|_| to_sign_in())?;
+        let caller = match crate::auth::session_caller(token, state, true).await {
+            Ok(c) => c,
+            // The store did not answer: say so, rather than look like a sign-out.
+            Err(crate::auth::AuthFailure::Internal(e)) => {
+                tracing::warn!(error = %e, "session not read");
+                return Err((StatusCode::SERVICE_UNAVAILABLE, Html("<!doctype html><html lang=\"zh-CN\"><meta charset=\"utf-8\"><title>通档</title><p>系统暂时不可用，请稍后再试。</p></html>".to_string())).into_response());
+            }
+            Err(_) => return Err(to_sign_in()),
+        };
         let Credential::Cookie { csrf, .. } = &caller.credential else { return Err(to_sign_in()) };
         let csrf = csrf.clone();
         Ok(Page { caller, csrf })
