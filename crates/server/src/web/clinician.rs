@@ -21,7 +21,7 @@ use tongdang_access::{AccessError, TimelineFilter};
 use tongdang_core::{Category, PersonId, Role};
 
 pub(crate) fn router() -> axum::Router<Arc<AppState>> {
-    axum::Router::new().route("/clinic", get(search)).route("/clinic/patients/{id}", get(record))
+    axum::Router::new().route("/clinic", get(search_page).post(search)).route("/clinic/patients/{id}", get(record))
 }
 
 fn clinician(page: &Page) -> Result<(), Box<Response>> {
@@ -85,11 +85,26 @@ fn patient_line(person: PersonId, p: &Value) -> PatientLine {
     }
 }
 
+/// A search, posted (an ID number or a name never goes into a URL, a browser's history or a
+/// proxy's log), with the session's CSRF token as a form field.
 #[derive(Deserialize, Default)]
 pub(crate) struct SearchQuery {
     q: Option<String>,
     name: Option<String>,
     birthdate: Option<String>,
+    csrf: Option<String>,
+}
+
+async fn search_page(State(state): State<Arc<AppState>>, page: Page) -> Response {
+    search_with(&state, page, SearchQuery::default()).await
+}
+
+async fn search(State(state): State<Arc<AppState>>, page: Page, axum::Form(q): axum::Form<SearchQuery>) -> Response {
+    let sent = q.csrf.as_deref().unwrap_or("");
+    if !tongdang_access::signin::constant_time_eq(sent.as_bytes(), page.csrf.as_bytes()) {
+        return error_page(&page, StatusCode::FORBIDDEN, "页面已过期，请刷新后重新查找。");
+    }
+    search_with(&state, page, q).await
 }
 
 /// What the search box holds: a health code (64 hex, possibly inside scanned QR text), an ID
@@ -125,7 +140,7 @@ fn identifier_of(q: &str) -> Option<(&'static str, String)> {
     None
 }
 
-async fn search(State(state): State<Arc<AppState>>, page: Page, Query(q): Query<SearchQuery>) -> Response {
+async fn search_with(state: &AppState, page: Page, q: SearchQuery) -> Response {
     if let Err(r) = clinician(&page) {
         return *r;
     }

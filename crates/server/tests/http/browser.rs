@@ -256,7 +256,7 @@ async fn every_page_renders_for_its_roles(store: Arc<ProtectedStore>) {
     }
     store.set_face_verified(accounts_id(&store, "13812345678").await, tongdang_core::Timestamp::now()).await.unwrap();
     let resident = ["/me", "/me/requests", "/me/grants", "/me/history", "/me/reports", "/me/verify"];
-    let clinician = ["/clinic", "/clinic?q=11010519491231002X", "/clinic?name=张三&birthdate=1990-03-07"];
+    let clinician = ["/clinic"];
     let institution_pages =
         ["/institution", "/institution/returns", "/institution/reconciliation", "/institution/work-orders", "/institution/keys"];
     let operator = [
@@ -290,6 +290,7 @@ async fn every_page_renders_for_its_roles(store: Arc<ProtectedStore>) {
             .unwrap();
         assert_eq!(signed.status(), StatusCode::OK);
         let cookie = signed.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_string();
+        let csrf = signed.json::<serde_json::Value>().await.unwrap()["csrf"].as_str().unwrap().to_string();
         for page in resident.iter().chain(&clinician).chain(&institution_pages).chain(&operator) {
             let r = client.get(format!("{}{page}", s.url)).header("cookie", &cookie).send().await.unwrap();
             let status = r.status();
@@ -315,6 +316,16 @@ async fn every_page_renders_for_its_roles(store: Arc<ProtectedStore>) {
             assert!(body.contains("没有更早的记录。") && body.contains("回到最新"), "{body}");
         }
         if login == "doctor" {
+            // Searches are posted with the session's CSRF token: identifiers stay out of URLs.
+            let post = |form: Vec<(&'static str, String)>| {
+                let (client, url, cookie) = (client.clone(), format!("{}/clinic", s.url), cookie.clone());
+                async move { client.post(url).header("cookie", cookie).form(&form).send().await.unwrap() }
+            };
+            let found = post(vec![("q", NATIONAL_ID.to_string()), ("csrf", csrf.clone())]).await;
+            assert_eq!(found.status(), StatusCode::OK);
+            assert!(found.text().await.unwrap().contains("打开档案"), "the patient is found by ID number");
+            let forged = post(vec![("q", NATIONAL_ID.to_string()), ("csrf", "0".repeat(64))]).await;
+            assert_eq!(forged.status(), StatusCode::FORBIDDEN, "a search without the session's token is refused");
             let body = client
                 .get(format!("{}{clinic_record}", s.url))
                 .header("cookie", &cookie)
