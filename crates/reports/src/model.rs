@@ -268,7 +268,7 @@ pub fn build(input: &ReportInput) -> Report {
     for w in &input.work_orders {
         if let Some(city) = in_scope(&w.source, &w.city) {
             quality.entry(w.source.clone()).or_insert_with(|| (city, QualityCounts::default()));
-            score::add_orders(orders.entry(w.source.clone()).or_default(), w);
+            orders.entry(w.source.clone()).or_default().add(w);
         }
     }
 
@@ -288,7 +288,7 @@ pub fn build(input: &ReportInput) -> Report {
         institutions.push(row(code.clone(), name, city.label_zh().to_string(), q, w));
         let c = by_city.entry(*city).or_default();
         c.0.add(q);
-        score::add_orders(&mut c.1, w);
+        c.1.add(w);
     }
     rank(&mut institutions);
 
@@ -298,7 +298,7 @@ pub fn build(input: &ReportInput) -> Report {
     for (city, (q, w)) in &by_city {
         cities.push(row(city.area_code().to_string(), city.label_zh().to_string(), city.label_zh().to_string(), q, w));
         all_q.add(q);
-        score::add_orders(&mut all_w, w);
+        all_w.add(w);
     }
     rank(&mut cities);
     let overall = row(String::new(), String::new(), String::new(), &all_q, &all_w);

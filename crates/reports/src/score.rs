@@ -106,16 +106,6 @@ pub fn grade(score: f64) -> &'static str {
     }
 }
 
-/// Add one source's work-order figures to another's.
-pub fn add_orders(into: &mut WorkOrderStats, o: &WorkOrderStats) {
-    into.opened += o.opened;
-    into.resolved += o.resolved;
-    into.handling_seconds += o.handling_seconds;
-    into.reopened += o.reopened;
-    into.due += o.due;
-    into.overdue += o.overdue;
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -189,10 +189,7 @@ pub(crate) async fn overview(
 
     let mut o = WorkOrderStats::default();
     for w in orders.iter().filter(|w| city.is_none_or(|c| c.code() == w.city)) {
-        o.opened += w.opened;
-        o.resolved += w.resolved;
-        o.handling_seconds += w.handling_seconds;
-        o.overdue += w.overdue;
+        o.add(w);
     }
     let mut day = QualityCounts::default();
     for r in &quality {

@@ -25,6 +25,18 @@ pub struct WorkOrderStats {
     pub overdue: i64,
 }
 
+impl WorkOrderStats {
+    /// Add another source's figures (the caller decides what the sum stands for).
+    pub fn add(&mut self, o: &WorkOrderStats) {
+        self.opened += o.opened;
+        self.resolved += o.resolved;
+        self.handling_seconds += o.handling_seconds;
+        self.reopened += o.reopened;
+        self.due += o.due;
+        self.overdue += o.overdue;
+    }
+}
+
 /// A stored evaluation report; `html` and `pdf` are left empty in lists.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReportRecord {

@@ -21,6 +21,16 @@ const OTHER: &str = "12442000MB0000001Z";
 /// A resident's name that would run if a page did not escape it.
 const HOSTILE_NAME: &str = "<script>window.__pwned=1</script>张<b>三</b>";
 
+/// Where a backend's screenshots go.
+fn backend_of(store: &ProtectedStore) -> &'static str {
+    if store.dialect() == "postgres" { "postgres" } else { "sqlite" }
+}
+
+/// A page's HTML, read with a web session's cookie.
+async fn page_text(client: &reqwest::Client, url: String, cookie: &str) -> String {
+    client.get(url).header("cookie", cookie).send().await.unwrap().text().await.unwrap()
+}
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
 }
@@ -210,20 +220,17 @@ async fn staff_portals(store: Arc<ProtectedStore>, backend: &str) {
 }
 
 async fn staff_portals_in_a_browser(store: Arc<ProtectedStore>) {
-    let backend = if store.dialect() == "postgres" { "postgres" } else { "sqlite" };
+    let backend = backend_of(&store);
     staff_portals(store, backend).await;
 }
 
 async fn resident_portal_in_a_browser(store: Arc<ProtectedStore>) {
-    let backend = match store.dialect() {
-        "postgres" => "postgres",
-        _ => "sqlite",
-    };
+    let backend = backend_of(&store);
     resident_portal(store, backend).await;
 }
 
 async fn clinician_portal_in_a_browser(store: Arc<ProtectedStore>) {
-    let backend = if store.dialect() == "postgres" { "postgres" } else { "sqlite" };
+    let backend = backend_of(&store);
     clinician_portal(store, backend).await;
 }
 
@@ -304,15 +311,7 @@ async fn every_page_renders_for_its_roles(store: Arc<ProtectedStore>) {
         }
         if login == "13812345678" {
             // Paging back past the oldest event: an empty page with the way back.
-            let body = client
-                .get(format!("{}/me/history?before=1", s.url))
-                .header("cookie", &cookie)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let body = page_text(&client, format!("{}/me/history?before=1", s.url), &cookie).await;
             assert!(body.contains("没有更早的记录。") && body.contains("回到最新"), "{body}");
         }
         if login == "doctor" {
@@ -326,15 +325,7 @@ async fn every_page_renders_for_its_roles(store: Arc<ProtectedStore>) {
             assert!(found.text().await.unwrap().contains("打开档案"), "the patient is found by ID number");
             let forged = post(vec![("q", NATIONAL_ID.to_string()), ("csrf", "0".repeat(64))]).await;
             assert_eq!(forged.status(), StatusCode::FORBIDDEN, "a search without the session's token is refused");
-            let body = client
-                .get(format!("{}{clinic_record}", s.url))
-                .header("cookie", &cookie)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
+            let body = page_text(&client, format!("{}{clinic_record}", s.url), &cookie).await;
             assert!(body.contains("需要患者授权"), "no grant yet: the ways to ask for one");
         }
     }
